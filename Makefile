@@ -1,0 +1,46 @@
+# mountcam: `make run` and `make test` are the two set-up commands (see README.md).
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+OUT ?= out
+
+.PHONY: run test lint format bench interop system-deps clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# Debian tools the tests read DNGs with (exiftool). Installed only when missing.
+system-deps:
+	@command -v exiftool >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libimage-exiftool-perl >/dev/null; }
+
+run: $(STAMP)
+	$(BIN)/mountcam shoot --scene chart:colorchecker --out $(OUT) --summary
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests bench tools
+	$(BIN)/ruff check --fix src tests bench tools
+
+test: $(STAMP) system-deps lint
+	$(BIN)/python -m pytest -n 2 -q
+
+interop: $(STAMP) system-deps
+	$(BIN)/python -m pytest -q -m slow
+
+bench: $(STAMP)
+	$(BIN)/python bench/sim_speed.py
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache

@@ -1,0 +1,143 @@
+"""The scene: what is in front of the camera, in linear light with an absolute scale.
+
+A :class:`Scene` is a rectilinear view centred on the optical axis. Its *content* is object
+reflectance (linear sRGB reflectance, or exact spectra for charts that define them), lit by an
+:class:`Illuminant` and scaled so that a reflectance-1 white has luminance
+``white_luminance_cd_m2``. Content is rendered on demand onto any pixel grid the optics asks
+for (:class:`ViewGrid`), so charts are drawn analytically at the final sampling instead of being
+upscaled bitmaps.
+
+Coordinates. A direction in front of the camera is given by its tangent coordinates
+``(x_tan, y_tan) = (X/Z, Y/Z)`` with +x to the right and +y *downwards* (row 0 is the top of the
+image). The scene's canvas coordinates are ``u = x_tan / tan(hfov/2)``, ``v = y_tan / tan(hfov/2)``:
+``u`` spans [-1, 1] across the content's width and ``v`` spans ``[-aspect, aspect]`` with
+``aspect = height / width``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+import numpy as np
+
+from mountcam.spectra import luminance_integral
+
+
+@dataclass(frozen=True)
+class ViewGrid:
+    """A regular grid of square pixel apertures in tangent (or canvas) coordinates.
+
+    Pixel ``(row, col)`` has its centre at ``(x0 + col*step, y0 + row*step)`` and covers a square
+    of side ``step`` around it. Renderers integrate (box-filter) content over that square.
+    """
+
+    width: int
+    height: int
+    x0: float
+    y0: float
+    step: float
+
+    def scaled(self, factor: float) -> ViewGrid:
+        """The same grid in coordinates multiplied by ``factor`` (e.g. tangent -> canvas)."""
+        return ViewGrid(self.width, self.height, self.x0 * factor, self.y0 * factor, self.step * factor)
+
+    def xs(self) -> np.ndarray:
+        return self.x0 + self.step * np.arange(self.width)
+
+    def ys(self) -> np.ndarray:
+        return self.y0 + self.step * np.arange(self.height)
+
+
+@dataclass
+class RgbSample:
+    """Rendered content as linear-sRGB reflectance (1.0 = perfect diffuse white).
+
+    ``rgb`` is (H, W, 3) float32; values above 1 are emitters or speculars. ``depth_m`` is the
+    distance along the optical axis in metres, (H, W) float32, or None when unknown.
+    """
+
+    rgb: np.ndarray
+    depth_m: np.ndarray | None = None
+
+
+@dataclass
+class PaletteSample:
+    """Rendered content as exact spectra from a palette, with anti-aliased coverage.
+
+    Each pixel is ``weight * spectra[index] + (1 - weight) * spectra[background]``. ``index`` and
+    ``background`` are (H, W) uint8 arrays (``background`` may be a scalar int); ``weight`` is
+    (H, W) float32 in [0, 1] or None (meaning 1 everywhere). ``spectra`` is (K, 81) reflectance
+    on :data:`mountcam.spectra.WAVELENGTHS_NM`; ``rgb_palette`` (K, 3) is each entry's linear-sRGB
+    reflectance under D65, used where a stage needs RGB (previews, later optics).
+    """
+
+    index: np.ndarray
+    weight: np.ndarray | None
+    background: np.ndarray | int
+    spectra: np.ndarray
+    rgb_palette: np.ndarray
+    depth_m: np.ndarray | None = None
+
+
+SceneSample = RgbSample | PaletteSample
+
+
+class SceneContent(Protocol):
+    """What a scene shows, able to render itself onto any grid in canvas coordinates."""
+
+    #: height / width of the content; None for content without edges (flat field, edge chart).
+    aspect: float | None
+
+    def render(self, grid: ViewGrid) -> SceneSample:
+        """Box-filtered content over each pixel of ``grid`` (canvas coordinates)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Illuminant:
+    """A light source: a name and its relative spectral power on the common grid (81 values)."""
+
+    name: str
+    spd: np.ndarray = field(repr=False)
+    cct_k: float | None = None
+
+
+@dataclass
+class Scene:
+    """Linear-light scene: content, illuminant, absolute scale, field of view, optional depth.
+
+    ``hfov_rad`` is the horizontal field of view the content spans; None means "cover whatever
+    view renders it" (the content is scaled to fill the frame, cropping the longer side).
+    """
+
+    name: str
+    content: SceneContent
+    illuminant: Illuminant
+    white_luminance_cd_m2: float = 1000.0
+    hfov_rad: float | None = None
+
+    def with_(self, **changes) -> Scene:
+        return replace(self, **changes)
+
+    def half_width_tan(self, view_half_width_tan: float, view_half_height_tan: float) -> float:
+        """tan(hfov/2) of the content when shown in a view of the given half extents."""
+        if self.hfov_rad is not None:
+            return math.tan(self.hfov_rad / 2.0)
+        aspect = self.content.aspect
+        if aspect is None:
+            return view_half_width_tan
+        return max(view_half_width_tan, view_half_height_tan / aspect)
+
+    def render(self, grid_tan: ViewGrid, half_width_tan: float) -> SceneSample:
+        """Render the content onto a grid in tangent coordinates."""
+        return self.content.render(grid_tan.scaled(1.0 / half_width_tan))
+
+    def spectral_radiance_per_reflectance(self) -> np.ndarray:
+        """Spectral radiance of a reflectance-1 surface, W/(m²·sr·nm), on the common grid.
+
+        Scaled so its luminance ``Km ∫ L(λ) V(λ) dλ`` equals ``white_luminance_cd_m2``.
+        """
+        spd = np.asarray(self.illuminant.spd, dtype=np.float64)
+        return spd * (self.white_luminance_cd_m2 / float(luminance_integral(spd)))
