@@ -23,7 +23,7 @@ system-deps:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libimage-exiftool-perl >/dev/null; }
 
 run: $(STAMP)
-	$(BIN)/mountcam shoot --scene chart:colorchecker --out $(OUT) --summary
+	$(BIN)/mountcam shoot --scene chart:colorchecker --out $(OUT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench tools

@@ -1,0 +1,308 @@
+"""The ``mountcam`` command.
+
+Bad requests exit with status 2 and a line or two a photographer understands; nothing is left
+in ``--out`` when a request is refused. ``--json`` output is the only thing on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mountcam import __version__
+from mountcam.errors import MountcamError, UnreadableFile
+from mountcam.units import format_shutter, parse_crop, parse_shutter_s
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="mountcam: a two-module 1-inch camera with a Leica M mount, its physical twin, and DNG.",
+)
+sensors_app = typer.Typer(no_args_is_help=True, help="Sensor presets and their figures.")
+scenes_app = typer.Typer(no_args_is_help=True, help="Built-in scenes: charts and samples.")
+app.add_typer(sensors_app, name="sensors")
+app.add_typer(scenes_app, name="scenes")
+
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+
+def _fail(error: Exception) -> None:
+    err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
+    raise typer.Exit(2)
+
+
+@lru_cache(maxsize=4)
+def _calibration(sensor_name: str):
+    import colour
+
+    from mountcam.dng.calibration import calibrate
+    from mountcam.sensor.model import load_sensor
+    from mountcam.spectra import sd_on_grid
+
+    model = load_sensor(sensor_name)
+    return calibrate(model.qe, sd_on_grid(colour.SDS_ILLUMINANTS["D65"]), 21)
+
+
+def _next_stems(out_dir: Path, count: int) -> list[str]:
+    """``MTC_0001`` … : the next free numbers in ``out_dir`` (never reusing a taken one)."""
+    taken = {p.stem.split("_")[1] for p in out_dir.glob("MTC_*") if p.stem.split("_")[1].isdigit()}
+    n = max((int(t) for t in taken), default=0)
+    return [f"MTC_{n + i + 1:04d}" for i in range(count)]
+
+
+def _write_truth(path: Path, truth: np.ndarray) -> None:
+    import tifffile
+
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tifffile.imwrite(
+            tmp,
+            truth.astype(np.float32),
+            photometric="rgb",
+            compression="zlib",
+            metadata={"colorspace": "linear sRGB (D65)", "white": 1.0},
+        )
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@app.command()
+def shoot(
+    scene: Annotated[str, typer.Option(help="chart:NAME, sample:NAME, or an image file.")],
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for the DNG files (created if missing).")
+    ],
+    depth: Annotated[
+        Path | None, typer.Option(help="Depth map in metres (.npy, or 16-bit PNG in mm).")
+    ] = None,
+    scene_hfov: Annotated[
+        float | None, typer.Option(help="Horizontal field of view of the scene, degrees.")
+    ] = None,
+    illuminant: Annotated[
+        str, typer.Option(help="D65, A, D50, FL2, … or a temperature like 2800K.")
+    ] = "D65",
+    luminance: Annotated[
+        float | None, typer.Option(help="Luminance of a reflectance-1 white, cd/m².")
+    ] = None,
+    reflectance: Annotated[float, typer.Option(help="Reflectance of chart:flat.")] = 1.0,
+    module: Annotated[str, typer.Option(help="main (8.7 mm f/1.9) or m (Leica M mount).")] = "main",
+    shutter: Annotated[
+        str | None, typer.Option(help="Exposure time: 1/250, 0.5, 2. Metered if unset.")
+    ] = None,
+    iso: Annotated[float | None, typer.Option(help="ISO 100-25600. Metered if unset.")] = None,
+    mode: Annotated[str, typer.Option(help="binned (4096x3072) or full (8192x6144).")] = "binned",
+    bits: Annotated[int, typer.Option(help="ADC depth: 10, 12 or 14.")] = 12,
+    crop: Annotated[
+        str | None, typer.Option(help="Simulate only a centred WxH window (output pixels).")
+    ] = None,
+    count: Annotated[
+        int, typer.Option(help="Frames with the same settings and independent noise.")
+    ] = 1,
+    seed: Annotated[
+        int | None, typer.Option(help="Noise seed; the same seed gives the same frame.")
+    ] = None,
+    truth: Annotated[
+        bool, typer.Option("--truth", help="Also write the noise-free image (float TIFF).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+) -> None:
+    """Take a picture with the simulated camera and write DNG files."""
+    from mountcam.body.camera import Camera, CaptureRequest
+    from mountcam.dng import DEMOSAIC_MARGIN_PX, write_dng
+    from mountcam.scene import load_scene
+
+    try:
+        request = CaptureRequest(
+            module=module,
+            mode=mode,
+            bits=bits,
+            exposure_s=parse_shutter_s(shutter) if shutter is not None else None,
+            iso=iso,
+            crop=parse_crop(crop) if crop is not None else None,
+            count=count,
+            seed=seed,
+            truth=truth,
+        )
+        camera = Camera()
+        camera.module(module).require_lens()
+        the_scene = load_scene(
+            scene,
+            illuminant=illuminant,
+            luminance_cd_m2=luminance,
+            reflectance=reflectance,
+            hfov_deg=scene_hfov,
+            depth_path=str(depth) if depth is not None else None,
+        )
+        if out_dir.exists() and not out_dir.is_dir():
+            raise UnreadableFile(f"--out {out_dir} is a file, not a folder")
+        frames = camera.capture(the_scene, request)
+    except MountcamError as e:
+        _fail(e)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    calibration = _calibration("imx989")
+    stems = _next_stems(out_dir, len(frames))
+    files: list[str] = []
+    truth_path: Path | None = None
+    try:
+        for stem, frame in zip(stems, frames, strict=True):
+            path = write_dng(frame, out_dir / f"{stem}.dng", calibration=calibration)
+            files.append(str(path))
+        if truth:
+            m = DEMOSAIC_MARGIN_PX
+            truth_path = out_dir / f"{stems[0]}_truth.tif"
+            _write_truth(truth_path, frames[0].truth[m:-m, m:-m])
+    except MountcamError as e:
+        _fail(e)
+
+    meta = frames[0].metadata
+    settings = {
+        "module": meta.module,
+        "lens": meta.lens_name,
+        "focal_mm": meta.focal_mm,
+        "f_number": meta.f_number,
+        "mode": meta.mode,
+        "bits": meta.bits,
+        "exposure_s": meta.exposure_s,
+        "iso": meta.iso,
+        "analog_gain": meta.analog_gain,
+        "digital_gain": meta.digital_gain,
+        "metered": meta.extra["metered"],
+        "seed": meta.seed,
+        "count": len(frames),
+        "width": frames[0].width,
+        "height": frames[0].height,
+        "window_origin": list(meta.window_origin),
+        "scene": meta.scene,
+        "illuminant": meta.illuminant,
+        "luminance_cd_m2": meta.extra["luminance_cd_m2"],
+        "temperature_c": meta.temperature_c,
+        "black_level_dn": frames[0].black_level_dn[0],
+        "white_level_dn": frames[0].white_level_dn,
+        "as_shot_neutral": list(meta.as_shot_neutral),
+    }
+    if as_json:
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "files": files,
+                    "truth": str(truth_path) if truth_path else None,
+                    "settings": settings,
+                }
+            )
+            + "\n"
+        )
+        return
+    _print_summary(frames, files, truth_path)
+
+
+def _print_summary(frames, files: list[str], truth_path: Path | None) -> None:
+    meta = frames[0].metadata
+    f = frames[0]
+    ev100 = math.log2(meta.f_number**2 / meta.exposure_s) - math.log2(meta.iso / 100.0)
+    t = Table(title=f"mountcam · {meta.module} module · {meta.scene}", show_header=False, box=None)
+    t.add_column(style="bold")
+    t.add_column()
+    t.add_row("lens", f"{meta.lens_name}  f/{meta.f_number:g}")
+    t.add_row(
+        "exposure",
+        f"{format_shutter(meta.exposure_s)} s  ISO {meta.iso:g}  "
+        f"(EV100 {ev100:.1f}, {'metered, average' if meta.extra['metered'] else 'manual'})",
+    )
+    t.add_row("gain", f"analog {meta.analog_gain:.2f}x  digital {meta.digital_gain:.2f}x")
+    t.add_row(
+        "sensor",
+        f"{meta.sensor} {meta.mode} {f.width}x{f.height}  {meta.bits}-bit  "
+        f"{meta.temperature_c:g} °C  seed {meta.seed}",
+    )
+    t.add_row("light", f"{meta.illuminant}, white {meta.extra['luminance_cd_m2']:g} cd/m²")
+    mos = f.mosaic
+    pat = f.cfa_pattern
+    black = f.black_level_dn[0]
+    for ch in "RGB":
+        sites = [(i // 2, i % 2) for i, c in enumerate(pat) if c == ch]
+        vals = np.concatenate([mos[r::2, c::2].ravel() for r, c in sites])
+        clipped = 100.0 * np.count_nonzero(vals >= f.white_level_dn) / vals.size
+        t.add_row(
+            f"DN {ch}",
+            f"mean {vals.mean():8.1f}  min {vals.min():5d}  max {vals.max():5d}  "
+            f"clipped {clipped:.2f} %  (black {black:g}, white {f.white_level_dn})",
+        )
+    for p in files:
+        t.add_row("file", p)
+    if truth_path:
+        t.add_row("truth", str(truth_path))
+    out.print(t)
+
+
+@sensors_app.command("show")
+def sensors_show(
+    name: Annotated[str, typer.Argument(help="Preset name, e.g. imx989.")],
+    iso: Annotated[float, typer.Option(help="ISO setting.")] = 100.0,
+    mode: Annotated[str, typer.Option(help="binned or full.")] = "binned",
+    bits: Annotated[int, typer.Option(help="10, 12 or 14.")] = 12,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON.")] = False,
+) -> None:
+    """The preset's figures at one ISO, mode and bit depth (per output pixel)."""
+    from mountcam.sensor.model import SensorSettings, load_sensor
+
+    try:
+        model = load_sensor(name)
+        op = model.operating_point(SensorSettings(mode=mode, bits=bits, iso=iso))
+    except MountcamError as e:
+        _fail(e)
+    figures = op.as_dict() | {"sensor": model.name}
+    if as_json:
+        sys.stdout.write(json.dumps(figures) + "\n")
+        return
+    t = Table(title=f"{model.name} at ISO {iso:g}, {mode}, {bits}-bit", show_header=False, box=None)
+    for k, v in figures.items():
+        t.add_row(k, f"{v:.6g}" if isinstance(v, float) else str(v))
+    out.print(t)
+
+
+@sensors_app.command("list")
+def sensors_list() -> None:
+    """Sensor presets shipped with mountcam."""
+    from importlib import resources
+
+    folder = resources.files("mountcam.data") / "sensors"
+    for p in sorted(folder.iterdir(), key=lambda p: p.name):
+        if p.name.endswith(".toml"):
+            out.print(p.name.removesuffix(".toml"))
+
+
+@scenes_app.command("list")
+def scenes_list() -> None:
+    """Charts and samples that --scene accepts (besides image files)."""
+    from mountcam.scene import list_scenes
+
+    for name in list_scenes():
+        out.print(name)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    out.print(f"mountcam {__version__}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

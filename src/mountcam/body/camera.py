@@ -1,0 +1,224 @@
+"""The phone: two camera modules sharing one sensor design, and the capture loop.
+
+``main`` has the fixed 8.7 mm f/1.9 lens. ``m`` sits behind the Leica M bayonet and cannot
+capture without a lens (lens support arrives with the optics release). A capture goes
+scene -> optics -> sensor -> RawFrame, metered by ``control`` when shutter or ISO are not set.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from mountcam.control.metering import ExposureLimits, average_exposure
+from mountcam.errors import InvalidSetting, NoLensAttached
+from mountcam.optics.imaging import SensorWindow, form_image
+from mountcam.optics.lens import (
+    FULL_FRAME_DIAGONAL_MM,
+    LensProfile,
+    LensState,
+    check_state,
+    load_lens,
+)
+from mountcam.optics.truth import render_truth
+from mountcam.scene import Scene
+from mountcam.scene.spectral import channel_signal
+from mountcam.sensor.capture import electron_rate, expose_window, readout_window
+from mountcam.sensor.model import SensorModel, SensorSettings, load_sensor
+from mountcam.sensor.rawframe import CaptureMetadata, RawFrame
+from mountcam.spectra import STEP_NM, photopic_v
+from mountcam.units import KM_LM_PER_W
+
+#: The smallest window worth simulating: DNG's demosaic margin on both sides plus a tile.
+MIN_CROP_PX = 32
+#: Grid the meter looks through (the whole field, coarse), output pixels.
+METER_GRID = (128, 96)
+
+
+@dataclass
+class Module:
+    """One camera module: a sensor and, where one is attached, a lens."""
+
+    name: str
+    sensor: SensorModel
+    lens: LensProfile | None
+
+    @property
+    def crop_factor(self) -> float:
+        """35 mm diagonal over this sensor's diagonal (≈ 2.64 for the 1-inch type)."""
+        return FULL_FRAME_DIAGONAL_MM / (
+            math.hypot(self.sensor.width_m, self.sensor.height_m) * 1e3
+        )
+
+    def require_lens(self) -> LensProfile:
+        if self.lens is None:
+            raise NoLensAttached()
+        return self.lens
+
+
+@dataclass(frozen=True)
+class CaptureRequest:
+    """What the photographer asks for. None means 'let the camera decide'."""
+
+    module: str = "main"
+    mode: str = "binned"
+    bits: int = 12
+    exposure_s: float | None = None
+    iso: float | None = None
+    f_number: float | None = None
+    focus_m: float = math.inf
+    crop: tuple[int, int] | None = None
+    count: int = 1
+    seed: int | None = None
+    truth: bool = False
+    temperature_c: float | None = None
+
+
+class Camera:
+    """The two-module phone camera with its simulated backend."""
+
+    def __init__(self, sensor: str = "imx989") -> None:
+        model = load_sensor(sensor)
+        self.modules = {
+            "main": Module("main", model, load_lens("main-8.7")),
+            "m": Module("m", model, None),
+        }
+
+    def module(self, name: str) -> Module:
+        if name not in self.modules:
+            raise InvalidSetting(f"module '{name}' does not exist; use main or m")
+        return self.modules[name]
+
+    # ---- validation --------------------------------------------------------------------------
+    def _check_crop(self, model: SensorModel, mode: str, crop: tuple[int, int] | None) -> None:
+        if crop is None:
+            return
+        full_w, full_h = model.output_size(mode)
+        w, h = crop
+        if not (MIN_CROP_PX <= w <= full_w and MIN_CROP_PX <= h <= full_h):
+            raise InvalidSetting(
+                f"crop {w}x{h} is outside {MIN_CROP_PX}x{MIN_CROP_PX} to {full_w}x{full_h} "
+                f"(output pixels in {mode} mode)"
+            )
+        if w % 2 or h % 2:
+            raise InvalidSetting(f"crop {w}x{h} must have even sides to keep whole Bayer cells")
+
+    # ---- metering ----------------------------------------------------------------------------
+    def mean_luminance_cd_m2(
+        self, scene: Scene, lens: LensProfile, state: LensState, model: SensorModel
+    ) -> float:
+        """Average scene luminance over the module's whole field (what an average meter reads)."""
+        w, h = METER_GRID
+        pitch = model.width_m / w
+        window = SensorWindow(pitch, w, h, 0, 0, w, h)
+        optical = form_image(scene, lens, state, window)
+        weights = (
+            KM_LM_PER_W * STEP_NM * photopic_v() * scene.spectral_radiance_per_reflectance()
+        )[:, None]
+        return float(channel_signal(optical.sample, weights).mean())
+
+    def exposure_limits(self, module: Module) -> ExposureLimits:
+        lens = module.require_lens()
+        s = module.sensor
+        return ExposureLimits(
+            min_exposure_s=s.min_exposure_s,
+            max_exposure_s=s.max_exposure_s,
+            iso_min=s.iso_min,
+            iso_max=s.iso_max,
+            # ISO 19093:2018 §3.1: handheld limit 1/f s for 35 mm-equivalent focal length f.
+            handheld_limit_s=1.0 / (lens.focal_mm * module.crop_factor),
+        )
+
+    # ---- capture -----------------------------------------------------------------------------
+    def capture(self, scene: Scene, request: CaptureRequest) -> list[RawFrame]:
+        """Take ``request.count`` frames of ``scene``; each with independent temporal noise."""
+        module = self.module(request.module)
+        lens = module.require_lens()
+        model = module.sensor
+        state = check_state(lens, LensState(request.f_number or lens.max_f, request.focus_m))
+        if request.count < 1:
+            raise InvalidSetting(f"count must be at least 1 (got {request.count})")
+        self._check_crop(model, request.mode, request.crop)
+        # Validate what was given before metering so errors name the user's own setting.
+        probe = SensorSettings(
+            request.mode,
+            request.bits,
+            request.iso or model.iso_min,
+            request.exposure_s or model.min_exposure_s,
+            request.temperature_c,
+        )
+        model.validate(probe)
+
+        metered = request.exposure_s is None or request.iso is None
+        exposure_s, iso = request.exposure_s, request.iso
+        if metered:
+            mean_l = self.mean_luminance_cd_m2(scene, lens, state, model)
+            exposure_s, iso = average_exposure(
+                mean_l, state.f_number, self.exposure_limits(module), exposure_s=exposure_s, iso=iso
+            )
+            iso = float(round(iso))
+        settings = model.validate(
+            SensorSettings(request.mode, request.bits, iso, exposure_s, request.temperature_c)
+        )
+        op = model.operating_point(settings)
+        window = readout_window(model, request.mode, request.crop)
+        optical = form_image(scene, lens, state, window)
+        rate = electron_rate(model, optical, window, request.mode)
+        truth = render_truth(optical) if request.truth else None
+
+        weights = model.photoelectron_weights(optical.spectral_irradiance_w_m2_nm, request.mode)
+        neutral = weights.sum(axis=0)
+        neutral = tuple(float(x) for x in neutral / neutral.max())
+
+        seed = secrets.randbits(63) if request.seed is None else int(request.seed)
+        if not 0 <= seed < 2**63:
+            raise InvalidSetting("seed must be a whole number from 0 to 2^63-1")
+        frames = []
+        for index in range(request.count):
+            mosaic = expose_window(
+                model, op, optical, window, settings.exposure_s, seed, index, rate=rate
+            )
+            meta = CaptureMetadata(
+                sensor=model.name,
+                module=module.name,
+                mode=request.mode,
+                bits=request.bits,
+                exposure_s=settings.exposure_s,
+                iso=settings.iso,
+                analog_gain=op.analog_gain,
+                digital_gain=op.digital_gain,
+                temperature_c=op.temperature_c,
+                seed=seed,
+                frame_index=index,
+                timestamp=datetime.now().astimezone(),
+                scene=scene.name,
+                illuminant=scene.illuminant.name,
+                lens_name=lens.name,
+                focal_mm=lens.focal_mm,
+                f_number=state.f_number,
+                as_shot_neutral=neutral,
+                window_origin=(window.origin_row, window.origin_col),
+                full_size=(window.full_height, window.full_width),
+                pixel_pitch_m=window.pitch_m,
+                extra={
+                    "metered": metered,
+                    "focus_m": state.focus_m,
+                    "luminance_cd_m2": scene.white_luminance_cd_m2,
+                },
+            )
+            black = (op.black_level_dn,) * 4
+            frames.append(
+                RawFrame(mosaic, model.cfa_pattern, black, op.white_level_dn, meta, truth)
+            )
+        return frames
+
+
+def as_float_truth(frame: RawFrame, margin: int) -> np.ndarray:
+    """The frame's truth image cut to the DNG DefaultCrop grid (``margin`` pixels each side)."""
+    if frame.truth is None:
+        raise ValueError("this frame was captured without truth")
+    return frame.truth[margin:-margin, margin:-margin]

@@ -1,0 +1,124 @@
+"""From scene to the optical image on the sensor plane (ideal thin lens, for now).
+
+Focal-plane irradiance of a Lambertian scene through a lens of f-number N and transmittance T
+at magnification m, on axis (e.g. Ray, "Applied Photographic Optics", 3rd ed., §24.4;
+ISO 12232 Annex):
+
+    E(λ) = π · T · L(λ) / (4 · N² · (1 + |m|)²)
+
+and off axis the natural fall-off cos⁴θ of the field angle θ. The image distance follows the
+thin-lens equation v = f·z / (z − f) at the focused distance z; pixel (r, c) at focal-plane
+position (x, y) looks along tan θ = (x/v, y/v), which is where the scene is sampled.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+
+from mountcam.optics.lens import LensProfile, LensState
+from mountcam.scene import Scene, SceneSample, ViewGrid
+
+
+@dataclass(frozen=True)
+class SensorWindow:
+    """The pixels being simulated: a window of a full grid of square pixels (pitch in m)."""
+
+    pitch_m: float
+    full_width: int
+    full_height: int
+    origin_row: int
+    origin_col: int
+    width: int
+    height: int
+
+    def grid_m(self) -> ViewGrid:
+        """Pixel centres in metres on the focal plane, origin on the optical axis, +y down."""
+        x0 = (self.origin_col + 0.5 - self.full_width / 2.0) * self.pitch_m
+        y0 = (self.origin_row + 0.5 - self.full_height / 2.0) * self.pitch_m
+        return ViewGrid(self.width, self.height, x0, y0, self.pitch_m)
+
+    def full(self) -> SensorWindow:
+        return SensorWindow(
+            self.pitch_m, self.full_width, self.full_height, 0, 0, self.full_width, self.full_height
+        )
+
+
+@dataclass
+class OpticalImage:
+    """The image a lens forms on a sensor window.
+
+    ``sample`` is the scene content box-filtered over each pixel (reflectance domain);
+    ``spectral_irradiance_w_m2_nm`` (81,) is the on-axis focal-plane spectral irradiance of a
+    reflectance-1 white; ``relative_illumination`` (H, W) float32 multiplies it off axis.
+    """
+
+    sample: SceneSample
+    spectral_irradiance_w_m2_nm: np.ndarray
+    relative_illumination: np.ndarray
+    grid_tan: ViewGrid
+    scene: Scene
+    image_distance_m: float
+    magnification: float
+
+
+def image_distance_m(focal_m: float, focus_m: float) -> float:
+    """Thin-lens image distance v = f·z/(z − f) (z = ∞ gives v = f)."""
+    if math.isinf(focus_m):
+        return focal_m
+    return focal_m * focus_m / (focus_m - focal_m)
+
+
+def horizontal_fov_rad(lens: LensProfile, state: LensState, sensor_width_m: float) -> float:
+    """2·atan(w / 2v): the horizontal angle the sensor width sees at the focused distance."""
+    v = image_distance_m(lens.focal_m, state.focus_m)
+    return 2.0 * math.atan(sensor_width_m / (2.0 * v))
+
+
+def on_axis_irradiance(scene: Scene, lens: LensProfile, state: LensState) -> np.ndarray:
+    """E(λ) = π·T·L(λ)/(4·N²·(1+|m|)²) for a reflectance-1 white, W/(m²·nm)."""
+    v = image_distance_m(lens.focal_m, state.focus_m)
+    m = v / lens.focal_m - 1.0  # |m| = v/f − 1 for a thin lens
+    factor = math.pi * lens.transmittance / (4.0 * state.f_number**2 * (1.0 + abs(m)) ** 2)
+    return factor * scene.spectral_radiance_per_reflectance()
+
+
+@njit(parallel=True, cache=True)
+def _cos4(x0, y0, step, width, height):  # pragma: no cover - compiled
+    out = np.empty((height, width), dtype=np.float32)
+    for r in prange(height):
+        y = y0 + r * step
+        for c in range(width):
+            x = x0 + c * step
+            q = 1.0 + x * x + y * y
+            out[r, c] = 1.0 / (q * q)
+    return out
+
+
+def cos4_falloff(grid_tan: ViewGrid) -> np.ndarray:
+    """Natural illumination fall-off cos⁴θ with tan²θ = x² + y², (H, W) float32."""
+    return _cos4(grid_tan.x0, grid_tan.y0, grid_tan.step, grid_tan.width, grid_tan.height)
+
+
+def form_image(
+    scene: Scene, lens: LensProfile, state: LensState, window: SensorWindow
+) -> OpticalImage:
+    """Render ``scene`` through an ideal lens onto the pixels of ``window``."""
+    v = image_distance_m(lens.focal_m, state.focus_m)
+    grid_tan = window.grid_m().scaled(1.0 / v)
+    half_w = window.full_width * window.pitch_m / (2.0 * v)
+    half_h = window.full_height * window.pitch_m / (2.0 * v)
+    content_half_w = scene.half_width_tan(half_w, half_h)
+    sample = scene.render(grid_tan, content_half_w)
+    return OpticalImage(
+        sample=sample,
+        spectral_irradiance_w_m2_nm=on_axis_irradiance(scene, lens, state),
+        relative_illumination=cos4_falloff(grid_tan),
+        grid_tan=grid_tan,
+        scene=scene,
+        image_distance_m=v,
+        magnification=v / lens.focal_m - 1.0,
+    )

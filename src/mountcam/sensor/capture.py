@@ -1,0 +1,89 @@
+"""Expose the sensor twin to an optical image and read it out as a RawFrame mosaic."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mountcam.optics.imaging import OpticalImage, SensorWindow
+from mountcam.scene.spectral import channel_signal
+from mountcam.sensor.cfa import bayer, quad_bayer, remosaic
+from mountcam.sensor.model import OperatingPoint, SensorModel
+from mountcam.sensor.noise import expose
+
+
+def readout_window(model: SensorModel, mode: str, crop: tuple[int, int] | None) -> SensorWindow:
+    """The simulated window, centred, in the readout grid of the mode.
+
+    ``crop`` is (width, height) in output pixels. In ``full`` mode the window's origin is
+    rounded to a multiple of 4 so the Quad Bayer tile keeps its phase; in ``binned`` mode to a
+    multiple of 2 so the Bayer phase is kept.
+    """
+    full_w, full_h = model.output_size(mode)
+    width, height = crop if crop is not None else (full_w, full_h)
+    align = 4 if mode == "full" else 2
+    origin_col = (full_w - width) // 2 // align * align
+    origin_row = (full_h - height) // 2 // align * align
+    return SensorWindow(
+        model.output_pitch_m(mode), full_w, full_h, origin_row, origin_col, width, height
+    )
+
+
+def readout_cfa(model: SensorModel, mode: str) -> np.ndarray:
+    """The colour pattern the photodiodes are read in: Bayer when binned, Quad Bayer in full."""
+    return bayer(model.cfa_pattern) if mode == "binned" else quad_bayer(model.cfa_pattern)
+
+
+def electron_rate(
+    model: SensorModel, optical: OpticalImage, window: SensorWindow, mode: str
+) -> np.ndarray:
+    """Noise-free photo-electrons per second of each pixel for its own CFA colour, (H, W)."""
+    weights = model.photoelectron_weights(optical.spectral_irradiance_w_m2_nm, mode)
+    return channel_signal(
+        optical.sample,
+        weights,
+        cfa=readout_cfa(model, mode),
+        origin=(window.origin_row, window.origin_col),
+    )
+
+
+def expose_window(
+    model: SensorModel,
+    op: OperatingPoint,
+    optical: OpticalImage,
+    window: SensorWindow,
+    exposure_s: float,
+    seed: int,
+    frame_index: int,
+    rate: np.ndarray | None = None,
+) -> np.ndarray:
+    """One exposure of ``window`` -> (H, W) uint16 DN mosaic in the output Bayer pattern.
+
+    ``rate`` may be passed in to reuse the noise-free electron rate across frames of a burst.
+    """
+    if rate is None:
+        rate = electron_rate(model, optical, window, op.mode)
+    mosaic = expose(
+        np.ascontiguousarray(rate, dtype=np.float32),
+        optical.relative_illumination,
+        exposure_s,
+        op.dark_current_e_per_s * exposure_s,
+        op.well_capacity_e,
+        op.prnu,
+        op.dsnu_dark_current_rel,
+        op.dsnu_offset_e,
+        op.read_noise_e,
+        op.row_noise_e,
+        op.conversion_gain_dn_per_e,
+        op.black_level_dn,
+        float(op.white_level_dn),
+        op.digital_gain,
+        model.fpn_seed + (0 if op.mode == "full" else 1_000_003),
+        seed,
+        frame_index,
+        window.origin_row,
+        window.origin_col,
+        window.full_width,
+    )
+    if op.mode == "full":
+        mosaic = remosaic(mosaic, model.cfa_pattern, (window.origin_row, window.origin_col))
+    return mosaic
