@@ -14,7 +14,9 @@ Poisson variates use inversion below λ = 10 and Hörmann's PTRS transformed rej
 Insurance: Mathematics and Economics 12, 1993) — exact, as in NumPy's generator — up to
 λ = 256 e⁻; above, where the Poisson skewness 1/√λ is below 0.0625, a Gaussian of mean and
 variance λ rounded to whole electrons, as ISETCam's ``noiseShot`` does (there from λ = 25).
-This keeps the photon-transfer statistics exact (mean = variance) at a quarter of the cost. Normal
+This keeps the photon-transfer statistics exact (mean = variance) at a quarter of the cost;
+there, and away from the full well, shot and read noise are drawn as one Gaussian of variance
+λ + σ_read² (a sum of independent Gaussians is Gaussian). Normal
 variates use the 128-layer ziggurat of Marsaglia & Tsang ("The Ziggurat Method for Generating
 Random Variables", J. Stat. Softw. 5(8), 2000), with the layer index taken from bits
 independent of the value (the fix suggested by Doornik, 2005).
@@ -200,17 +202,27 @@ def expose(  # pragma: no cover - compiled
             index = gr * full_width + origin_col + c
             fpn = _key(fpn_seed, STREAM_FPN, 0, index)
             n_prnu, fpn = _normal(fpn)
-            n_dsnu, fpn = _normal(fpn)
             n_off, fpn = _normal(fpn)
             mean_e = rate_e_per_s[r, c] * relative_illumination[r, c] * exposure_s
             mean_e *= max(0.0, 1.0 + prnu * n_prnu)
-            mean_d = dark_e * max(0.0, 1.0 + dsnu_rel * n_dsnu)
+            mean_d = dark_e
+            if dark_e * dsnu_rel > 1e-3:  # drawn last, so the other draws never depend on t
+                n_dsnu, fpn = _normal(fpn)
+                mean_d = dark_e * max(0.0, 1.0 + dsnu_rel * n_dsnu)
+            lam = mean_e + mean_d
             state = _key(seed, STREAM_TEMPORAL, frame, index)
-            electrons, state = _poisson(mean_e + mean_d, state)
-            if electrons > well_e:
-                electrons = well_e
-            n_read, state = _normal(state)
-            signal_e = electrons + read_e * n_read + row_noise + dsnu_offset_e * n_off
+            if lam >= GAUSSIAN_SHOT_NOISE_FROM_E and lam + 8.0 * math.sqrt(lam) < well_e:
+                # Shot and read noise are independent Gaussians here, and the well cannot be
+                # reached: their sum is one Gaussian of variance λ + σ_read².
+                n_total, state = _normal(state)
+                signal_e = lam + math.sqrt(lam + read_e * read_e) * n_total
+            else:
+                electrons, state = _poisson(lam, state)
+                if electrons > well_e:
+                    electrons = well_e
+                n_read, state = _normal(state)
+                signal_e = electrons + read_e * n_read
+            signal_e += row_noise + dsnu_offset_e * n_off
             # The ADC quantises and clips; digital gain then scales the clipped code.
             dn = min(max(math.floor(k_dn_per_e * signal_e + black_dn + 0.5), 0.0), white_dn)
             if digital_gain != 1.0:

@@ -1,0 +1,84 @@
+"""Simulation speed of one capture of chart:colorchecker, binned (4096×3072) and full (8192×6144).
+
+Prints the median of 5 runs of the whole capture (scene render → optics → electrons → noise and
+ADC → remosaic; no file writing) and where the time goes, stage by stage. Run with
+``make bench``; paste the table into docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+
+import numba
+
+from mountcam.body.camera import Camera, CaptureRequest
+from mountcam.optics.imaging import form_image
+from mountcam.optics.lens import LensState
+from mountcam.scene import load_scene
+from mountcam.sensor.capture import electron_rate, readout_window
+from mountcam.sensor.cfa import remosaic
+from mountcam.sensor.model import SensorSettings
+from mountcam.sensor.noise import expose
+
+
+def stage_times(camera: Camera, scene, mode: str) -> dict[str, float]:
+    """Seconds per pipeline stage for one capture (ISO 400, 1/250 s)."""
+    module = camera.module("main")
+    model, lens = module.sensor, module.lens
+    op = model.operating_point(SensorSettings(mode=mode, bits=12, iso=400, exposure_s=1 / 250))
+    window = readout_window(model, mode, None)
+    t = {}
+    t0 = time.perf_counter()
+    optical = form_image(scene, lens, LensState(lens.max_f), window)
+    t["scene render + optics"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    rate = electron_rate(model, optical, window, mode)
+    t["spectral integration"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    mosaic = expose(rate, optical.relative_illumination, 1 / 250, op.dark_current_e_per_s / 250,
+                    op.well_capacity_e, op.prnu, op.dsnu_dark_current_rel, op.dsnu_offset_e,
+                    op.read_noise_e, op.row_noise_e, op.conversion_gain_dn_per_e, op.black_level_dn,
+                    float(op.white_level_dn), 1.0, model.fpn_seed, 1, 0, 0, 0, window.full_width)
+    t["noise + ADC"] = time.perf_counter() - t0
+    if mode == "full":
+        t0 = time.perf_counter()
+        remosaic(mosaic, model.cfa_pattern)
+        t["remosaic"] = time.perf_counter() - t0
+    return t
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    camera = Camera()
+    scene = load_scene("chart:colorchecker")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, numba threads {numba.get_num_threads()}")
+    # Compile/warm everything once on a small window so timings exclude JIT compilation.
+    camera.capture(scene, CaptureRequest(crop=(64, 64), iso=400, exposure_s=1 / 250, seed=0))
+    camera.capture(scene, CaptureRequest(mode="full", crop=(64, 64), iso=400, exposure_s=1 / 250, seed=0))
+    print()
+    print("| capture | size | median of %d (s) | aim (s) |" % args.repeat)
+    print("|---|---|---|---|")
+    stages = {}
+    for mode, size, aim in (("binned", "4096×3072", 0.5), ("full", "8192×6144", 2.0)):
+        runs = []
+        for i in range(args.repeat):
+            t0 = time.perf_counter()
+            camera.capture(scene, CaptureRequest(mode=mode, iso=400, exposure_s=1 / 250, seed=i))
+            runs.append(time.perf_counter() - t0)
+        print(f"| {mode} chart:colorchecker | {size} | {statistics.median(runs):.3f} | {aim} |")
+        stages[mode] = stage_times(camera, scene, mode)
+    for mode, t in stages.items():
+        print(f"\nwhere the time goes, {mode}:")
+        total = sum(t.values())
+        for name, s in sorted(t.items(), key=lambda kv: -kv[1]):
+            print(f"  {name:24s} {s:6.3f} s  {100 * s / total:5.1f} %")
+
+
+if __name__ == "__main__":
+    main()
