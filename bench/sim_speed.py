@@ -39,10 +39,28 @@ def stage_times(camera: Camera, scene, mode: str) -> dict[str, float]:
     rate = electron_rate(model, optical, window, mode)
     t["spectral integration"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    mosaic = expose(rate, optical.relative_illumination, 1 / 250, op.dark_current_e_per_s / 250,
-                    op.well_capacity_e, op.prnu, op.dsnu_dark_current_rel, op.dsnu_offset_e,
-                    op.read_noise_e, op.row_noise_e, op.conversion_gain_dn_per_e, op.black_level_dn,
-                    float(op.white_level_dn), 1.0, model.fpn_seed, 1, 0, 0, 0, window.full_width)
+    mosaic = expose(
+        rate,
+        optical.relative_illumination,
+        1 / 250,
+        op.dark_current_e_per_s / 250,
+        op.well_capacity_e,
+        op.prnu,
+        op.dsnu_dark_current_rel,
+        op.dsnu_offset_e,
+        op.read_noise_e,
+        op.row_noise_e,
+        op.conversion_gain_dn_per_e,
+        op.black_level_dn,
+        float(op.white_level_dn),
+        1.0,
+        model.fpn_seed,
+        1,
+        0,
+        0,
+        0,
+        window.full_width,
+    )
     t["noise + ADC"] = time.perf_counter() - t0
     if mode == "full":
         t0 = time.perf_counter()
@@ -57,12 +75,16 @@ def main() -> None:
     args = parser.parse_args()
     camera = Camera()
     scene = load_scene("chart:colorchecker")
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, numba threads {numba.get_num_threads()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, numba threads {numba.get_num_threads()}"
+    )
     # Compile/warm everything once on a small window so timings exclude JIT compilation.
     camera.capture(scene, CaptureRequest(crop=(64, 64), iso=400, exposure_s=1 / 250, seed=0))
-    camera.capture(scene, CaptureRequest(mode="full", crop=(64, 64), iso=400, exposure_s=1 / 250, seed=0))
+    camera.capture(
+        scene, CaptureRequest(mode="full", crop=(64, 64), iso=400, exposure_s=1 / 250, seed=0)
+    )
     print()
-    print("| capture | size | median of %d (s) | aim (s) |" % args.repeat)
+    print(f"| capture | size | median of {args.repeat} (s) | aim (s) |")
     print("|---|---|---|---|")
     stages = {}
     for mode, size, aim in (("binned", "4096×3072", 0.5), ("full", "8192×6144", 2.0)):

@@ -10,8 +10,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import read_raw, shoot
-
+from conftest import shoot
 from mountcam.dng import read_dng
 
 CASES = [(mode, bits) for mode in ("binned", "full") for bits in (10, 12, 14)]
@@ -22,8 +21,23 @@ def dngs(tmp_path_factory):
     out = {}
     for mode, bits in CASES:
         d = tmp_path_factory.mktemp(f"{mode}{bits}")
-        res = shoot(d, "--scene", "chart:colorchecker", "--mode", mode, "--bits", str(bits),
-                    "--crop", "160x120", "--seed", "9", "--iso", "400", "--shutter", "1/250")
+        res = shoot(
+            d,
+            "--scene",
+            "chart:colorchecker",
+            "--mode",
+            mode,
+            "--bits",
+            str(bits),
+            "--crop",
+            "160x120",
+            "--seed",
+            "9",
+            "--iso",
+            "400",
+            "--shutter",
+            "1/250",
+        )
         out[(mode, bits)] = res
     return out
 
@@ -59,8 +73,11 @@ def test_adobe_dng_sdk_opens_without_warning(dngs, mode, bits):
 @pytest.mark.parametrize("mode, bits", CASES)
 def test_exiftool_reads_it_without_warning(dngs, mode, bits):
     path = dngs[(mode, bits)]["files"][0]
-    doc = json.loads(subprocess.run(["exiftool", "-j", "-a", "-G1", path], capture_output=True,
-                                    text=True, check=True).stdout)[0]
+    doc = json.loads(
+        subprocess.run(
+            ["exiftool", "-j", "-a", "-G1", path], capture_output=True, text=True, check=True
+        ).stdout
+    )[0]
     assert not [k for k in doc if k.endswith(":Warning") or k.endswith(":Error")], doc
     flat = {k.split(":")[-1]: v for k, v in doc.items()}
     assert flat["ExposureTime"] == "1/250"

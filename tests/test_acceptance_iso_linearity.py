@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 from conftest import green_sites, read_raw, sensor_figures, shoot
-
 from mountcam.optics.lens import load_lens
 
 LUMINANCE = 500.0
@@ -24,18 +23,48 @@ def focal_plane_illuminance_lux() -> float:
     return math.pi * lens.transmittance * LUMINANCE / (4 * lens.max_f**2)
 
 
-def mean_green_above_black(tmp_path, iso, shutter_s, mode="binned", name="x") -> tuple[float, float, int]:
+def mean_green_above_black(
+    tmp_path, iso, shutter_s, mode="binned", name="x"
+) -> tuple[float, float, int]:
     res = shoot(
-        tmp_path / name, "--scene", "chart:flat", "--illuminant", "D55", "--luminance", str(LUMINANCE),
-        "--iso", str(iso), "--shutter", repr(shutter_s), "--crop", "64x64", "--mode", mode, "--seed", "11",
+        tmp_path / name,
+        "--scene",
+        "chart:flat",
+        "--illuminant",
+        "D55",
+        "--luminance",
+        str(LUMINANCE),
+        "--iso",
+        str(iso),
+        "--shutter",
+        repr(shutter_s),
+        "--crop",
+        "64x64",
+        "--mode",
+        mode,
+        "--seed",
+        "11",
     )
     s = res["settings"]
     g = green_sites(read_raw(res["files"][0])).astype(np.float64)
-    return float(g.mean() - s["black_level_dn"]), float(s["white_level_dn"] - s["black_level_dn"]), s["white_level_dn"]
+    return (
+        float(g.mean() - s["black_level_dn"]),
+        float(s["white_level_dn"] - s["black_level_dn"]),
+        s["white_level_dn"],
+    )
 
 
-@pytest.mark.parametrize("iso, mode", [(100, "binned"), (400, "binned"), (3200, "binned"),
-                                      (12800, "binned"), (100, "full"), (800, "full")])
+@pytest.mark.parametrize(
+    "iso, mode",
+    [
+        (100, "binned"),
+        (400, "binned"),
+        (3200, "binned"),
+        (12800, "binned"),
+        (100, "full"),
+        (800, "full"),
+    ],
+)
 def test_saturation_based_iso_speed_holds(tmp_path, iso, mode):
     """Find the exposure at which the green raw reaches the white level; S = 78/H_sat ±3 %."""
     e_lux = focal_plane_illuminance_lux()
@@ -49,9 +78,23 @@ def test_saturation_based_iso_speed_holds(tmp_path, iso, mode):
     measured_iso = 78.0 / (e_lux * t_sat)
     assert measured_iso == pytest.approx(iso, rel=0.03)
     # ...and the raw really clips there: 3 % past t_sat most green sites sit at white.
-    res = shoot(tmp_path / "c", "--scene", "chart:flat", "--illuminant", "D55", "--luminance",
-                str(LUMINANCE), "--iso", str(iso), "--shutter", repr(1.1 * t_sat), "--crop", "64x64",
-                "--mode", mode)
+    res = shoot(
+        tmp_path / "c",
+        "--scene",
+        "chart:flat",
+        "--illuminant",
+        "D55",
+        "--luminance",
+        str(LUMINANCE),
+        "--iso",
+        str(iso),
+        "--shutter",
+        repr(1.1 * t_sat),
+        "--crop",
+        "64x64",
+        "--mode",
+        mode,
+    )
     g = green_sites(read_raw(res["files"][0]))
     assert np.mean(g == res["settings"]["white_level_dn"]) > 0.95
 
@@ -74,7 +117,16 @@ def test_response_is_linear_from_5_to_90_percent_of_saturation(tmp_path):
 
 
 def test_a_seed_reproduces_a_frame_bit_for_bit(tmp_path):
-    args = ("--scene", "chart:colorchecker", "--crop", "96x64", "--iso", "800", "--shutter", "1/500")
+    args = (
+        "--scene",
+        "chart:colorchecker",
+        "--crop",
+        "96x64",
+        "--iso",
+        "800",
+        "--shutter",
+        "1/500",
+    )
     a = read_raw(shoot(tmp_path / "a", *args, "--seed", "42")["files"][0])
     b = read_raw(shoot(tmp_path / "b", *args, "--seed", "42")["files"][0])
     c = read_raw(shoot(tmp_path / "c", *args, "--seed", "43")["files"][0])
@@ -86,8 +138,21 @@ def test_a_seed_reproduces_a_frame_bit_for_bit(tmp_path):
 
 
 def test_count_gives_independent_frames(tmp_path):
-    res = shoot(tmp_path, "--scene", "chart:flat", "--crop", "64x64", "--count", "3", "--seed", "5",
-                "--iso", "1600", "--shutter", "1/1000")
+    res = shoot(
+        tmp_path,
+        "--scene",
+        "chart:flat",
+        "--crop",
+        "64x64",
+        "--count",
+        "3",
+        "--seed",
+        "5",
+        "--iso",
+        "1600",
+        "--shutter",
+        "1/1000",
+    )
     frames = [read_raw(p).astype(float) for p in res["files"]]
     assert len(set(res["files"])) == 3
     d01, d02 = frames[0] - frames[1], frames[0] - frames[2]

@@ -33,8 +33,11 @@ from conftest import run_cli
 )
 def test_bad_request_exits_2_with_a_short_message_and_writes_nothing(tmp_path, args, words):
     out = tmp_path / "out"
-    code, stdout, stderr = run_cli("shoot", *args, "--crop", "64x64", "--out", str(out)) if "--crop" not in args \
+    code, stdout, stderr = (
+        run_cli("shoot", *args, "--crop", "64x64", "--out", str(out))
+        if "--crop" not in args
         else run_cli("shoot", *args, "--out", str(out))
+    )
     assert code == 2, (stdout, stderr)
     assert words.lower() in stderr.lower()
     assert "Traceback" not in stderr and "Traceback" not in stdout
@@ -54,7 +57,9 @@ def test_non_image_and_truncated_files_are_refused(tmp_path):
     truncated.write_bytes(good.read_bytes()[:60])
     for bad in (text, truncated):
         out = tmp_path / f"out_{bad.stem}"
-        code, stdout, stderr = run_cli("shoot", "--scene", str(bad), "--crop", "64x64", "--out", str(out))
+        code, stdout, stderr = run_cli(
+            "shoot", "--scene", str(bad), "--crop", "64x64", "--out", str(out)
+        )
         assert code == 2, stderr
         assert bad.name in stderr
         assert "Traceback" not in stderr
@@ -74,8 +79,17 @@ def test_existing_files_are_never_overwritten(tmp_path):
 def test_json_is_the_only_thing_on_stdout(tmp_path):
     import json
 
-    code, stdout, stderr = run_cli("shoot", "--scene", "chart:gray-ramp", "--crop", "64x48",
-                                   "--out", str(tmp_path), "--json", "--truth")
+    code, stdout, stderr = run_cli(
+        "shoot",
+        "--scene",
+        "chart:gray-ramp",
+        "--crop",
+        "64x48",
+        "--out",
+        str(tmp_path),
+        "--json",
+        "--truth",
+    )
     assert code == 0, stderr
     doc = json.loads(stdout)
     assert set(doc) == {"files", "truth", "settings"}

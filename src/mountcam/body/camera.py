@@ -154,6 +154,12 @@ class Camera:
         model.validate(probe)
 
         metered = request.exposure_s is None or request.iso is None
+        if not metered:
+            program = "manual"
+        elif request.exposure_s is not None:
+            program = "shutter priority"
+        else:
+            program = "program"
         exposure_s, iso = request.exposure_s, request.iso
         if metered:
             mean_l = self.mean_luminance_cd_m2(scene, lens, state, model)
@@ -206,6 +212,8 @@ class Camera:
                 pixel_pitch_m=window.pitch_m,
                 extra={
                     "metered": metered,
+                    "exposure_program": program,
+                    "metering_mode": "average" if metered else "unknown",
                     "focus_m": state.focus_m,
                     "luminance_cd_m2": scene.white_luminance_cd_m2,
                 },

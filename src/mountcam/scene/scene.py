@@ -41,7 +41,9 @@ class ViewGrid:
 
     def scaled(self, factor: float) -> ViewGrid:
         """The same grid in coordinates multiplied by ``factor`` (e.g. tangent -> canvas)."""
-        return ViewGrid(self.width, self.height, self.x0 * factor, self.y0 * factor, self.step * factor)
+        return ViewGrid(
+            self.width, self.height, self.x0 * factor, self.y0 * factor, self.step * factor
+        )
 
     def xs(self) -> np.ndarray:
         return self.x0 + self.step * np.arange(self.width)

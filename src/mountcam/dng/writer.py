@@ -1,0 +1,309 @@
+"""Write a :class:`~mountcam.sensor.rawframe.RawFrame` as a DNG file.
+
+Structure (DNG 1.4 §2 "File Structure", the layout Adobe recommends and its converter writes)::
+
+    IFD0      NewSubfileType 1: small 8-bit sRGB preview (strips) + the camera-wide tags
+              (DNGVersion, Make/Model, UniqueCameraModel, ColorMatrix1, AsShotNeutral, ...)
+      SubIFDs[0]  NewSubfileType 0: the raw CFA mosaic, 16-bit, uncompressed strips, with the
+                  raw-image tags (CFA layout, BlackLevel, WhiteLevel, DefaultCrop, ActiveArea)
+      ExifIFD     exposure, aperture, ISO, capture time, focal length (Exif 2.32)
+
+Tag names, numbers and types are in :mod:`mountcam.dng.tags` (DNG 1.4 chapter 4, TIFF 6.0,
+Exif 2.32); the TIFF container is :mod:`mountcam.dng.tiff`.
+
+The file is written to a temporary name in the target folder, flushed and fsynced, then moved
+into place, so a reader never sees a half-written DNG and a failure leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import uuid
+from datetime import datetime
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from mountcam import __version__
+from mountcam.dng.calibration import ColorCalibration
+from mountcam.dng.preview import render_preview
+from mountcam.dng.tags import (
+    CFA_COLOR,
+    EXPOSURE_PROGRAM,
+    METERING_MODE,
+    PHOTOMETRIC,
+    SENSITIVITY_TYPE,
+    TAG_IDS,
+    put,
+)
+from mountcam.dng.tiff import Ifd, write_tiff
+from mountcam.errors import OutputExists
+from mountcam.sensor.rawframe import RawFrame
+
+#: Pixels left outside DefaultCrop on every side, room for a demosaic's edge effects. The CLI
+#: writes its ground-truth TIFF on exactly this grid (rows/cols ``[8, H-8)``, ``[8, W-8)``).
+DEMOSAIC_MARGIN_PX = 8
+#: Widest preview written to IFD0.
+PREVIEW_MAX_WIDTH_PX = 256
+#: Target size of one strip; strips are whole rows, so the real size is within one row of it.
+STRIP_TARGET_BYTES = 256 * 1024
+DNG_VERSION = (1, 4, 0, 0)
+#: Oldest DNG reader version that can read these files: nothing here needs more than 1.1.
+DNG_BACKWARD_VERSION = (1, 1, 0, 0)
+EXIF_VERSION = b"0231"  # OffsetTime* tags are Exif 2.31
+#: Fixed denominator for matrices and neutrals (what Adobe's converter uses for ColorMatrix).
+MATRIX_DENOMINATOR = 10_000
+NEUTRAL_DENOMINATOR = 1_000_000
+
+
+def write_dng(
+    frame: RawFrame,
+    path: str | os.PathLike,
+    *,
+    calibration: ColorCalibration,
+    overwrite: bool = False,
+    software: str | None = None,
+) -> Path:
+    """Write ``frame`` to ``path`` as a DNG; returns the path written.
+
+    Raises :class:`~mountcam.errors.OutputExists` if ``path`` exists and ``overwrite`` is false
+    (the existing file is left untouched, also when it appears while we write). ``software``
+    defaults to ``"mountcam <version>"``. Malformed frames raise ``ValueError``; I/O problems
+    raise ``OSError``. On any error the temporary file is removed.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OutputExists(f"{path} already exists; choose another name or allow overwriting")
+    root = build_dng(frame, calibration=calibration, software=software)
+
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            write_tiff(stream, [root])
+            stream.flush()
+            os.fsync(stream.fileno())
+        _move_into_place(tmp, path, overwrite)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def _move_into_place(tmp: Path, path: Path, overwrite: bool) -> None:
+    if overwrite:
+        os.replace(tmp, path)
+        return
+    try:  # link() refuses to replace an existing name: no-clobber without a race
+        os.link(tmp, path)
+    except FileExistsError:
+        raise OutputExists(
+            f"{path} already exists; choose another name or allow overwriting"
+        ) from None
+    except OSError:  # filesystems without hard links
+        if path.exists():
+            raise OutputExists(
+                f"{path} already exists; choose another name or allow overwriting"
+            ) from None
+        os.replace(tmp, path)
+        return
+    tmp.unlink()
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - e.g. Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def build_dng(
+    frame: RawFrame, *, calibration: ColorCalibration, software: str | None = None
+) -> Ifd:
+    """The DNG's IFD tree (IFD0 with its raw SubIFD and EXIF IFD), ready for ``write_tiff``."""
+    _check_frame(frame)
+    md = frame.metadata
+    mosaic = np.ascontiguousarray(frame.mosaic, dtype="<u2")
+    height, width = mosaic.shape
+
+    raw = Ifd()
+    put(raw, "NewSubfileType", 0)
+    put(raw, "ImageWidth", width)
+    put(raw, "ImageLength", height)
+    put(raw, "BitsPerSample", 16)
+    put(raw, "Compression", 1)
+    put(raw, "PhotometricInterpretation", PHOTOMETRIC["CFA"])
+    put(raw, "SamplesPerPixel", 1)
+    put(raw, "PlanarConfiguration", 1)
+    rows = _rows_per_strip(width * 2, height)
+    put(raw, "RowsPerStrip", rows)
+    raw.set_strips([mosaic[r : r + rows] for r in range(0, height, rows)])
+    put(raw, "CFARepeatPatternDim", (2, 2))
+    put(raw, "CFAPattern", bytes(CFA_COLOR[c] for c in frame.cfa_pattern))
+    put(raw, "CFAPlaneColor", bytes((0, 1, 2)))
+    put(raw, "CFALayout", 1)
+    put(raw, "BlackLevelRepeatDim", (2, 2))
+    put(raw, "BlackLevel", [_exact(b) for b in frame.black_level_dn])
+    put(raw, "WhiteLevel", int(frame.white_level_dn))
+    put(raw, "DefaultScale", (1, 1))
+    m = DEMOSAIC_MARGIN_PX
+    put(raw, "DefaultCropOrigin", (m, m))
+    put(raw, "DefaultCropSize", (width - 2 * m, height - 2 * m))
+    put(raw, "ActiveArea", (0, 0, height, width))
+
+    ifd0 = Ifd()
+    preview = render_preview(
+        mosaic,
+        frame.cfa_pattern,
+        frame.black_level_dn,
+        frame.white_level_dn,
+        md.as_shot_neutral,
+        calibration.color_matrix_1,
+        PREVIEW_MAX_WIDTH_PX,
+    )
+    p_h, p_w, _ = preview.shape
+    put(ifd0, "NewSubfileType", 1)
+    put(ifd0, "ImageWidth", p_w)
+    put(ifd0, "ImageLength", p_h)
+    put(ifd0, "BitsPerSample", (8, 8, 8))
+    put(ifd0, "Compression", 1)
+    put(ifd0, "PhotometricInterpretation", PHOTOMETRIC["RGB"])
+    put(ifd0, "SamplesPerPixel", 3)
+    put(ifd0, "PlanarConfiguration", 1)
+    p_rows = _rows_per_strip(p_w * 3, p_h)
+    put(ifd0, "RowsPerStrip", p_rows)
+    ifd0.set_strips([preview[r : r + p_rows] for r in range(0, p_h, p_rows)])
+    put(ifd0, "XResolution", 72)
+    put(ifd0, "YResolution", 72)
+    put(ifd0, "ResolutionUnit", 2)
+    put(ifd0, "Orientation", 1)
+    put(ifd0, "Make", "mountcam")
+    put(ifd0, "Model", f"mountcam twin {md.module}")
+    put(ifd0, "Software", software or f"mountcam {__version__}")
+    put(ifd0, "DateTime", _exif_datetime(md.timestamp))
+    put(ifd0, "DNGVersion", bytes(DNG_VERSION))
+    put(ifd0, "DNGBackwardVersion", bytes(DNG_BACKWARD_VERSION))
+    put(ifd0, "UniqueCameraModel", f"mountcam {md.sensor} twin")
+    put(ifd0, "ColorMatrix1", _fixed(calibration.color_matrix_1, MATRIX_DENOMINATOR))
+    put(ifd0, "CalibrationIlluminant1", int(calibration.calibration_illuminant_1))
+    if calibration.color_matrix_2 is not None:
+        put(ifd0, "ColorMatrix2", _fixed(calibration.color_matrix_2, MATRIX_DENOMINATOR))
+        put(ifd0, "CalibrationIlluminant2", int(calibration.calibration_illuminant_2))
+    put(ifd0, "AsShotNeutral", _fixed(md.as_shot_neutral, NEUTRAL_DENOMINATOR))
+    put(ifd0, "BaselineExposure", 0)
+    put(ifd0, "PreviewColorSpace", 2)  # sRGB
+    ifd0.add_child(TAG_IDS["SubIFDs"], raw)
+    ifd0.add_child(TAG_IDS["ExifIFD"], build_exif(frame))
+    return ifd0
+
+
+def build_exif(frame: RawFrame) -> Ifd:
+    """The EXIF IFD (Exif 2.32 §4.6.5) for ``frame``'s capture metadata.
+
+    ``metadata.extra`` may carry ``"exposure_program"`` and ``"metering_mode"`` (names from
+    :data:`~mountcam.dng.tags.EXPOSURE_PROGRAM` / :data:`~mountcam.dng.tags.METERING_MODE`,
+    or the Exif codes); they are written when present.
+    """
+    md = frame.metadata
+    exif = Ifd()
+    put(exif, "ExifVersion", EXIF_VERSION)
+    put(exif, "ExposureTime", exposure_time_fraction(md.exposure_s))
+    if md.f_number > 0:
+        put(exif, "FNumber", md.f_number)
+    if md.iso > 0:
+        # Exif 2.32 §4.6.5: PhotographicSensitivity holds the value, or 65535 when it does not
+        # fit a SHORT; SensitivityType says which ISO 12232 quantity it is. The twin reports the
+        # saturation-based ISO speed (ISO 12232 "ISO speed", S_sat = 78 / H_sat), type 3, whose
+        # full value goes in ISOSpeed (LONG).
+        iso = max(1, round(md.iso))
+        put(exif, "PhotographicSensitivity", min(iso, 65535))
+        put(exif, "SensitivityType", SENSITIVITY_TYPE["ISO speed"])
+        put(exif, "ISOSpeed", iso)
+    for key, tag, table in (
+        ("exposure_program", "ExposureProgram", EXPOSURE_PROGRAM),
+        ("metering_mode", "MeteringMode", METERING_MODE),
+    ):
+        value = md.extra.get(key)
+        if value is not None:
+            put(exif, tag, table[value.lower()] if isinstance(value, str) else int(value))
+    when = md.timestamp
+    for suffix in ("Original", "Digitized"):
+        put(exif, f"DateTime{suffix}", _exif_datetime(when))
+        put(exif, f"SubSecTime{suffix}", f"{when.microsecond:06d}")
+        if when.utcoffset() is not None:
+            put(exif, f"OffsetTime{suffix}", _exif_offset(when))
+    if when.utcoffset() is not None:
+        put(exif, "OffsetTime", _exif_offset(when))
+    if md.focal_mm > 0:
+        put(exif, "FocalLength", md.focal_mm)
+    if md.pixel_pitch_m > 0:
+        per_cm = 0.01 / md.pixel_pitch_m
+        put(exif, "FocalPlaneXResolution", per_cm)
+        put(exif, "FocalPlaneYResolution", per_cm)
+        put(exif, "FocalPlaneResolutionUnit", 3)  # cm
+    if md.lens_name:
+        put(exif, "LensModel", md.lens_name)
+    return exif
+
+
+def exposure_time_fraction(exposure_s: float) -> Fraction:
+    """Exact rational exposure time: 1/250 s -> 1/250, 2 s -> 2/1, 0.3 s -> 3/10."""
+    if not (math.isfinite(exposure_s) and exposure_s > 0):
+        raise ValueError(f"exposure time must be positive, got {exposure_s!r} s")
+    return Fraction(exposure_s).limit_denominator(1_000_000)
+
+
+def _rows_per_strip(row_bytes: int, rows: int) -> int:
+    return max(1, min(rows, STRIP_TARGET_BYTES // row_bytes))
+
+
+def _exact(value: float) -> Fraction:
+    return Fraction(float(value)).limit_denominator(65_536)
+
+
+def _fixed(values, denominator: int) -> list[Fraction]:
+    flat = np.asarray(values, dtype=np.float64).ravel()
+    return [Fraction(round(v * denominator), denominator) for v in flat]
+
+
+def _exif_datetime(when: datetime) -> str:
+    return when.strftime("%Y:%m:%d %H:%M:%S")
+
+
+def _exif_offset(when: datetime) -> str:
+    minutes = round(when.utcoffset().total_seconds() / 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _check_frame(frame: RawFrame) -> None:
+    mosaic = frame.mosaic
+    if mosaic.ndim != 2 or mosaic.dtype != np.uint16:
+        raise ValueError(f"mosaic must be a 2-D uint16 array, got {mosaic.dtype} {mosaic.shape}")
+    pattern = frame.cfa_pattern
+    if len(pattern) != 4 or set(pattern) != {"R", "G", "B"}:
+        raise ValueError(f"cfa_pattern must be a 2×2 pattern such as 'RGGB', got {pattern!r}")
+    min_side = 2 * DEMOSAIC_MARGIN_PX + 2
+    if frame.height < min_side or frame.width < min_side:
+        raise ValueError(
+            f"a {frame.width}×{frame.height} frame is too small for a DNG with a "
+            f"{DEMOSAIC_MARGIN_PX} px crop margin (minimum {min_side}×{min_side})"
+        )
+    white = frame.white_level_dn
+    if not 0 < white <= 65535:
+        raise ValueError(f"white level {white} is outside 1..65535")
+    blacks = tuple(frame.black_level_dn)
+    if len(blacks) != 4 or not all(0 <= b < white for b in blacks):
+        raise ValueError(f"black levels {blacks} must be 4 values in [0, white level)")
+    neutral = frame.metadata.as_shot_neutral
+    if len(neutral) != 3 or not all(math.isfinite(v) and v > 0 for v in neutral):
+        raise ValueError(f"as_shot_neutral {neutral} must be 3 positive numbers")

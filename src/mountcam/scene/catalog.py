@@ -1,0 +1,117 @@
+"""One entry point for every scene: ``load_scene("chart:siemens-star")``, ``"sample:coffee"``,
+or a path to an image file.
+
+Absolute scale. A reflectance-1 white in the scene has luminance ``luminance_cd_m2``; the
+default, :data:`DEFAULT_WHITE_LUMINANCE_CD_M2` = 1000 cd/m², is a white card under about
+3100 lux (L = E·ρ/π), i.e. bright overcast daylight or a well-lit studio; full sun is about
+30 times more.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+from mountcam.errors import SceneError
+from mountcam.scene.charts import ColorChecker, FlatField, GrayRamp, SiemensStar, SlantedEdge
+from mountcam.scene.illuminants import illuminant as get_illuminant
+from mountcam.scene.loaders import load_image_content
+from mountcam.scene.samples import load_sample, natural_hfov_rad, sample_names
+from mountcam.scene.scene import Illuminant, Scene, SceneContent
+
+#: Luminance of a perfect white (reflectance 1) unless told otherwise, cd/m².
+DEFAULT_WHITE_LUMINANCE_CD_M2 = 1000.0
+
+CHARTS: dict[str, type] = {
+    "colorchecker": ColorChecker,
+    "slanted-edge": SlantedEdge,
+    "siemens-star": SiemensStar,
+    "flat": FlatField,
+    "gray-ramp": GrayRamp,
+}
+
+
+def list_scenes() -> list[str]:
+    """Names of the built-in scenes (charts, then samples); anything else is a file path."""
+    return [f"chart:{n}" for n in CHARTS] + [f"sample:{n}" for n in sample_names()]
+
+
+def _chart(name: str, reflectance: float) -> SceneContent:
+    kind = CHARTS.get(name)
+    if kind is None:
+        raise SceneError(
+            f"unknown chart '{name}'; choose one of: " + ", ".join(f"chart:{n}" for n in CHARTS)
+        )
+    if kind is FlatField:
+        return FlatField(reflectance=reflectance)
+    return kind()
+
+
+def load_scene(
+    name_or_path: str | os.PathLike,
+    *,
+    illuminant: str | Illuminant = "D65",
+    luminance_cd_m2: float | None = None,
+    reflectance: float | None = 1.0,
+    hfov_deg: float | None = None,
+    depth_path: str | os.PathLike | None = None,
+) -> Scene:
+    """Build a :class:`Scene` from a built-in name or an image file.
+
+    ``name_or_path``: ``chart:colorchecker|slanted-edge|siemens-star|flat|gray-ramp``,
+    ``sample:<name>`` (see :func:`list_scenes`) or a PNG / JPEG / TIFF / EXR path.
+    ``illuminant``: a CIE name ("D65", "A", "FL11", ...) or a temperature ("3200K").
+    ``luminance_cd_m2``: luminance of reflectance 1 (default 1000 cd/m²).
+    ``reflectance``: the flat field's reflectance (``chart:flat`` only; 0-100, >1 emits).
+    ``hfov_deg``: horizontal field of view the content spans, in (0, 180) degrees; default:
+    the sample's own where known, else fill the view.
+    ``depth_path``: depth map for an image file (see :func:`~mountcam.scene.loaders.load_depth`).
+
+    Raises :class:`~mountcam.errors.SceneError` for unknown names or bad values and
+    :class:`~mountcam.errors.UnreadableFile` for missing or unreadable files.
+    """
+    name = os.fspath(name_or_path)
+    if luminance_cd_m2 is None:
+        luminance = DEFAULT_WHITE_LUMINANCE_CD_M2
+    else:
+        luminance = float(luminance_cd_m2)
+        if not math.isfinite(luminance) or luminance <= 0:
+            raise SceneError(
+                f"white luminance must be a positive number of cd/m² (got {luminance_cd_m2!r}); "
+                "e.g. 1000 for overcast daylight, 30000 for sun"
+            )
+    hfov_rad = None
+    if hfov_deg is not None:
+        hfov = float(hfov_deg)
+        if not (math.isfinite(hfov) and 0.0 < hfov < 180.0):
+            raise SceneError(f"field of view must be between 0 and 180 degrees (got {hfov_deg!r})")
+        hfov_rad = math.radians(hfov)
+    light = get_illuminant(illuminant)
+
+    if reflectance is None:  # tolerated: "not given"
+        reflectance = 1.0
+    # Built-in names are case-insensitive; file paths are taken as given.
+    lowered = name.casefold()
+    builtin = lowered.startswith(("chart:", "sample:"))
+    if lowered != "chart:flat" and reflectance != 1.0:
+        raise SceneError("a reflectance applies only to chart:flat")
+    if depth_path is not None and builtin:
+        raise SceneError("a depth map can be given only with an image file")
+
+    content: SceneContent
+    if lowered.startswith("chart:"):
+        content = _chart(lowered.removeprefix("chart:"), reflectance)
+    elif lowered.startswith("sample:"):
+        sample = lowered.removeprefix("sample:")
+        content = load_sample(sample)
+        if hfov_rad is None:
+            hfov_rad = natural_hfov_rad(sample)
+    else:
+        content = load_image_content(name, depth_path=depth_path)
+    return Scene(
+        name=name,
+        content=content,
+        illuminant=light,
+        white_luminance_cd_m2=luminance,
+        hfov_rad=hfov_rad,
+    )
