@@ -1,7 +1,9 @@
 """Simulation speed of one capture of chart:colorchecker, binned (4096×3072) and full (8192×6144).
 
-Prints the median of 5 runs of the whole capture (scene render → optics → electrons → noise and
-ADC → remosaic; no file writing) and where the time goes, stage by stage. Run with
+Prints the median of 5 runs of the whole capture (metering → scene render → optics → electrons →
+noise and ADC → remosaic; no file writing) and where the time goes, stage by stage. Two
+exposures: what the camera meters for the chart in daylight (ISO 100), and a low-light shot at
+ISO 1600, where most pixels hold fewer than 256 e⁻ and take the exact Poisson sampler. Run with
 ``make bench``; paste the table into docs/benchmarks.md.
 """
 
@@ -25,11 +27,13 @@ from mountcam.sensor.model import SensorSettings
 from mountcam.sensor.noise import expose
 
 
-def stage_times(camera: Camera, scene, mode: str) -> dict[str, float]:
-    """Seconds per pipeline stage for one capture (ISO 400, 1/250 s)."""
+def stage_times(
+    camera: Camera, scene, mode: str, iso: float, exposure_s: float
+) -> dict[str, float]:
+    """Seconds per pipeline stage for one capture."""
     module = camera.module("main")
     model, lens = module.sensor, module.lens
-    op = model.operating_point(SensorSettings(mode=mode, bits=12, iso=400, exposure_s=1 / 250))
+    op = model.operating_point(SensorSettings(mode=mode, bits=12, iso=iso, exposure_s=exposure_s))
     window = readout_window(model, mode, None)
     t = {}
     t0 = time.perf_counter()
@@ -83,23 +87,30 @@ def main() -> None:
     camera.capture(
         scene, CaptureRequest(mode="full", crop=(64, 64), iso=400, exposure_s=1 / 250, seed=0)
     )
+    metered = camera.capture(scene, CaptureRequest(crop=(64, 64), seed=0))[0].metadata
+    daylight = (metered.iso, metered.exposure_s, "metered daylight")
+    low_light = (1600.0, metered.exposure_s / 16, "low light")
     print()
-    print(f"| capture | size | median of {args.repeat} (s) | aim (s) |")
-    print("|---|---|---|---|")
+    print(f"| capture | size | exposure | median of {args.repeat} (s) | aim (s) |")
+    print("|---|---|---|---|---|")
     stages = {}
     for mode, size, aim in (("binned", "4096×3072", 0.5), ("full", "8192×6144", 2.0)):
-        runs = []
-        for i in range(args.repeat):
-            t0 = time.perf_counter()
-            camera.capture(scene, CaptureRequest(mode=mode, iso=400, exposure_s=1 / 250, seed=i))
-            runs.append(time.perf_counter() - t0)
-        print(f"| {mode} chart:colorchecker | {size} | {statistics.median(runs):.3f} | {aim} |")
-        stages[mode] = stage_times(camera, scene, mode)
-    for mode, t in stages.items():
-        print(f"\nwhere the time goes, {mode}:")
+        for iso, t, label in (daylight, low_light):
+            runs = []
+            for i in range(args.repeat):
+                t0 = time.perf_counter()
+                camera.capture(scene, CaptureRequest(mode=mode, iso=iso, exposure_s=t, seed=i))
+                runs.append(time.perf_counter() - t0)
+            print(
+                f"| {mode} chart:colorchecker | {size} | {label}: ISO {iso:g}, 1/{1 / t:.0f} s "
+                f"| {statistics.median(runs):.3f} | {aim} |"
+            )
+            stages[f"{mode}, {label}"] = stage_times(camera, scene, mode, iso, t)
+    for name, t in stages.items():
+        print(f"\nwhere the time goes, {name}:")
         total = sum(t.values())
-        for name, s in sorted(t.items(), key=lambda kv: -kv[1]):
-            print(f"  {name:24s} {s:6.3f} s  {100 * s / total:5.1f} %")
+        for stage, s in sorted(t.items(), key=lambda kv: -kv[1]):
+            print(f"  {stage:24s} {s:6.3f} s  {100 * s / total:5.1f} %")
 
 
 if __name__ == "__main__":

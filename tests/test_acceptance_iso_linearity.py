@@ -15,12 +15,16 @@ import pytest
 from conftest import green_sites, read_raw, sensor_figures, shoot
 from mountcam.optics.lens import load_lens
 
-LUMINANCE = 500.0
+
+def luminance_for(iso: float) -> float:
+    """A flat-field luminance (cd/m²) that saturates at ``iso`` in about 8 ms."""
+    return 500.0 * 100.0 / iso
 
 
-def focal_plane_illuminance_lux() -> float:
+def focal_plane_illuminance_lux(iso: float) -> float:
+    """E = π·T·L/(4N²) on axis (ISO 12232 Annex; the issue's equation with m = 0)."""
     lens = load_lens("main-8.7")
-    return math.pi * lens.transmittance * LUMINANCE / (4 * lens.max_f**2)
+    return math.pi * lens.transmittance * luminance_for(iso) / (4 * lens.max_f**2)
 
 
 def mean_green_above_black(
@@ -33,7 +37,7 @@ def mean_green_above_black(
         "--illuminant",
         "D55",
         "--luminance",
-        str(LUMINANCE),
+        str(luminance_for(iso)),
         "--iso",
         str(iso),
         "--shutter",
@@ -67,7 +71,7 @@ def mean_green_above_black(
 )
 def test_saturation_based_iso_speed_holds(tmp_path, iso, mode):
     """Find the exposure at which the green raw reaches the white level; S = 78/H_sat ±3 %."""
-    e_lux = focal_plane_illuminance_lux()
+    e_lux = focal_plane_illuminance_lux(iso)
     t_nominal = 78.0 / iso / e_lux
     # Slope of the (linear) response from two exposures well below clipping.
     t1, t2 = 0.3 * t_nominal, 0.6 * t_nominal
@@ -77,7 +81,8 @@ def test_saturation_based_iso_speed_holds(tmp_path, iso, mode):
     t_sat = span / slope
     measured_iso = 78.0 / (e_lux * t_sat)
     assert measured_iso == pytest.approx(iso, rel=0.03)
-    # ...and the raw really clips there: 3 % past t_sat most green sites sit at white.
+    # ...and the raw really clips there: 10 % past t_sat the median green site sits at white
+    # (at ISO 12800 only ~140 e- fill the range, so shot noise keeps some sites below it).
     res = shoot(
         tmp_path / "c",
         "--scene",
@@ -85,7 +90,7 @@ def test_saturation_based_iso_speed_holds(tmp_path, iso, mode):
         "--illuminant",
         "D55",
         "--luminance",
-        str(LUMINANCE),
+        str(luminance_for(iso)),
         "--iso",
         str(iso),
         "--shutter",
@@ -96,12 +101,12 @@ def test_saturation_based_iso_speed_holds(tmp_path, iso, mode):
         mode,
     )
     g = green_sites(read_raw(res["files"][0]))
-    assert np.mean(g == res["settings"]["white_level_dn"]) > 0.95
+    assert np.median(g) == res["settings"]["white_level_dn"]
 
 
 def test_response_is_linear_from_5_to_90_percent_of_saturation(tmp_path):
     """EMVA 1288 linearity error: max deviation from the best straight line < 0.5 %."""
-    e_lux = focal_plane_illuminance_lux()
+    e_lux = focal_plane_illuminance_lux(100)
     t_sat = 78.0 / 100 / e_lux
     fractions = np.linspace(0.05, 0.90, 12)
     ys = []
@@ -152,10 +157,13 @@ def test_count_gives_independent_frames(tmp_path):
         "1600",
         "--shutter",
         "1/1000",
+        "--luminance",
+        "100",
     )
     frames = [read_raw(p).astype(float) for p in res["files"]]
     assert len(set(res["files"])) == 3
     d01, d02 = frames[0] - frames[1], frames[0] - frames[2]
+    assert np.all(frames[0] < 2**12 - 1)  # not clipped, so the noise is visible
     assert np.std(d01) > 0 and not np.array_equal(d01, d02)
     assert abs(np.corrcoef(d01.ravel(), (frames[1] - frames[2]).ravel())[0, 1] + 0.5) < 0.1
 

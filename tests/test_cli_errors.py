@@ -100,3 +100,17 @@ def test_json_is_the_only_thing_on_stdout(tmp_path):
 def test_help_is_there():
     code, stdout, _ = run_cli("shoot", "--help")
     assert code == 0 and "--scene" in stdout and "--crop" in stdout
+
+
+def test_camera_api_refuses_zero_iso_and_zero_shutter():
+    from mountcam.body.camera import Camera, CaptureRequest
+    from mountcam.errors import InvalidSetting
+    from mountcam.scene import load_scene
+
+    scene = load_scene("chart:flat")
+    for request in (
+        CaptureRequest(iso=0, crop=(64, 64)),
+        CaptureRequest(exposure_s=0.0, crop=(64, 64)),
+    ):
+        with pytest.raises(InvalidSetting):
+            Camera().capture(scene, request)

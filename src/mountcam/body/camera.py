@@ -139,19 +139,19 @@ class Camera:
         module = self.module(request.module)
         lens = module.require_lens()
         model = module.sensor
-        state = check_state(lens, LensState(request.f_number or lens.max_f, request.focus_m))
+        state = check_state(lens, LensState(lens.max_f if request.f_number is None else request.f_number, request.focus_m))
         if request.count < 1:
             raise InvalidSetting(f"count must be at least 1 (got {request.count})")
-        self._check_crop(model, request.mode, request.crop)
         # Validate what was given before metering so errors name the user's own setting.
         probe = SensorSettings(
             request.mode,
             request.bits,
-            request.iso or model.iso_min,
-            request.exposure_s or model.min_exposure_s,
+            model.iso_min if request.iso is None else request.iso,
+            model.min_exposure_s if request.exposure_s is None else request.exposure_s,
             request.temperature_c,
         )
         model.validate(probe)
+        self._check_crop(model, request.mode, request.crop)
 
         metered = request.exposure_s is None or request.iso is None
         if not metered:

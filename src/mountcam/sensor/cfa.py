@@ -63,30 +63,28 @@ def remosaic_offsets(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray
 
 
 @njit(parallel=True, cache=True)
-def _remosaic_kernel(src, offsets, counts, oy, ox):  # pragma: no cover - compiled
-    h, w = src.shape
+def _remosaic_kernel(padded, offsets, counts, oy, ox, pad):  # pragma: no cover - compiled
+    h = padded.shape[0] - 2 * pad
+    w = padded.shape[1] - 2 * pad
     ph, pw = counts.shape
-    out = np.empty_like(src)
+    out = np.empty((h, w), dtype=padded.dtype)
     for r in prange(h):
+        tr = (r + oy) % ph
+        tc = ox % pw
         for c in range(w):
-            tr = (r + oy) % ph
-            tc = (c + ox) % pw
             n = counts[tr, tc]
-            acc = 0
-            for k in range(n):
-                rr = r + offsets[tr, tc, k, 0]
-                cc = c + offsets[tr, tc, k, 1]
-                # Mirror at the window edge by a whole pattern period so the colour matches.
-                if rr < 0:
-                    rr += ph
-                elif rr >= h:
-                    rr -= ph
-                if cc < 0:
-                    cc += pw
-                elif cc >= w:
-                    cc -= pw
-                acc += src[rr, cc]
-            out[r, c] = (acc + n // 2) // n
+            rr = r + pad + offsets[tr, tc, 0, 0]
+            cc = c + pad + offsets[tr, tc, 0, 1]
+            if n == 1:
+                out[r, c] = padded[rr, cc]
+            else:
+                acc = np.int64(padded[rr, cc])
+                for k in range(1, n):
+                    acc += padded[r + pad + offsets[tr, tc, k, 0], c + pad + offsets[tr, tc, k, 1]]
+                out[r, c] = (acc + n // 2) // n
+            tc += 1
+            if tc == pw:
+                tc = 0
     return out
 
 
@@ -102,6 +100,12 @@ def remosaic(
     window's top-left on the full grid (a multiple of 4 keeps the tile phase).
     """
     offsets, counts = remosaic_offsets(quad_bayer(pattern), bayer(pattern))
-    if quad.shape[0] < counts.shape[0] * 2 or quad.shape[1] < counts.shape[1] * 2:
+    ph, pw = counts.shape
+    if quad.shape[0] < ph * 2 or quad.shape[1] < pw * 2:
         raise ValueError("remosaic needs a window of at least 8x8 pixels")
-    return _remosaic_kernel(quad, offsets, counts, origin[0], origin[1])
+    # Extend each edge by one whole pattern period copied from inside, so every neighbour a
+    # pixel needs exists and has the colour the pattern says it has.
+    pad = max(ph, pw)
+    padded = np.concatenate([quad[:pad], quad, quad[-pad:]], axis=0)
+    padded = np.concatenate([padded[:, :pad], padded, padded[:, -pad:]], axis=1)
+    return _remosaic_kernel(padded, offsets, counts, origin[0], origin[1], pad)
