@@ -139,7 +139,8 @@ class Camera:
         module = self.module(request.module)
         lens = module.require_lens()
         model = module.sensor
-        state = check_state(lens, LensState(lens.max_f if request.f_number is None else request.f_number, request.focus_m))
+        f_number = lens.max_f if request.f_number is None else request.f_number
+        state = check_state(lens, LensState(f_number, request.focus_m))
         if request.count < 1:
             raise InvalidSetting(f"count must be at least 1 (got {request.count})")
         # Validate what was given before metering so errors name the user's own setting.
