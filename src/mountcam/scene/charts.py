@@ -200,6 +200,8 @@ class SiemensStar:
     white: float = 0.9
     radius: float = 0.95
     aspect: float | None = field(default=1.0, init=False)
+    #: A test chart is framed whole, with a margin, as a photographer frames it.
+    framing: str = field(default="contain", init=False)
 
     def render(self, grid: ViewGrid) -> PaletteSample:
         weight = np.empty((grid.height, grid.width), dtype=np.float32)
@@ -339,6 +341,8 @@ class ColorChecker:
     """
 
     aspect: float | None = field(default=CC_HEIGHT_MM / CC_WIDTH_MM, init=False)
+    #: A test chart is framed whole, with a margin, as a photographer frames it.
+    framing: str = field(default="contain", init=False)
 
     def render(self, grid: ViewGrid) -> PaletteSample:
         boxes = colorchecker_patch_boxes()

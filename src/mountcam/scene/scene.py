@@ -24,6 +24,9 @@ import numpy as np
 
 from mountcam.spectra import luminance_integral
 
+#: A contained chart spans 1/1.08 of the frame in its tighter direction.
+CONTAIN_MARGIN = 1.08
+
 
 @dataclass(frozen=True)
 class ViewGrid:
@@ -91,6 +94,10 @@ class SceneContent(Protocol):
 
     #: height / width of the content; None for content without edges (flat field, edge chart).
     aspect: float | None
+    #: How content with edges fills a view when the scene sets no field of view: "cover"
+    #: (fill the frame, cropping the longer side; the default, for pictures) or "contain"
+    #: (show all of it with a margin; for test charts). Optional attribute.
+    framing: str
 
     def render(self, grid: ViewGrid) -> SceneSample:
         """Box-filtered content over each pixel of ``grid`` (canvas coordinates)."""
@@ -110,8 +117,9 @@ class Illuminant:
 class Scene:
     """Linear-light scene: content, illuminant, absolute scale, field of view, optional depth.
 
-    ``hfov_rad`` is the horizontal field of view the content spans; None means "cover whatever
-    view renders it" (the content is scaled to fill the frame, cropping the longer side).
+    ``hfov_rad`` is the horizontal field of view the content spans; None means "fit whatever
+    view renders it", as the content's ``framing`` says: fill the frame (pictures) or show
+    all of it with a margin of :data:`CONTAIN_MARGIN` (test charts).
     """
 
     name: str
@@ -130,6 +138,8 @@ class Scene:
         aspect = self.content.aspect
         if aspect is None:
             return view_half_width_tan
+        if getattr(self.content, "framing", "cover") == "contain":
+            return min(view_half_width_tan, view_half_height_tan / aspect) / CONTAIN_MARGIN
         return max(view_half_width_tan, view_half_height_tan / aspect)
 
     def render(self, grid_tan: ViewGrid, half_width_tan: float) -> SceneSample:
