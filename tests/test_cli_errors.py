@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from conftest import run_cli
@@ -94,6 +95,14 @@ def test_json_is_the_only_thing_on_stdout(tmp_path):
     doc = json.loads(stdout)
     assert set(doc) == {"files", "truth", "settings"}
     assert doc["truth"].endswith(".tif")
+    # The truth lies on the pixel grid of the DNG's DefaultCrop.
+    import tifffile
+
+    from mountcam.dng import read_dng
+
+    info = read_dng(doc["files"][0])
+    truth = tifffile.imread(doc["truth"])
+    assert truth.dtype == np.float32 and truth.shape == (*info.default_crop_size[::-1], 3)
     assert doc["settings"]["metered"] is True
 
 

@@ -225,21 +225,21 @@ def _print_summary(frames, files: list[str], truth_path: Path | None) -> None:
     t.add_row("gain", f"analog {meta.analog_gain:.2f}x  digital {meta.digital_gain:.2f}x")
     t.add_row(
         "sensor",
-        f"{meta.sensor} {meta.mode} {f.width}x{f.height}  {meta.bits}-bit  "
-        f"{meta.temperature_c:g} °C  seed {meta.seed}",
+        f"{meta.sensor} {meta.mode} {f.width}x{f.height}  {meta.bits}-bit  {meta.temperature_c:g} °C",
     )
+    t.add_row("levels", f"black {f.black_level_dn[0]:g} DN, white {f.white_level_dn} DN")
+    t.add_row("seed", str(meta.seed))
     t.add_row("light", f"{meta.illuminant}, white {meta.extra['luminance_cd_m2']:g} cd/m²")
     mos = f.mosaic
     pat = f.cfa_pattern
-    black = f.black_level_dn[0]
     for ch in "RGB":
         sites = [(i // 2, i % 2) for i, c in enumerate(pat) if c == ch]
         vals = np.concatenate([mos[r::2, c::2].ravel() for r, c in sites])
         clipped = 100.0 * np.count_nonzero(vals >= f.white_level_dn) / vals.size
         t.add_row(
             f"DN {ch}",
-            f"mean {vals.mean():8.1f}  min {vals.min():5d}  max {vals.max():5d}  "
-            f"clipped {clipped:.2f} %  (black {black:g}, white {f.white_level_dn})",
+            f"mean {vals.mean():7.1f}  min {vals.min():5d}  max {vals.max():5d}  "
+            f"clipped {clipped:5.2f} %",
         )
     for p in files:
         t.add_row("file", p)
