@@ -12,8 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-import numpy as np
-
+from mountcam.body.mount import Mount
 from mountcam.control.metering import ExposureLimits, average_exposure
 from mountcam.errors import InvalidSetting, NoLensAttached
 from mountcam.optics.imaging import SensorWindow, form_image
@@ -41,11 +40,19 @@ METER_GRID = (128, 96)
 
 @dataclass
 class Module:
-    """One camera module: a sensor and, where one is attached, a lens."""
+    """One camera module: a sensor and either a fixed lens or a mount that may hold one."""
 
     name: str
     sensor: SensorModel
-    lens: LensProfile | None
+    fixed_lens: LensProfile | None = None
+    mount: Mount | None = None
+
+    @property
+    def lens(self) -> LensProfile | None:
+        """The lens physically in front of the sensor (whatever the body believes it is)."""
+        if self.mount is not None:
+            return self.mount.lens
+        return self.fixed_lens
 
     @property
     def crop_factor(self) -> float:
@@ -83,9 +90,11 @@ class Camera:
 
     def __init__(self, sensor: str = "imx989") -> None:
         model = load_sensor(sensor)
+        #: The Leica M bayonet of the ``m`` module.
+        self.mount = Mount(_catalogue_lens_by_code)
         self.modules = {
-            "main": Module("main", model, load_lens("main-8.7")),
-            "m": Module("m", model, None),
+            "main": Module("main", model, fixed_lens=load_lens("main-8.7")),
+            "m": Module("m", model, mount=self.mount),
         }
 
     def module(self, name: str) -> Module:
@@ -108,29 +117,33 @@ class Camera:
             raise InvalidSetting(f"crop {w}x{h} must have even sides to keep whole Bayer cells")
 
     # ---- metering ----------------------------------------------------------------------------
-    def mean_luminance_cd_m2(
+    def mean_illuminance_lux(
         self, scene: Scene, lens: LensProfile, state: LensState, model: SensorModel
     ) -> float:
-        """Average scene luminance over the module's whole field (what an average meter reads)."""
+        """What a through-the-lens average meter reads: mean focal-plane illuminance (lux) over
+        the whole field, after lens-shading correction (so fall-off does not bias it)."""
         w, h = METER_GRID
         pitch = model.width_m / w
         window = SensorWindow(pitch, w, h, 0, 0, w, h)
         optical = form_image(scene, lens, state, window)
-        weights = (
-            KM_LM_PER_W * STEP_NM * photopic_v() * scene.spectral_radiance_per_reflectance()
-        )[:, None]
+        weights = (KM_LM_PER_W * STEP_NM * photopic_v() * optical.spectral_irradiance_w_m2_nm)[
+            :, None
+        ]
         return float(channel_signal(optical.sample, weights).mean())
 
-    def exposure_limits(self, module: Module) -> ExposureLimits:
-        lens = module.require_lens()
+    def exposure_limits(self, module: Module, focal_mm: float | None = None) -> ExposureLimits:
+        """Hardware limits and the handheld limit for a focal length the body knows (or not)."""
         s = module.sensor
+        if focal_mm is None and module.fixed_lens is not None:
+            focal_mm = module.fixed_lens.focal_mm
         return ExposureLimits(
             min_exposure_s=s.min_exposure_s,
             max_exposure_s=s.max_exposure_s,
             iso_min=s.iso_min,
             iso_max=s.iso_max,
-            # ISO 19093:2018 §3.1: handheld limit 1/f s for 35 mm-equivalent focal length f.
-            handheld_limit_s=1.0 / (lens.focal_mm * module.crop_factor),
+            # ISO 19093:2018 §3.1: handheld limit 1/f s for 35 mm-equivalent focal length f;
+            # a body that does not know its lens assumes 1/30 s.
+            handheld_limit_s=1.0 / (focal_mm * module.crop_factor) if focal_mm else 1.0 / 30,
         )
 
     # ---- capture -----------------------------------------------------------------------------
@@ -138,6 +151,9 @@ class Camera:
         """Take ``request.count`` frames of ``scene``; each with independent temporal noise."""
         module = self.module(request.module)
         lens = module.require_lens()
+        # What the body believes about the lens: the fixed lens, or the mount's identification.
+        ident = module.mount.require_identified() if module.mount is not None else None
+        believed = lens if ident is None else ident.profile
         model = module.sensor
         f_number = lens.max_f if request.f_number is None else request.f_number
         state = check_state(lens, LensState(f_number, request.focus_m))
@@ -163,9 +179,12 @@ class Camera:
             program = "program"
         exposure_s, iso = request.exposure_s, request.iso
         if metered:
-            mean_l = self.mean_luminance_cd_m2(scene, lens, state, model)
+            mean_e = self.mean_illuminance_lux(scene, lens, state, model)
             exposure_s, iso = average_exposure(
-                mean_l, state.f_number, self.exposure_limits(module), exposure_s=exposure_s, iso=iso
+                mean_e,
+                self.exposure_limits(module, believed.focal_mm if believed else None),
+                exposure_s=exposure_s,
+                iso=iso,
             )
             iso = float(round(iso))
         settings = model.validate(
@@ -204,9 +223,10 @@ class Camera:
                 timestamp=datetime.now().astimezone(),
                 scene=scene.name,
                 illuminant=scene.illuminant.name,
-                lens_name=lens.name,
-                focal_mm=lens.focal_mm,
-                f_number=state.f_number,
+                lens_name=believed.name if believed else "",
+                focal_mm=believed.focal_mm if believed else 0.0,
+                # An M body cannot read the aperture ring: no f-number until it is estimated.
+                f_number=state.f_number if ident is None else 0.0,
                 as_shot_neutral=neutral,
                 window_origin=(window.origin_row, window.origin_col),
                 full_size=(window.full_height, window.full_width),
@@ -217,6 +237,9 @@ class Camera:
                     "metering_mode": "average" if metered else "unknown",
                     "focus_m": state.focus_m,
                     "luminance_cd_m2": scene.white_luminance_cd_m2,
+                    "lens_detection": ident.as_dict() if ident else None,
+                    # The twin's ground truth, for measurement; never what the body believes.
+                    "simulated_lens": {"id": lens.id, "f_number": state.f_number},
                 },
             )
             black = (op.black_level_dn,) * 4
@@ -226,8 +249,7 @@ class Camera:
         return frames
 
 
-def as_float_truth(frame: RawFrame, margin: int) -> np.ndarray:
-    """The frame's truth image cut to the DNG DefaultCrop grid (``margin`` pixels each side)."""
-    if frame.truth is None:
-        raise ValueError("this frame was captured without truth")
-    return frame.truth[margin:-margin, margin:-margin]
+def _catalogue_lens_by_code(code: int) -> LensProfile | None:
+    from mountcam.optics.catalog import lens_by_code
+
+    return lens_by_code(code)

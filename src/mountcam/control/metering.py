@@ -4,8 +4,14 @@ Reflected-light meter calibration (ISO 2720:1974, §5.2 "calibration constant"):
 
     t = K · N² / (L · S),   K = 12.5 cd·s/m²
 
-for mean scene luminance L (cd/m²), f-number N, ISO speed S and exposure time t (s). Combined
-with the saturation-based ISO speed this places an average scene about 2.5 stops below clipping.
+for mean scene luminance L (cd/m²), f-number N, ISO speed S and exposure time t (s). A camera
+meters through its lens (an M body cannot read the aperture ring): it sees the focal-plane
+illuminance E = π·T·L/(4·N²) after lens-shading correction, so the same rule reads
+
+    t · S = π · K · T_cal / (4 · E)
+
+with T_cal the lens transmittance the meter is calibrated for. Combined with the
+saturation-based ISO speed this places an average scene about 3 stops below clipping.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from dataclasses import dataclass
 from mountcam.errors import InvalidSetting
 
 METER_CALIBRATION_K = 12.5
+#: Transmittance the through-the-lens meter assumes (that of the main module's lens).
+METER_CALIBRATION_TRANSMITTANCE = 0.90
 
 
 @dataclass(frozen=True)
@@ -30,16 +38,20 @@ class ExposureLimits:
     auto_iso_max: float = 6400.0
 
 
-def exposure_product(mean_luminance_cd_m2: float, f_number: float) -> float:
-    """t·S that the meter asks for: K·N²/L (s·ISO)."""
-    if not (mean_luminance_cd_m2 > 0 and math.isfinite(mean_luminance_cd_m2)):
+def exposure_product(mean_illuminance_lux: float) -> float:
+    """t·S that the through-the-lens meter asks for: π·K·T_cal/(4·E) (s·ISO)."""
+    if not (mean_illuminance_lux > 0 and math.isfinite(mean_illuminance_lux)):
         raise InvalidSetting("the scene is black: nothing to meter; set --shutter and --iso")
-    return METER_CALIBRATION_K * f_number**2 / mean_luminance_cd_m2
+    return (
+        math.pi
+        * METER_CALIBRATION_K
+        * METER_CALIBRATION_TRANSMITTANCE
+        / (4.0 * mean_illuminance_lux)
+    )
 
 
 def average_exposure(
-    mean_luminance_cd_m2: float,
-    f_number: float,
+    mean_illuminance_lux: float,
     limits: ExposureLimits,
     *,
     exposure_s: float | None = None,
@@ -54,7 +66,7 @@ def average_exposure(
     """
     if exposure_s is not None and iso is not None:
         return exposure_s, iso
-    product = exposure_product(mean_luminance_cd_m2, f_number)
+    product = exposure_product(mean_illuminance_lux)
 
     def clamp(v: float, lo: float, hi: float) -> float:
         return min(max(v, lo), hi)
