@@ -30,8 +30,8 @@ class NoLensAttached(MountcamError):
     def __init__(self, message: str | None = None) -> None:
         super().__init__(
             message
-            or "the M module has no lens; attach an M lens first (lens support arrives with the "
-            "optics release), or shoot with --module main"
+            or "the M module has no lens; attach one with --lens ID (see `mountcam lenses`), "
+            "or shoot with --module main"
         )
 
 

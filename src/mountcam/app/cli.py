@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mountcam import __version__
+from mountcam.app.lenses_cli import lenses_app
 from mountcam.errors import MountcamError, UnreadableFile
 from mountcam.units import format_shutter, parse_crop, parse_shutter_s
 
@@ -33,6 +34,7 @@ sensors_app = typer.Typer(no_args_is_help=True, help="Sensor presets and their f
 scenes_app = typer.Typer(no_args_is_help=True, help="Built-in scenes: charts and samples.")
 app.add_typer(sensors_app, name="sensors")
 app.add_typer(scenes_app, name="scenes")
+app.add_typer(lenses_app, name="lenses")
 
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
@@ -79,6 +81,35 @@ def _write_truth(path: Path, truth: np.ndarray) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def _mount_lens(camera, module: str, lens, code, detection: str, manual) -> None:
+    """Put the requested lens on the requested module, as a photographer would."""
+    from mountcam.errors import InvalidSetting
+
+    def find_lens(name: str):
+        from mountcam.optics.catalog import find_lens
+
+        return find_lens(name)
+
+    camera.module(module)
+    if module != "m":
+        if lens is not None and find_lens(lens).id != camera.module(module).fixed_lens.id:
+            raise InvalidSetting(
+                f"the {module} module has a fixed lens; --lens works with --module m"
+            )
+        if code is not None or manual is not None or detection != "auto":
+            raise InvalidSetting(
+                "--lens-code, --manual-lens and --lens-detection are for --module m"
+            )
+        return
+    if lens is not None:
+        camera.mount.attach(find_lens(lens), code_read=code)
+    elif code is not None:
+        raise InvalidSetting("--lens-code needs a lens on the mount (--lens ID)")
+    camera.mount.set_detection(detection)
+    if manual is not None:
+        camera.mount.choose_manually(find_lens(manual))
+
+
 @app.command()
 def shoot(
     scene: Annotated[str, typer.Option(help="chart:NAME, sample:NAME, or an image file.")],
@@ -99,6 +130,26 @@ def shoot(
     ] = None,
     reflectance: Annotated[float, typer.Option(help="Reflectance of chart:flat.")] = 1.0,
     module: Annotated[str, typer.Option(help="main (8.7 mm f/1.9) or m (Leica M mount).")] = "main",
+    lens: Annotated[
+        str | None,
+        typer.Option(help="Lens to attach to the M mount: id or name (`mountcam lenses`)."),
+    ] = None,
+    lens_code: Annotated[
+        int | None,
+        typer.Option(help="The 6-bit code the body reads (default: the lens's own; 0 = uncoded)."),
+    ] = None,
+    lens_detection: Annotated[
+        str, typer.Option(help="The body's lens detection: auto, manual or off.")
+    ] = "auto",
+    manual_lens: Annotated[
+        str | None, typer.Option(help="Lens chosen in the lens-detection menu (uncoded lenses).")
+    ] = None,
+    aperture: Annotated[
+        float | None, typer.Option(help="Aperture ring setting, f-number (default: wide open).")
+    ] = None,
+    focus: Annotated[
+        float | None, typer.Option(help="Focus ring setting, metres (default: infinity).")
+    ] = None,
     shutter: Annotated[
         str | None, typer.Option(help="Exposure time: 1/250, 0.5, 2. Metered if unset.")
     ] = None,
@@ -135,8 +186,11 @@ def shoot(
             count=count,
             seed=seed,
             truth=truth,
+            f_number=aperture,
+            focus_m=math.inf if focus is None else focus,
         )
         camera = Camera()
+        _mount_lens(camera, module, lens, lens_code, lens_detection, manual_lens)
         camera.module(module).require_lens()
         the_scene = load_scene(
             scene,
@@ -173,7 +227,9 @@ def shoot(
         "module": meta.module,
         "lens": meta.lens_name,
         "focal_mm": meta.focal_mm,
-        "f_number": meta.f_number,
+        "f_number": meta.f_number or None,
+        "lens_detection": meta.extra.get("lens_detection"),
+        "simulated_lens": meta.extra.get("simulated_lens"),
         "mode": meta.mode,
         "bits": meta.bits,
         "exposure_s": meta.exposure_s,
@@ -212,15 +268,32 @@ def shoot(
 def _print_summary(frames, files: list[str], truth_path: Path | None) -> None:
     meta = frames[0].metadata
     f = frames[0]
-    ev100 = math.log2(meta.f_number**2 / meta.exposure_s) - math.log2(meta.iso / 100.0)
+    # EV100 needs the f-number, which an M body cannot read (until it is estimated).
+    ev100 = (
+        f"EV100 {math.log2(meta.f_number**2 / meta.exposure_s) - math.log2(meta.iso / 100.0):.1f}, "
+        if meta.f_number
+        else ""
+    )
     t = Table(title=f"mountcam · {meta.module} module · {meta.scene}", show_header=False, box=None)
     t.add_column(style="bold")
     t.add_column()
-    t.add_row("lens", f"{meta.lens_name}  f/{meta.f_number:g}")
+    lens_text = meta.lens_name or "unidentified lens"
+    lens_text += f"  f/{meta.f_number:g}" if meta.f_number else "  (aperture ring: not readable)"
+    detection = meta.extra.get("lens_detection")
+    if detection:
+        state = {
+            "coded": f"coded lens (code {detection['code_read']})",
+            "uncoded": "uncoded lens",
+            "unknown-code": f"unknown code {detection['code_read']}",
+            "off": "lens detection off",
+        }[detection["detection_state"]]
+        how = detection["identified_by"]
+        lens_text += f"\n{state}, " + (f"identified by {how}" if how else "no lens data recorded")
+    t.add_row("lens", lens_text)
     t.add_row(
         "exposure",
         f"{format_shutter(meta.exposure_s)} s  ISO {meta.iso:g}  "
-        f"(EV100 {ev100:.1f}, {'metered, average' if meta.extra['metered'] else 'manual'})",
+        f"({ev100}{'metered, average' if meta.extra['metered'] else 'manual'})",
     )
     t.add_row("gain", f"analog {meta.analog_gain:.2f}x  digital {meta.digital_gain:.2f}x")
     t.add_row(
