@@ -21,10 +21,9 @@ from mountcam.body.camera import Camera, CaptureRequest
 from mountcam.optics.imaging import form_image
 from mountcam.optics.lens import LensState
 from mountcam.scene import load_scene
-from mountcam.sensor.capture import electron_rate, readout_window
+from mountcam.sensor.capture import electron_rate, read_out, readout_window
 from mountcam.sensor.cfa import remosaic
 from mountcam.sensor.model import SensorSettings
-from mountcam.sensor.noise import expose
 
 
 def stage_times(
@@ -43,28 +42,7 @@ def stage_times(
     rate = electron_rate(model, optical, window, mode)
     t["spectral integration"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    mosaic = expose(
-        rate,
-        optical.relative_illumination,
-        1 / 250,
-        op.dark_current_e_per_s / 250,
-        op.well_capacity_e,
-        op.prnu,
-        op.dsnu_dark_current_rel,
-        op.dsnu_offset_e,
-        op.read_noise_e,
-        op.row_noise_e,
-        op.conversion_gain_dn_per_e,
-        op.black_level_dn,
-        float(op.white_level_dn),
-        1.0,
-        model.fpn_seed,
-        1,
-        0,
-        0,
-        0,
-        window.full_width,
-    )
+    mosaic = read_out(model, op, rate, window, exposure_s, 1, 0)
     t["noise + ADC"] = time.perf_counter() - t0
     if mode == "full":
         t0 = time.perf_counter()

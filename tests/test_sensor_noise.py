@@ -30,11 +30,9 @@ def run(
     full_width=None,
 ):
     rate = np.ascontiguousarray(rate, dtype=np.float32)
-    ri = np.ones_like(rate)
     fw = full_width or rate.shape[1]
     return expose(
         rate,
-        ri,
         t,
         dark,
         well,

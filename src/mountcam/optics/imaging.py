@@ -21,6 +21,7 @@ from numba import njit, prange
 
 from mountcam.optics.lens import LensProfile, LensState
 from mountcam.scene import Scene, SceneSample, ViewGrid
+from mountcam.scene.spectral import channel_signal
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,22 @@ class OpticalImage:
     scene: Scene
     image_distance_m: float
     magnification: float
+
+    def planes(self, weights: np.ndarray) -> np.ndarray:
+        """(H, W, C) float32 focal-plane image for spectral weights (81, C), fall-off included.
+
+        ``weights`` turn a reflectance spectrum into each band's quantity (photo-electrons/s of
+        a sensor channel, an observer's tristimulus value, …) for a reflectance-1 white on axis.
+        """
+        planes = channel_signal(self.sample, weights)
+        planes *= self.relative_illumination[..., None]
+        return planes
+
+    def mosaic(self, weights: np.ndarray, cfa: np.ndarray, origin: tuple[int, int]) -> np.ndarray:
+        """(H, W) float32: each pixel's own CFA band of :meth:`planes`, computed only there."""
+        values = channel_signal(self.sample, weights, cfa=cfa, origin=origin)
+        values *= self.relative_illumination
+        return values
 
 
 def image_distance_m(focal_m: float, focus_m: float) -> float:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 from mountcam.optics.imaging import OpticalImage
-from mountcam.scene.spectral import channel_signal
 from mountcam.spectra import cie_xyz_cmfs
 
 
@@ -34,7 +33,6 @@ def truth_weights(spectral_irradiance: np.ndarray) -> np.ndarray:
 
 def render_truth(optical: OpticalImage) -> np.ndarray:
     """(H, W, 3) float32 linear sRGB of the optical image on the window's pixel grid."""
-    weights = truth_weights(optical.spectral_irradiance_w_m2_nm)
-    rgb = channel_signal(optical.sample, weights)
-    rgb *= optical.relative_illumination[..., None]
-    return rgb.astype(np.float32, copy=False)
+    return optical.planes(truth_weights(optical.spectral_irradiance_w_m2_nm)).astype(
+        np.float32, copy=False
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from mountcam.optics.imaging import OpticalImage, SensorWindow
-from mountcam.scene.spectral import channel_signal
 from mountcam.sensor.cfa import bayer, quad_bayer, remosaic
 from mountcam.sensor.model import OperatingPoint, SensorModel
 from mountcam.sensor.noise import expose
@@ -38,11 +37,41 @@ def electron_rate(
 ) -> np.ndarray:
     """Noise-free photo-electrons per second of each pixel for its own CFA colour, (H, W)."""
     weights = model.photoelectron_weights(optical.spectral_irradiance_w_m2_nm, mode)
-    return channel_signal(
-        optical.sample,
-        weights,
-        cfa=readout_cfa(model, mode),
-        origin=(window.origin_row, window.origin_col),
+    return optical.mosaic(weights, readout_cfa(model, mode), (window.origin_row, window.origin_col))
+
+
+def read_out(
+    model: SensorModel,
+    op: OperatingPoint,
+    rate: np.ndarray,
+    window: SensorWindow,
+    exposure_s: float,
+    seed: int,
+    frame_index: int,
+) -> np.ndarray:
+    """Noise and ADC: the electron rate (H, W) -> uint16 DN in the *readout* CFA (Quad Bayer in
+    full mode, before the remosaic)."""
+    return expose(
+        np.ascontiguousarray(rate, dtype=np.float32),
+        exposure_s,
+        op.dark_current_e_per_s * exposure_s,
+        op.well_capacity_e,
+        op.prnu,
+        op.dsnu_dark_current_rel,
+        op.dsnu_offset_e,
+        op.read_noise_e,
+        op.row_noise_e,
+        op.conversion_gain_dn_per_e,
+        op.black_level_dn,
+        float(op.white_level_dn),
+        op.digital_gain,
+        # Binned pixels are a different fixed pattern from single photodiodes.
+        model.fpn_seed + (0 if op.mode == "full" else 1_000_003),
+        seed,
+        frame_index,
+        window.origin_row,
+        window.origin_col,
+        window.full_width,
     )
 
 
@@ -62,28 +91,7 @@ def expose_window(
     """
     if rate is None:
         rate = electron_rate(model, optical, window, op.mode)
-    mosaic = expose(
-        np.ascontiguousarray(rate, dtype=np.float32),
-        optical.relative_illumination,
-        exposure_s,
-        op.dark_current_e_per_s * exposure_s,
-        op.well_capacity_e,
-        op.prnu,
-        op.dsnu_dark_current_rel,
-        op.dsnu_offset_e,
-        op.read_noise_e,
-        op.row_noise_e,
-        op.conversion_gain_dn_per_e,
-        op.black_level_dn,
-        float(op.white_level_dn),
-        op.digital_gain,
-        model.fpn_seed + (0 if op.mode == "full" else 1_000_003),
-        seed,
-        frame_index,
-        window.origin_row,
-        window.origin_col,
-        window.full_width,
-    )
+    mosaic = read_out(model, op, rate, window, exposure_s, seed, frame_index)
     if op.mode == "full":
         mosaic = remosaic(mosaic, model.cfa_pattern, (window.origin_row, window.origin_col))
     return mosaic

@@ -166,7 +166,6 @@ def _poisson(lam, state):  # pragma: no cover - compiled
 @njit(parallel=True, cache=True, fastmath=True)
 def expose(  # pragma: no cover - compiled
     rate_e_per_s,
-    relative_illumination,
     exposure_s,
     dark_e,
     well_e,
@@ -189,8 +188,8 @@ def expose(  # pragma: no cover - compiled
     """Mean photo-electron rate (H, W) -> uint16 DN mosaic, one fused pass (EMVA 1288 order).
 
     ``rate_e_per_s`` is the noise-free photo-electron rate of each pixel for its own CFA
-    colour; ``relative_illumination`` multiplies it (cos⁴ fall-off, vignetting). ``dark_e`` is
-    the mean dark electrons per pixel for this exposure.
+    colour, lens fall-off included. ``dark_e`` is the mean dark electrons per pixel for this
+    exposure.
     """
     h, w = rate_e_per_s.shape
     out = np.empty((h, w), dtype=np.uint16)
@@ -203,7 +202,7 @@ def expose(  # pragma: no cover - compiled
             fpn = _key(fpn_seed, STREAM_FPN, 0, index)
             n_prnu, fpn = _normal(fpn)
             n_off, fpn = _normal(fpn)
-            mean_e = rate_e_per_s[r, c] * relative_illumination[r, c] * exposure_s
+            mean_e = rate_e_per_s[r, c] * exposure_s
             mean_e *= max(0.0, 1.0 + prnu * n_prnu)
             mean_d = dark_e
             if dark_e * dsnu_rel > 1e-3:  # drawn last, so the other draws never depend on t
