@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from mountcam.optics.lens import LensProfile, LensState
+from mountcam.optics.lens import FULL_FRAME_HALF_DIAGONAL_MM, LensProfile, LensState
 from mountcam.scene import Scene, SceneSample, ViewGrid
 from mountcam.scene.spectral import channel_signal
 
@@ -89,16 +89,21 @@ def image_distance_m(focal_m: float, focus_m: float) -> float:
     return focal_m * focus_m / (focus_m - focal_m)
 
 
+def focal_m(lens: LensProfile, state: LensState) -> float:
+    """Focal length in metres, as the lens's focal ring (Tri-Elmar) is set."""
+    return lens.focal_for(state) * 1e-3
+
+
 def horizontal_fov_rad(lens: LensProfile, state: LensState, sensor_width_m: float) -> float:
     """2·atan(w / 2v): the horizontal angle the sensor width sees at the focused distance."""
-    v = image_distance_m(lens.focal_m, state.focus_m)
+    v = image_distance_m(focal_m(lens, state), state.focus_m)
     return 2.0 * math.atan(sensor_width_m / (2.0 * v))
 
 
 def on_axis_irradiance(scene: Scene, lens: LensProfile, state: LensState) -> np.ndarray:
     """E(λ) = π·T·L(λ)/(4·N²·(1+|m|)²) for a reflectance-1 white, W/(m²·nm)."""
-    v = image_distance_m(lens.focal_m, state.focus_m)
-    m = v / lens.focal_m - 1.0  # |m| = v/f − 1 for a thin lens
+    f = focal_m(lens, state)
+    m = image_distance_m(f, state.focus_m) / f - 1.0  # |m| = v/f − 1 for a thin lens
     factor = math.pi * lens.transmittance / (4.0 * state.f_number**2 * (1.0 + abs(m)) ** 2)
     return factor * scene.spectral_radiance_per_reflectance()
 
@@ -115,16 +120,45 @@ def _cos4(x0, y0, step, width, height):  # pragma: no cover - compiled
     return out
 
 
+@njit(parallel=True, cache=True)
+def _radius(x0, y0, step, width, height):  # pragma: no cover - compiled
+    out = np.empty((height, width), dtype=np.float32)
+    for r in prange(height):
+        y = y0 + r * step
+        for c in range(width):
+            x = x0 + c * step
+            out[r, c] = math.sqrt(x * x + y * y)
+    return out
+
+
 def cos4_falloff(grid_tan: ViewGrid) -> np.ndarray:
     """Natural illumination fall-off cos⁴θ with tan²θ = x² + y², (H, W) float32."""
     return _cos4(grid_tan.x0, grid_tan.y0, grid_tan.step, grid_tan.width, grid_tan.height)
 
 
+def relative_illumination(
+    lens: LensProfile, state: LensState, window: SensorWindow, grid_tan: ViewGrid
+) -> np.ndarray:
+    """Illuminance relative to the axis, (H, W) float32.
+
+    A lens profile's vignetting is the *total* fall-off the lens makes (its published curves
+    include the natural cos⁴ law), so it replaces cos⁴θ; a lens without one gets cos⁴θ.
+    The profile is in ρ = r / 21.633 mm, the 35 mm half-diagonal (see docs/lenses.md).
+    """
+    if lens.vignetting is None:
+        return cos4_falloff(grid_tan)
+    g = window.grid_m()
+    radius_mm = _radius(g.x0 * 1e3, g.y0 * 1e3, g.step * 1e3, g.width, g.height)
+    rho = radius_mm / np.float32(FULL_FRAME_HALF_DIAGONAL_MM)
+    return np.asarray(lens.vignetting.relative_illumination(rho, state.f_number), dtype=np.float32)
+
+
 def form_image(
     scene: Scene, lens: LensProfile, state: LensState, window: SensorWindow
 ) -> OpticalImage:
-    """Render ``scene`` through an ideal lens onto the pixels of ``window``."""
-    v = image_distance_m(lens.focal_m, state.focus_m)
+    """Render ``scene`` through the lens onto the pixels of ``window``."""
+    f = focal_m(lens, state)
+    v = image_distance_m(f, state.focus_m)
     grid_tan = window.grid_m().scaled(1.0 / v)
     half_w = window.full_width * window.pitch_m / (2.0 * v)
     half_h = window.full_height * window.pitch_m / (2.0 * v)
@@ -133,9 +167,9 @@ def form_image(
     return OpticalImage(
         sample=sample,
         spectral_irradiance_w_m2_nm=on_axis_irradiance(scene, lens, state),
-        relative_illumination=cos4_falloff(grid_tan),
+        relative_illumination=relative_illumination(lens, state, window, grid_tan),
         grid_tan=grid_tan,
         scene=scene,
         image_distance_m=v,
-        magnification=v / lens.focal_m - 1.0,
+        magnification=v / f - 1.0,
     )

@@ -1,0 +1,114 @@
+"""Image formation: field of view (issue 3, acceptance 1) and relative illumination."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from mountcam.body.camera import Camera, CaptureRequest
+from mountcam.optics.catalog import find_lens
+from mountcam.optics.imaging import image_distance_m
+from mountcam.optics.lens import FULL_FRAME_HALF_DIAGONAL_MM
+from mountcam.scene import Scene, load_scene
+from mountcam.scene.loaders import ImageContent
+
+SCENE_HFOV_DEG = 80.0  # wider than any lens here, so the scene covers every frame
+
+
+def bar_scene(edge_u: float) -> Scene:
+    """A vertical white bar on black, its edges at known angles: tan = ±edge_u·tan(hfov/2)."""
+    width = 40001
+    u = (np.arange(width) + 0.5) / width * 2 - 1
+    row = (np.abs(u) <= edge_u).astype(np.float32)
+    rgb = np.repeat(np.repeat(row[None, :, None], 9, axis=0), 3, axis=2)
+    base = load_scene("chart:flat")
+    return base.with_(name="bars", content=ImageContent(rgb), hfov_rad=math.radians(SCENE_HFOV_DEG))
+
+
+def edge_positions(profile: np.ndarray) -> tuple[float, float]:
+    """Sub-pixel positions (pixel units, 0 = left edge of pixel 0) of the two 50 % crossings."""
+    level = 0.5 * profile.max()
+    above = np.flatnonzero(profile >= level)
+    left, right = above[0], above[-1]
+
+    def crossing(i0, i1):
+        a, b = profile[i0], profile[i1]
+        return i0 + 0.5 + (level - a) / (b - a) * (i1 - i0)
+
+    return crossing(left - 1, left), crossing(right, right + 1)
+
+
+@pytest.mark.parametrize(
+    "module, lens_id, focus_m",
+    [
+        ("main", None, math.inf),
+        ("m", "summilux-m-21", math.inf),
+        ("m", "summicron-m-28", 1.0),
+        ("m", "noctilux-m-50-f0.95", 2.0),
+        ("m", "apo-summicron-m-90", 5.0),
+        ("m", "apo-telyt-m-135", math.inf),
+    ],
+)
+def test_field_of_view_matches_the_image_distance(module, lens_id, focus_m):
+    """FOV = 2·atan(w / 2v), v = f·z/(z − f), measured from where known angles land."""
+    camera = Camera()
+    if lens_id:
+        camera.mount.attach(find_lens(lens_id))
+    lens = camera.module(module).lens
+    crop_w = 1024
+    v = image_distance_m(lens.focal_mm * 1e-3, focus_m)
+    # Put the edges (known angles in the scene) about a third of the way out in the crop.
+    edge_u = 0.35 * crop_w / 2 * 3.2e-6 / v / math.tan(math.radians(SCENE_HFOV_DEG) / 2)
+    frame = camera.capture(
+        bar_scene(edge_u),
+        CaptureRequest(
+            module=module,
+            crop=(crop_w, 32),
+            truth=True,
+            seed=1,
+            focus_m=focus_m,
+            iso=100,
+            exposure_s=1 / 1000,
+        ),
+    )[0]
+    profile = frame.truth[16, :, 1].astype(np.float64)
+    x1, x2 = edge_positions(profile)
+    tan_per_px = 2 * edge_u * math.tan(math.radians(SCENE_HFOV_DEG) / 2) / (x2 - x1)
+    full_w_px = frame.metadata.full_size[1]
+    measured = 2 * math.atan(full_w_px / 2 * tan_per_px)
+    expected = 2 * math.atan(camera.module(module).sensor.width_m / (2 * v))
+    assert measured == pytest.approx(expected, rel=0.005)
+
+
+def test_a_lens_profile_replaces_cos4_with_its_own_fall_off():
+    camera = Camera()
+    lens = find_lens("summilux-m-21")
+    camera.mount.attach(lens)
+    scene = load_scene("chart:flat", luminance_cd_m2=300)
+    for f_number in (1.4, 4.0):
+        frame = camera.capture(
+            scene,
+            CaptureRequest(
+                module="m", f_number=f_number, truth=True, seed=1, iso=100, exposure_s=1 / 1000
+            ),
+        )[0]
+        t = frame.truth[..., 1]
+        h, w = t.shape
+        pitch_mm = frame.metadata.pixel_pitch_m * 1e3
+        rho = (
+            math.hypot((w / 2 - 0.5) * pitch_mm, (h / 2 - 0.5) * pitch_mm)
+            / FULL_FRAME_HALF_DIAGONAL_MM
+        )
+        expected = float(lens.vignetting.relative_illumination(rho, f_number))
+        centre = t[h // 2 - 1 : h // 2 + 1, w // 2 - 1 : w // 2 + 1].mean()
+        assert t[0, 0] / centre == pytest.approx(expected, rel=2e-3)
+    # The main lens has no profile: cos⁴θ.
+    main = camera.capture(
+        scene, CaptureRequest(truth=True, seed=1, iso=100, exposure_s=1 / 1000, crop=(4096, 32))
+    )[0]
+    tan = (4096 / 2 - 0.5) * 3.2e-6 / 8.7e-3
+    assert main.truth[16, 0, 1] / main.truth[16, 2048, 1] == pytest.approx(
+        1 / (1 + tan**2) ** 2, rel=2e-3
+    )
