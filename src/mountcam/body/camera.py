@@ -12,10 +12,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from mountcam.body.aperture import estimate_m_aperture
 from mountcam.body.mount import Mount
 from mountcam.control.metering import ExposureLimits, average_exposure
 from mountcam.errors import InvalidSetting, NoLensAttached
-from mountcam.optics.imaging import SensorWindow, form_image
+from mountcam.optics.imaging import SensorWindow, form_image, with_fixed_fov
 from mountcam.optics.lens import (
     FULL_FRAME_DIAGONAL_MM,
     LensProfile,
@@ -83,6 +84,8 @@ class CaptureRequest:
     seed: int | None = None
     truth: bool = False
     temperature_c: float | None = None
+    #: M module: estimate the f-number from a main-module reference frame (EXIF FNumber).
+    estimate_aperture: bool = True
 
 
 class Camera:
@@ -246,6 +249,14 @@ class Camera:
             frames.append(
                 RawFrame(mosaic, model.cfa_pattern, black, op.white_level_dn, meta, truth)
             )
+        if ident is not None and believed is not None and request.estimate_aperture:
+            # The main module must see the scene at the angles the M module saw it.
+            shared = with_fixed_fov(scene, lens, state, window)
+            estimate = estimate_m_aperture(self, shared, frames[0], op, window, believed, seed)
+            for frame in frames:
+                frame.metadata.extra["f_number_estimate"] = estimate.as_dict() if estimate else None
+                if estimate is not None:
+                    frame.metadata.f_number = estimate.f_number
         return frames
 
 
