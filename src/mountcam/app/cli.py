@@ -150,6 +150,9 @@ def shoot(
     focus: Annotated[
         float | None, typer.Option(help="Focus ring setting, metres (default: infinity).")
     ] = None,
+    focal: Annotated[
+        float | None, typer.Option(help="Focal ring of a Tri-Elmar, mm (e.g. 16, 18 or 21).")
+    ] = None,
     shutter: Annotated[
         str | None, typer.Option(help="Exposure time: 1/250, 0.5, 2. Metered if unset.")
     ] = None,
@@ -188,6 +191,7 @@ def shoot(
             truth=truth,
             f_number=aperture,
             focus_m=math.inf if focus is None else focus,
+            focal_mm=focal,
         )
         camera = Camera()
         _mount_lens(camera, module, lens, lens_code, lens_detection, manual_lens)

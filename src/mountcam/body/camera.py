@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from mountcam.body.aperture import estimate_m_aperture
@@ -79,6 +79,8 @@ class CaptureRequest:
     iso: float | None = None
     f_number: float | None = None
     focus_m: float = math.inf
+    #: Focal ring of a lens with several focal lengths (Tri-Elmar), mm; None: the lens's own.
+    focal_mm: float | None = None
     crop: tuple[int, int] | None = None
     count: int = 1
     seed: int | None = None
@@ -159,7 +161,11 @@ class Camera:
         believed = lens if ident is None else ident.profile
         model = module.sensor
         f_number = lens.max_f if request.f_number is None else request.f_number
-        state = check_state(lens, LensState(f_number, request.focus_m))
+        state = check_state(lens, LensState(f_number, request.focus_m, request.focal_mm))
+        if believed is not None and ident is not None and ident.method == "code":
+            # A coded lens with several focal lengths reports the set one through its
+            # frame-selector bits (how an M body knows a Tri-Elmar's setting).
+            believed = replace(believed, focal_mm=lens.focal_for(state))
         if request.count < 1:
             raise InvalidSetting(f"count must be at least 1 (got {request.count})")
         # Validate what was given before metering so errors name the user's own setting.

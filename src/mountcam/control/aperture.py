@@ -83,8 +83,8 @@ def green_rate(
     inside = w > 0
     ok = (values < white_dn) & inside
     clipped = 1.0 - float(ok.sum() / max(inside.sum(), 1))
-    if not ok.any():
-        raise MountcamError("every green pixel is clipped: no light level to compare")
+    if not ok.any():  # everything clipped: the caller re-takes the frame shorter
+        return ChannelRate(0.0, 0.0, 0, clipped)
     electrons = (values[ok] - black_dn) / (conversion_gain_dn_per_e * digital_gain)
     mean_e = float(np.average(electrons, weights=w[ok]))
     return ChannelRate(mean_e / exposure_s, mean_e * ok.sum(), int(ok.sum()), clipped)
