@@ -6,8 +6,8 @@ plane that runs continuously from 0.8 m (blur ≈ 630 px) to the horizon, a far 
 (≈ 340 px), a subject in focus at 2 m, mid-distance posts at 3–5 m and a near post at 1 m
 (≈ 420 px). Blur diameters therefore span 0 … 630 px on both sides of the focus plane.
 
-Prints the median of 3 runs (after one warm-up run that also compiles the numba kernels) and
-the number of layers. Run: ``.venv/bin/python bench/defocus_speed.py`` (``--size W H`` to vary).
+Prints the median (and best) of 3 runs, after one warm-up run that also compiles the numba
+kernels, the number of layers and the load average (timings on a shared machine vary with it). Run: ``.venv/bin/python bench/defocus_speed.py`` (``--size W H`` to vary).
 """
 
 from __future__ import annotations
@@ -66,9 +66,9 @@ def main() -> None:
     w, h = args.size
     print(
         f"render_defocus {w}x{h}x3, |CoC| ≤ {np.abs(coc).max():.0f} px, {len(nodes)} layers, "
-        f"blades={args.blades}: median {statistics.median(times):.2f} s "
+        f"blades={args.blades}: median {statistics.median(times):.2f} s, best {min(times):.2f} s "
         f"(runs {', '.join(f'{t:.2f}' for t in times)}) on {os.cpu_count()} CPUs, "
-        f"{platform.processor() or platform.machine()}"
+        f"{platform.processor() or platform.machine()}, load average {os.getloadavg()[0]:.1f}"
     )
 
 

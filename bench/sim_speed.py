@@ -3,7 +3,9 @@
 Prints the median of 5 runs of the whole capture (metering → scene render → optics → electrons →
 noise and ADC → remosaic; no file writing) and where the time goes, stage by stage. Two
 exposures: what the camera meters for the chart in daylight (ISO 100), and a low-light shot at
-ISO 1600, where most pixels hold fewer than 256 e⁻ and take the exact Poisson sampler. Run with
+ISO 1600, where most pixels hold fewer than 256 e⁻ and take the exact Poisson sampler. Each
+with an ideal lens (the sensor twin alone, issue 2's figure) and with the main lens's
+diffraction (the default capture since the optics release). Run with
 ``make bench``; paste the table into docs/benchmarks.md.
 """
 
@@ -27,7 +29,7 @@ from mountcam.sensor.model import SensorSettings
 
 
 def stage_times(
-    camera: Camera, scene, mode: str, iso: float, exposure_s: float
+    camera: Camera, scene, mode: str, iso: float, exposure_s: float, ideal: bool
 ) -> dict[str, float]:
     """Seconds per pipeline stage for one capture."""
     module = camera.module("main")
@@ -36,11 +38,11 @@ def stage_times(
     window = readout_window(model, mode, None)
     t = {}
     t0 = time.perf_counter()
-    optical = form_image(scene, lens, LensState(lens.max_f), window)
-    t["scene render + optics"] = time.perf_counter() - t0
+    optical = form_image(scene, lens, LensState(lens.max_f), window, ideal=ideal)
+    t["scene render"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     rate = electron_rate(model, optical, window, mode)
-    t["spectral integration"] = time.perf_counter() - t0
+    t["spectral integration" + ("" if ideal else " + diffraction")] = time.perf_counter() - t0
     t0 = time.perf_counter()
     mosaic = read_out(model, op, rate, window, exposure_s, 1, 0)
     t["noise + ADC"] = time.perf_counter() - t0
@@ -69,21 +71,28 @@ def main() -> None:
     daylight = (metered.iso, metered.exposure_s, "metered daylight")
     low_light = (1600.0, metered.exposure_s / 16, "low light")
     print()
-    print(f"| capture | size | exposure | median of {args.repeat} (s) | aim (s) |")
-    print("|---|---|---|---|---|")
+    print(f"| capture | size | optics | exposure | median of {args.repeat} (s) | aim (s) |")
+    print("|---|---|---|---|---|---|")
     stages = {}
     for mode, size, aim in (("binned", "4096×3072", 0.5), ("full", "8192×6144", 2.0)):
-        for iso, t, label in (daylight, low_light):
-            runs = []
-            for i in range(args.repeat):
-                t0 = time.perf_counter()
-                camera.capture(scene, CaptureRequest(mode=mode, iso=iso, exposure_s=t, seed=i))
-                runs.append(time.perf_counter() - t0)
-            print(
-                f"| {mode} chart:colorchecker | {size} | {label}: ISO {iso:g}, 1/{1 / t:.0f} s "
-                f"| {statistics.median(runs):.3f} | {aim} |"
-            )
-            stages[f"{mode}, {label}"] = stage_times(camera, scene, mode, iso, t)
+        for ideal in (True, False):
+            for iso, t, label in (daylight, low_light):
+                runs = []
+                for i in range(args.repeat):
+                    t0 = time.perf_counter()
+                    request = CaptureRequest(
+                        mode=mode, iso=iso, exposure_s=t, seed=i, ideal_optics=ideal
+                    )
+                    camera.capture(scene, request)
+                    runs.append(time.perf_counter() - t0)
+                optics = "ideal (sensor only)" if ideal else "diffraction"
+                print(
+                    f"| {mode} | {size} | {optics} | {label}: ISO {iso:g}, 1/{1 / t:.0f} s "
+                    f"| {statistics.median(runs):.3f} | {aim if ideal else '-'} |"
+                )
+                stages[f"{mode}, {optics}, {label}"] = stage_times(
+                    camera, scene, mode, iso, t, ideal
+                )
     for name, t in stages.items():
         print(f"\nwhere the time goes, {name}:")
         total = sum(t.values())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from conftest import run_cli, shoot
@@ -85,12 +87,18 @@ def test_the_rings_are_checked_against_the_lens(tmp_path):
     assert res["settings"]["simulated_lens"]["f_number"] == 3.2  # between clicks is fine
 
 
-def test_the_body_cannot_read_the_aperture_ring(tmp_path):
+def test_the_aperture_ring_is_estimated_not_read(tmp_path):
+    """FNumber in the DNG is the estimate from the main module's reference, not the ring."""
     res = shoot(tmp_path, *BASE, "--lens", "summicron-m-50", "--aperture", "8")
-    assert res["settings"]["f_number"] is None
+    settings = res["settings"]
+    assert abs(2 * math.log2(settings["f_number"] / 8)) < 1 / 3
+    assert settings["f_number"] != 8  # an estimate, not a read-out
     info = read_dng(res["files"][0])
-    assert info.f_number is None and info.focal_mm == pytest.approx(50)
+    assert info.f_number == pytest.approx(settings["f_number"], rel=0.01)
+    assert info.focal_mm == pytest.approx(50)
     assert "Summicron-M 50" in info.lens_model
+    res = shoot(tmp_path, *BASE, "--lens", "summicron-m-50", "--lens-detection", "off")
+    assert res["settings"]["f_number"] is None  # no lens data, no focal length: no estimate
 
 
 def test_main_module_options_are_checked(tmp_path):
@@ -136,3 +144,13 @@ def test_lenses_cli_lists_the_catalogue():
     } <= set(lenses[0])
     code, stdout, _ = run_cli("lenses", "show", "summicron-m-50", "--json")
     assert json.loads(stdout)["equivalent_focal_mm"] == pytest.approx(132, abs=0.5)
+
+
+def test_an_adapted_lensfun_lens_is_uncoded_and_chosen_manually(tmp_path):
+    pytest.importorskip("lensfunpy")
+    lens = "lensfun:zeiss-carl-zeiss-planar-t-1-4-50-zf-2"
+    assert "uncoded" in refused(tmp_path, "--lens", lens)
+    res = shoot(tmp_path, *BASE, "--lens", lens, "--manual-lens", lens, "--aperture", "2.8")
+    d = res["settings"]["lens_detection"]
+    assert (d["detection_state"], d["identified_by"], d["lens_id"]) == ("uncoded", "manual", lens)
+    assert abs(2 * math.log2(res["settings"]["f_number"] / 2.8)) < 1 / 3

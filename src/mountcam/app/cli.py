@@ -157,6 +157,9 @@ def shoot(
         str | None, typer.Option(help="Exposure time: 1/250, 0.5, 2. Metered if unset.")
     ] = None,
     iso: Annotated[float | None, typer.Option(help="ISO 100-25600. Metered if unset.")] = None,
+    ev: Annotated[
+        float, typer.Option(help="Exposure compensation for metered exposure, EV (-5 to +5).")
+    ] = 0.0,
     mode: Annotated[str, typer.Option(help="binned (4096x3072) or full (8192x6144).")] = "binned",
     bits: Annotated[int, typer.Option(help="ADC depth: 10, 12 or 14.")] = 12,
     crop: Annotated[
@@ -190,6 +193,7 @@ def shoot(
             seed=seed,
             truth=truth,
             f_number=aperture,
+            exposure_compensation_ev=ev,
             focus_m=math.inf if focus is None else focus,
             focal_mm=focal,
         )
@@ -282,7 +286,13 @@ def _print_summary(frames, files: list[str], truth_path: Path | None) -> None:
     t.add_column(style="bold")
     t.add_column()
     lens_text = meta.lens_name or "unidentified lens"
-    lens_text += f"  f/{meta.f_number:g}" if meta.f_number else "  (aperture ring: not readable)"
+    estimate = meta.extra.get("f_number_estimate")
+    if estimate:
+        lens_text += f"  f/{meta.f_number:.2g} estimated (±{estimate['sigma_stops']:.1f} stop)"
+    elif meta.f_number:
+        lens_text += f"  f/{meta.f_number:g}"
+    else:
+        lens_text += "  (aperture ring: not readable)"
     detection = meta.extra.get("lens_detection")
     if detection:
         state = {

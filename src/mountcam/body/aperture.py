@@ -9,6 +9,7 @@ uncertainty budget are in :mod:`mountcam.control.aperture`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -86,15 +87,23 @@ def estimate_m_aperture(
     window: SensorWindow,
     believed: LensProfile,
     seed: int,
+    retake: Callable[[float], tuple[RawFrame, OperatingPoint]],
 ) -> ApertureEstimate | None:
     """Estimate the f-number of the believed M lens from ``frame``; None when not possible
-    (the M frame is clipped or black)."""
+    (a black frame). ``retake(exposure_s)`` takes another M frame, used when ``frame`` clips."""
     from mountcam.body.camera import CaptureRequest
 
     main = camera.module("main")
     model: SensorModel = main.sensor
     subject = frame_rate(frame, op)
-    if subject.clipped_fraction > MAX_CLIPPED or subject.electrons_per_s <= 0:
+    for _ in range(6):
+        if subject.clipped_fraction <= MAX_CLIPPED:
+            break
+        frame, op = retake(max(frame.metadata.exposure_s / 4, model.min_exposure_s))
+        subject = frame_rate(frame, op)
+    else:
+        return None
+    if subject.electrons_per_s <= 0:
         return None
     # The M window's angular extent (the body assumes focus at infinity: v = f), as a
     # rectangle on the main module's binned grid, in pixels from the grid's top-left.
@@ -137,7 +146,8 @@ def estimate_m_aperture(
     # Per unit pixel area: the M frame may be read out at a different pitch (full mode).
     area = (pitch_ref / window.pitch_m) ** 2
     subject_scaled = replace(subject, electrons_per_s=subject.electrons_per_s * area)
-    m_close = believed.focal_m / max(believed.min_focus_m - believed.focal_m, 1e-6)
+    # Close-focus magnification f/(z_min − f), capped at 1:2 (a lens without close-focus data).
+    m_close = min(believed.focal_m / max(believed.min_focus_m - believed.focal_m, 1e-9), 0.5)
     return estimate_f_number(
         reference,
         main.fixed_lens.max_f,

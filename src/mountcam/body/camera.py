@@ -88,6 +88,11 @@ class CaptureRequest:
     temperature_c: float | None = None
     #: M module: estimate the f-number from a main-module reference frame (EXIF FNumber).
     estimate_aperture: bool = True
+    #: Exposure compensation for metered exposures, EV (+1 doubles the exposure).
+    exposure_compensation_ev: float = 0.0
+    #: An aberration- and diffraction-free lens (throughput, field and fall-off only): the
+    #: sensor alone, as for characterising it.
+    ideal_optics: bool = False
 
 
 class Camera:
@@ -130,7 +135,7 @@ class Camera:
         w, h = METER_GRID
         pitch = model.width_m / w
         window = SensorWindow(pitch, w, h, 0, 0, w, h)
-        optical = form_image(scene, lens, state, window)
+        optical = form_image(scene, lens, state, window, ideal=True)  # a mean needs no blur
         weights = (KM_LM_PER_W * STEP_NM * photopic_v() * optical.spectral_irradiance_w_m2_nm)[
             :, None
         ]
@@ -189,6 +194,9 @@ class Camera:
         exposure_s, iso = request.exposure_s, request.iso
         if metered:
             mean_e = self.mean_illuminance_lux(scene, lens, state, model)
+            if not -5.0 <= request.exposure_compensation_ev <= 5.0:
+                raise InvalidSetting("exposure compensation is -5 to +5 EV")
+            mean_e /= 2.0**request.exposure_compensation_ev
             exposure_s, iso = average_exposure(
                 mean_e,
                 self.exposure_limits(module, believed.focal_mm if believed else None),
@@ -201,7 +209,7 @@ class Camera:
         )
         op = model.operating_point(settings)
         window = readout_window(model, request.mode, request.crop)
-        optical = form_image(scene, lens, state, window)
+        optical = form_image(scene, lens, state, window, ideal=request.ideal_optics)
         rate = electron_rate(model, optical, window, request.mode)
         truth = render_truth(optical) if request.truth else None
 
@@ -258,7 +266,18 @@ class Camera:
         if ident is not None and believed is not None and request.estimate_aperture:
             # The main module must see the scene at the angles the M module saw it.
             shared = with_fixed_fov(scene, lens, state, window)
-            estimate = estimate_m_aperture(self, shared, frames[0], op, window, believed, seed)
+
+            def retake(exposure_s: float):
+                settings_short = replace(settings, exposure_s=exposure_s)
+                op_short = model.operating_point(settings_short)
+                mosaic = expose_window(model, op_short, optical, window, exposure_s, seed, 99, rate)
+                meta = replace(frames[0].metadata, exposure_s=exposure_s)
+                short = RawFrame(mosaic, model.cfa_pattern, black, op.white_level_dn, meta)
+                return short, op_short
+
+            estimate = estimate_m_aperture(
+                self, shared, frames[0], op, window, believed, seed, retake
+            )
             for frame in frames:
                 frame.metadata.extra["f_number_estimate"] = estimate.as_dict() if estimate else None
                 if estimate is not None:

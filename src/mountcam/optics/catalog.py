@@ -322,7 +322,10 @@ def lensfun_lens(maker_model: str) -> LensProfile:
     return _adapted_profile(ident, lf, aspect)
 
 
-_F_IN_NAME = re.compile(r"(?:f/|1:)\s*(\d+(?:\.\d+)?)", re.I)
+#: The f-number in a lens name: "f/1.4", "1:1.4", "F1.4", or Zeiss's "1,4/50" (f-number/focal).
+_F_IN_NAME = re.compile(
+    r"(?:f/|1:|\bF(?=\d))\s*(\d+(?:[.,]\d+)?)|\b(\d+(?:[.,]\d+)?)/\d{2,3}\b", re.I
+)
 
 _DIST_TERMS = {"PTLENS": ("ptlens", 3), "POLY3": ("poly3", 1), "POLY5": ("poly5", 2)}
 _TCA_TERMS = {"LINEAR": ("linear", 2), "POLY3": ("poly3", 6)}
@@ -420,11 +423,14 @@ def _adapted_profile(ident: str, lf, aspect: float) -> LensProfile:
     name = f"{lf.maker} {lf.model}"
     max_f = lf.min_aperture  # lensfun's MinAperture: the smallest f-number (widest opening)
     aperture_source = "lensfun MinAperture"
+    m = _F_IN_NAME.search(lf.model)
+    named = float((m.group(1) or m.group(2)).replace(",", ".")) if m else None
+    # Some lensfun entries give as MinAperture the widest aperture they were calibrated at
+    # (the Planar 1,4/50 ZF.2 says 4.0); the name's f-number is the lens's own.
+    if named is not None and (not max_f or named < max_f):
+        max_f, aperture_source = named, "parsed from the lensfun model name"
     if not max_f:
-        m = _F_IN_NAME.search(lf.model)
-        if not m:
-            raise InvalidSetting(f"lensfun gives no aperture for {name}")
-        max_f, aperture_source = float(m.group(1)), "parsed from the lensfun model name"
+        raise InvalidSetting(f"lensfun gives no aperture for {name}")
     min_f = lf.max_aperture if lf.max_aperture and lf.max_aperture > max_f else None
     min_f_source = "lensfun MaxAperture"
     if min_f is None:
@@ -438,7 +444,10 @@ def _adapted_profile(ident: str, lf, aspect: float) -> LensProfile:
     )
     sources = (
         ("spec", spec),
-        ("min_focus", "unknown: lensfun has no close-focus data; 0 allows any distance"),
+        (
+            "min_focus",
+            "assumed: 10x the longest focal length, typical of SLR lenses; lensfun has no close-focus data",
+        ),
         ("stops", "assumed: half stops from the widest to the smallest f-number"),
         ("transmittance", "assumed: ~0.90 for a multi-coated lens"),
         ("code", "adapted lens: no 6-bit code (choose it in lens detection)"),
@@ -450,7 +459,7 @@ def _adapted_profile(ident: str, lf, aspect: float) -> LensProfile:
         focal_mm=focal,
         max_f=float(max_f),
         min_f=float(min_f),
-        min_focus_m=0.0,
+        min_focus_m=round(10.0 * float(lf.max_focal or focal) * 1e-3, 2),
         transmittance=0.9,
         stops=_half_stops(float(max_f), float(min_f)),
         code=None,

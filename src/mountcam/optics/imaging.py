@@ -20,8 +20,9 @@ import numpy as np
 from numba import njit, prange
 
 from mountcam.optics.lens import FULL_FRAME_HALF_DIAGONAL_MM, LensProfile, LensState
-from mountcam.scene import Scene, SceneSample, ViewGrid
+from mountcam.scene import PaletteSample, Scene, SceneSample, ViewGrid
 from mountcam.scene.spectral import channel_signal
+from mountcam.spectra import WAVELENGTHS_NM
 
 
 @dataclass(frozen=True)
@@ -48,13 +49,34 @@ class SensorWindow:
         )
 
 
+@dataclass(frozen=True)
+class LensEffects:
+    """What the lens does to the image besides throughput and fall-off, for one window.
+
+    ``distortion`` is ``("poly", coeffs)`` in ρ (see :mod:`mountcam.optics.aberrations`);
+    ``lateral_um`` the (red, blue) radial shift against green at ρ = 1, µm; ``defocus`` says the
+    scene has depth to blur by. Diffraction always applies (Airy OTF per band).
+    """
+
+    focal_m: float
+    f_number: float
+    focus_m: float
+    blades: int
+    distortion: tuple[str, tuple[float, ...]] | None
+    lateral_um: tuple[float, float] | None
+    defocus: bool
+    margin_px: int
+
+
 @dataclass
 class OpticalImage:
     """The image a lens forms on a sensor window.
 
-    ``sample`` is the scene content box-filtered over each pixel (reflectance domain);
+    ``sample`` is the scene content box-filtered over each pixel (reflectance domain), rendered
+    on ``source_window`` (``window`` grown by the margin the lens effects need);
     ``spectral_irradiance_w_m2_nm`` (81,) is the on-axis focal-plane spectral irradiance of a
-    reflectance-1 white; ``relative_illumination`` (H, W) float32 multiplies it off axis.
+    reflectance-1 white; ``relative_illumination`` (H, W) float32 on ``window`` multiplies it
+    off axis; ``effects`` is None for an ideal lens (no blur, no distortion).
     """
 
     sample: SceneSample
@@ -64,22 +86,96 @@ class OpticalImage:
     scene: Scene
     image_distance_m: float
     magnification: float
+    window: SensorWindow | None = None
+    source_window: SensorWindow | None = None
+    effects: LensEffects | None = None
 
     def planes(self, weights: np.ndarray) -> np.ndarray:
-        """(H, W, C) float32 focal-plane image for spectral weights (81, C), fall-off included.
+        """(H, W, C) float32 focal-plane image for spectral weights (81, C), lens effects and
+        fall-off included.
 
         ``weights`` turn a reflectance spectrum into each band's quantity (photo-electrons/s of
         a sensor channel, an observer's tristimulus value, …) for a reflectance-1 white on axis.
+        With three bands they are taken as red, green, blue (for lateral colour).
         """
         planes = channel_signal(self.sample, weights)
+        fx = self.effects
+        if fx is not None and not _uniform(self.sample):
+            planes = _apply_effects(planes, self, fx, np.asarray(weights, dtype=np.float64))
+        elif self.source_window is not None and self.source_window != self.window:
+            m = fx.margin_px if fx is not None else 0
+            planes = np.ascontiguousarray(planes[m : planes.shape[0] - m, m : planes.shape[1] - m])
         planes *= self.relative_illumination[..., None]
         return planes
 
     def mosaic(self, weights: np.ndarray, cfa: np.ndarray, origin: tuple[int, int]) -> np.ndarray:
-        """(H, W) float32: each pixel's own CFA band of :meth:`planes`, computed only there."""
-        values = channel_signal(self.sample, weights, cfa=cfa, origin=origin)
-        values *= self.relative_illumination
-        return values
+        """(H, W) float32: each pixel's own CFA band of :meth:`planes`."""
+        if self.effects is None or _uniform(self.sample):
+            values = channel_signal(self.sample, weights, cfa=cfa, origin=origin)
+            if self.source_window is not None and self.source_window != self.window:
+                m = self.effects.margin_px
+                values = np.ascontiguousarray(values[m:-m, m:-m])
+            values *= self.relative_illumination
+            return values
+        planes = self.planes(weights)
+        h, w = planes.shape[:2]
+        ph, pw = cfa.shape
+        rows = (np.arange(h) + origin[0]) % ph
+        cols = (np.arange(w) + origin[1]) % pw
+        index = cfa[rows[:, None], cols[None, :]].astype(np.intp)
+        return np.take_along_axis(planes, index[..., None], axis=2)[..., 0]
+
+
+def _uniform(sample: SceneSample) -> bool:
+    """A flat field: blur and resampling leave it as it is, so they can be skipped."""
+    if not isinstance(sample, PaletteSample) or sample.weight is not None:
+        return False
+    return bool(np.all(sample.index == sample.index.flat[0]))
+
+
+def _band_wavelengths_m(weights: np.ndarray) -> list[float]:
+    """Effective wavelength of each band: the weight-averaged wavelength."""
+    totals = weights.sum(axis=0)
+    return [
+        float(WAVELENGTHS_NM @ weights[:, c] / totals[c]) * 1e-9 for c in range(weights.shape[1])
+    ]
+
+
+def _apply_effects(
+    planes: np.ndarray, optical: OpticalImage, fx: LensEffects, weights
+) -> np.ndarray:
+    """Defocus, diffraction, then distortion and lateral colour (one resampling per band)."""
+    from mountcam.optics.aberrations import apply_lens_geometry, lateral_scale_from_um
+    from mountcam.optics.diffraction import apply_diffraction
+
+    pitch = optical.window.pitch_m
+    if fx.defocus and optical.sample.depth_m is not None:
+        from mountcam.optics.defocus import render_defocus
+
+        planes = render_defocus(
+            planes,
+            optical.sample.depth_m,
+            focal_m=fx.focal_m,
+            f_number=fx.f_number,
+            focus_m=fx.focus_m,
+            pixel_pitch_m=pitch,
+            blades=fx.blades,
+        )
+    planes = apply_diffraction(planes, _band_wavelengths_m(weights), fx.f_number, pitch)
+    scales = None
+    if fx.lateral_um is not None and planes.shape[2] == 3:
+        red, blue = fx.lateral_um
+        scales = (lateral_scale_from_um(red), 1.0, lateral_scale_from_um(blue))
+    if fx.distortion is not None or scales is not None:
+        return apply_lens_geometry(
+            planes,
+            optical.window,
+            distortion=fx.distortion,
+            lateral_scale_per_band=scales,
+            source_window=optical.source_window,
+        )
+    m = fx.margin_px
+    return np.ascontiguousarray(planes[m : planes.shape[0] - m, m : planes.shape[1] - m])
 
 
 def image_distance_m(focal_m: float, focus_m: float) -> float:
@@ -153,17 +249,109 @@ def relative_illumination(
     return np.asarray(lens.vignetting.relative_illumination(rho, state.f_number), dtype=np.float32)
 
 
-def form_image(
+def with_fixed_fov(
     scene: Scene, lens: LensProfile, state: LensState, window: SensorWindow
+) -> Scene:
+    """The scene with the field of view it takes when fitted to this lens's whole view.
+
+    A scene without a field of view fits whatever view shows it; another module looking at
+    "the same scene" must see it at the same angles, so the fit is resolved once and kept.
+    """
+    if scene.hfov_rad is not None:
+        return scene
+    v = image_distance_m(focal_m(lens, state), state.focus_m)
+    half_w = window.full_width * window.pitch_m / (2.0 * v)
+    half_h = window.full_height * window.pitch_m / (2.0 * v)
+    return scene.with_(hfov_rad=2.0 * math.atan(scene.half_width_tan(half_w, half_h)))
+
+
+#: Pixels rendered around a window so that blurs near its edge see real neighbours.
+BLUR_MARGIN_PX = 32
+#: Largest defocus margin rendered around a window (a blur circle radius, pixels).
+MAX_DEFOCUS_MARGIN_PX = 400
+
+
+def lens_effects(
+    scene: Scene, lens: LensProfile, state: LensState, window: SensorWindow, ideal: bool
+) -> LensEffects | None:
+    """The effects of ``lens`` at ``state`` on ``window`` and the margin they need."""
+    if ideal:
+        return None
+    from mountcam.optics.aberrations import lateral_scale_from_um, source_margin_px
+
+    distortion = lens.distortion.as_rho_poly() if lens.distortion is not None else None
+    lateral = None
+    if lens.lateral_color is not None:
+        red, blue = lens.lateral_color.shift_um(1.0)
+        lateral = (float(red), float(blue))
+    scales = (
+        None
+        if lateral is None
+        else (lateral_scale_from_um(lateral[0]), 1.0, lateral_scale_from_um(lateral[1]))
+    )
+    margin = source_margin_px(window, distortion=distortion, lateral_scale_per_band=scales)
+    f = focal_m(lens, state)
+    defocus = scene_has_depth(scene)
+    if defocus:
+        from mountcam.optics.defocus import coc_diameter_m
+
+        # The largest blur is that of the nearest or the farthest thing in the scene.
+        near, far = scene_depth_range_m(scene)
+        coc = max(
+            float(coc_diameter_m(f, state.f_number, state.focus_m, np.array([near, far])).max()),
+            0.0,
+        )
+        margin = max(margin, min(MAX_DEFOCUS_MARGIN_PX, int(np.ceil(coc / window.pitch_m / 2))))
+    return LensEffects(
+        focal_m=f,
+        f_number=state.f_number,
+        focus_m=state.focus_m,
+        blades=lens.blades,
+        distortion=distortion,
+        lateral_um=lateral,
+        defocus=defocus,
+        margin_px=margin + BLUR_MARGIN_PX,
+    )
+
+
+def scene_has_depth(scene: Scene) -> bool:
+    return getattr(scene.content, "depth_m", None) is not None
+
+
+def scene_depth_range_m(scene: Scene) -> tuple[float, float]:
+    depth = np.asarray(scene.content.depth_m, dtype=np.float64)
+    finite = depth[np.isfinite(depth) & (depth > 0)]
+    if finite.size == 0:
+        return math.inf, math.inf
+    return float(finite.min()), float(finite.max())
+
+
+def form_image(
+    scene: Scene,
+    lens: LensProfile,
+    state: LensState,
+    window: SensorWindow,
+    *,
+    ideal: bool = False,
 ) -> OpticalImage:
-    """Render ``scene`` through the lens onto the pixels of ``window``."""
+    """Render ``scene`` through the lens onto the pixels of ``window``.
+
+    ``ideal``: an aberration- and diffraction-free lens (throughput, field of view and
+    fall-off only), for characterising the sensor alone.
+    """
     f = focal_m(lens, state)
     v = image_distance_m(f, state.focus_m)
+    effects = lens_effects(scene, lens, state, window, ideal)
+    source = window
+    if effects is not None and effects.margin_px:
+        from mountcam.optics.aberrations import expand_window
+
+        source = expand_window(window, effects.margin_px)
     grid_tan = window.grid_m().scaled(1.0 / v)
     half_w = window.full_width * window.pitch_m / (2.0 * v)
     half_h = window.full_height * window.pitch_m / (2.0 * v)
     content_half_w = scene.half_width_tan(half_w, half_h)
-    sample = scene.render(grid_tan, content_half_w)
+    sample = scene.render(source.grid_m().scaled(1.0 / v), content_half_w)
     return OpticalImage(
         sample=sample,
         spectral_irradiance_w_m2_nm=on_axis_irradiance(scene, lens, state),
@@ -172,4 +360,7 @@ def form_image(
         scene=scene,
         image_distance_m=v,
         magnification=v / f - 1.0,
+        window=window,
+        source_window=source,
+        effects=effects,
     )
