@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= out
 
-.PHONY: run test lint format bench interop system-deps clean
+.PHONY: run test lint format bench system-deps clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -36,11 +36,10 @@ format: $(STAMP)
 test: $(STAMP) system-deps lint
 	$(BIN)/python -m pytest -n 2 -q
 
-interop: $(STAMP) system-deps
-	$(BIN)/python -m pytest -q -m slow
-
 bench: $(STAMP)
 	$(BIN)/python bench/sim_speed.py
+	$(BIN)/python bench/optics_speed.py
+	$(BIN)/python bench/defocus_speed.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache

@@ -29,6 +29,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from mountcam.optics.diffraction import diffraction_cutoff_cy_per_m, diffraction_otf
 from mountcam.spectra import WAVELENGTHS_NM
 
 __all__ = [
@@ -39,31 +40,6 @@ __all__ = [
     "pixel_aperture_mtf",
     "predicted_mtf",
 ]
-
-
-def diffraction_cutoff_cy_per_m(wavelength_m: float, f_number: float) -> float:
-    """Incoherent cutoff frequency ν_c = 1 / (λ N) of a circular pupil, cycles per metre."""
-    if not wavelength_m > 0 or not f_number > 0:
-        raise ValueError(
-            f"wavelength and f-number must be positive (got {wavelength_m} m, f/{f_number})"
-        )
-    return 1.0 / (wavelength_m * f_number)
-
-
-def diffraction_otf(nu_cy_per_m, wavelength_m: float, f_number: float) -> np.ndarray:
-    """Diffraction-limited OTF of a circular aperture (Goodman 2005, eq. 6-32).
-
-    ``nu_cy_per_m``: spatial frequency in the image plane, cycles per metre (any shape; the
-    sign is ignored, the OTF being even). ``wavelength_m``: wavelength of the light.
-    ``f_number``: the working (image-side) f-number; for a distant object that is the lens's
-    f-number N, for a close one N·(1 + |m|). Returns values in [0, 1], 1 at ν = 0 and 0 from
-    ν_c = 1/(λN) on.
-    """
-    s = np.abs(np.asarray(nu_cy_per_m, dtype=np.float64)) / diffraction_cutoff_cy_per_m(
-        wavelength_m, f_number
-    )
-    s = np.minimum(s, 1.0)
-    return (2.0 / np.pi) * (np.arccos(s) - s * np.sqrt(1.0 - s * s))
 
 
 def pixel_aperture_mtf(nu_cy_per_px, fill: float = 1.0, *, angle_deg: float = 0.0) -> np.ndarray:
