@@ -154,3 +154,33 @@ def test_an_adapted_lensfun_lens_is_uncoded_and_chosen_manually(tmp_path):
     d = res["settings"]["lens_detection"]
     assert (d["detection_state"], d["identified_by"], d["lens_id"]) == ("uncoded", "manual", lens)
     assert abs(2 * math.log2(res["settings"]["f_number"] / 2.8)) < 1 / 3
+
+
+def test_the_dng_marks_the_f_number_as_estimated_in_xmp(tmp_path):
+    import json
+    import shutil
+    import subprocess
+
+    res = shoot(tmp_path, *BASE, "--lens", "summilux-m-35-asph", "--aperture", "2.8")
+    path = res["files"][0]
+    dngpy = pytest.importorskip("dngpy")
+    from test_dng_sdk_helpers import sdk_validate
+
+    assert sdk_validate(dngpy, path) == []
+    if shutil.which("exiftool") is None:
+        pytest.skip("exiftool is installed by `make test`")
+    doc = json.loads(
+        subprocess.run(
+            ["exiftool", "-j", "-G1", "-a", "-XMP:all", "-EXIF:FNumber", path],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )[0]
+    assert (
+        doc["XMP-mountcam:FNumberEstimated"] is True
+        or doc["XMP-mountcam:FNumberEstimated"] == "True"
+    )
+    assert 0 < float(doc["XMP-mountcam:FNumberUncertaintyStops"]) < 0.3
+    assert doc["XMP-mountcam:LensDetection"] == "coded"
+    assert float(doc["ExifIFD:FNumber"]) == pytest.approx(res["settings"]["f_number"], abs=0.06)

@@ -44,6 +44,7 @@ TIFF_TAGS: dict[int, tuple[TiffType, str]] = {
     305: (A, "Software"),
     306: (A, "DateTime"),  # "YYYY:MM:DD HH:MM:SS"
     330: (L, "SubIFDs"),  # pointer; filled in by tiff.write_tiff
+    700: (B, "XMP"),  # XMP packet, UTF-8 (XMP Specification Part 3, §1.1.4)
     33421: (S, "CFARepeatPatternDim"),  # rows, cols
     33422: (B, "CFAPattern"),  # 0 = red, 1 = green, 2 = blue (indices into CFAPlaneColor)
     34665: (L, "ExifIFD"),  # pointer; filled in by tiff.write_tiff

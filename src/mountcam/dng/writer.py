@@ -39,6 +39,7 @@ from mountcam.dng.tags import (
     put,
 )
 from mountcam.dng.tiff import Ifd, write_tiff
+from mountcam.dng.xmp import xmp_packet
 from mountcam.errors import OutputExists
 from mountcam.sensor.rawframe import RawFrame
 
@@ -201,6 +202,7 @@ def build_dng(
     put(ifd0, "AsShotNeutral", _fixed(md.as_shot_neutral, NEUTRAL_DENOMINATOR))
     put(ifd0, "BaselineExposure", 0)
     put(ifd0, "PreviewColorSpace", 2)  # sRGB
+    put(ifd0, "XMP", xmp_packet(frame))
     ifd0.add_child(TAG_IDS["SubIFDs"], raw)
     ifd0.add_child(TAG_IDS["ExifIFD"], build_exif(frame))
     return ifd0
