@@ -39,6 +39,18 @@ def _palette_rgb(spectra: np.ndarray) -> np.ndarray:
     return reflectance_to_linear_srgb(spectra).astype(np.float32)
 
 
+def _two_tone(weight: np.ndarray, dark: float, bright: float) -> PaletteSample:
+    """Neutral ``bright`` where ``weight`` is 1, ``dark`` where 0, area-mixed between."""
+    spectra = np.stack([flat_spectrum(dark), flat_spectrum(bright)])
+    return PaletteSample(
+        index=np.ones(weight.shape, dtype=np.uint8),
+        weight=weight,
+        background=0,
+        spectra=spectra,
+        rgb_palette=_palette_rgb(spectra),
+    )
+
+
 def box_overlap(centres: np.ndarray, step: float, lo: float, hi: float) -> np.ndarray:
     """Fraction of each aperture ``[c - step/2, c + step/2]`` that lies inside ``[lo, hi]``."""
     left = np.maximum(centres - 0.5 * step, lo)
@@ -175,14 +187,7 @@ class SlantedEdge:
         nx, ny = self.normal()
         weight = np.empty((grid.height, grid.width), dtype=np.float32)
         _edge_kernel(float(grid.x0), float(grid.y0), float(grid.step), nx, ny, weight)
-        spectra = np.stack([flat_spectrum(self.dark), flat_spectrum(self.bright)])
-        return PaletteSample(
-            index=np.ones((grid.height, grid.width), dtype=np.uint8),
-            weight=weight,
-            background=0,
-            spectra=spectra,
-            rgb_palette=_palette_rgb(spectra),
-        )
+        return _two_tone(weight, self.dark, self.bright)
 
 
 @dataclass(frozen=True)
@@ -208,14 +213,7 @@ class SiemensStar:
         _star_kernel(
             float(grid.x0), float(grid.y0), float(grid.step), self.cycles, self.radius, weight
         )
-        spectra = np.stack([flat_spectrum(self.black), flat_spectrum(self.white)])
-        return PaletteSample(
-            index=np.ones((grid.height, grid.width), dtype=np.uint8),
-            weight=weight,
-            background=0,
-            spectra=spectra,
-            rgb_palette=_palette_rgb(spectra),
-        )
+        return _two_tone(weight, self.black, self.white)
 
 
 #: Largest flat-field reflectance: above 1 the "reflectance" is an emitter (a light box).
