@@ -121,6 +121,43 @@ def _normal(state):  # pragma: no cover - compiled
             return x, state
 
 
+_LOGGAM_COEFFS = np.array(
+    [
+        8.333333333333333e-02,
+        -2.777777777777778e-03,
+        7.936507936507937e-04,
+        -5.952380952380952e-04,
+        8.417508417508418e-04,
+        -1.917526917526918e-03,
+        6.410256410256410e-03,
+        -2.955065359477124e-02,
+        1.796443723688307e-01,
+        -1.39243221690590e00,
+    ]
+)
+
+
+@njit(inline="always", cache=True)
+def _log_gamma(x):  # pragma: no cover - compiled
+    """ln Γ(x) for x ≥ 1 by Stirling's series (as NumPy's random_loggam), one logarithm."""
+    if x == 1.0 or x == 2.0:
+        return 0.0
+    n = 0
+    x0 = x
+    if x <= 7.0:
+        n = int(7.0 - x)
+        x0 = x + n
+    x2 = 1.0 / (x0 * x0)
+    gl0 = _LOGGAM_COEFFS[9]
+    for k in range(8, -1, -1):
+        gl0 = gl0 * x2 + _LOGGAM_COEFFS[k]
+    gl = gl0 / x0 + 0.9189385332046727 + (x0 - 0.5) * math.log(x0) - x0
+    for _ in range(n):
+        x0 -= 1.0
+        gl -= math.log(x0)
+    return gl
+
+
 #: Above this mean (electrons) shot noise is drawn as a rounded Gaussian of variance λ.
 GAUSSIAN_SHOT_NOISE_FROM_E = 256.0
 
@@ -145,7 +182,6 @@ def _poisson(lam, state):  # pragma: no cover - compiled
     slam = math.sqrt(lam)
     b = 0.931 + 2.53 * slam
     a = -0.059 + 0.02483 * b
-    invalpha = 1.1239 + 1.1328 / (b - 3.4)
     vr = 0.9277 - 3.6224 / (b - 2.0)
     while True:
         u, state = _uniform(state)
@@ -157,8 +193,10 @@ def _poisson(lam, state):  # pragma: no cover - compiled
             return k, state
         if k < 0.0 or (us < 0.013 and v > us):
             continue
-        if math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b) <= (
-            -lam + k * math.log(lam) - math.lgamma(k + 1.0)
+        # log(v) + log(1/α) − log(a/us² + b), as one logarithm.
+        invalpha = 1.1239 + 1.1328 / (b - 3.4)
+        if math.log(v * invalpha / (a / (us * us) + b)) <= (
+            -lam + k * math.log(lam) - _log_gamma(k + 1.0)
         ):
             return k, state
 
