@@ -30,6 +30,7 @@ from conftest import run_cli
         (["--scene", "chart:flat", "--count", "0"], "at least 1"),
         (["--scene", "chart:flat", "--illuminant", "Z99"], "Z99"),
         (["--scene", "chart:flat", "--luminance", "-5"], "luminance"),
+        (["--scene", "chart:flat", "--ev", "9"], "-5 to +5 EV"),
     ],
 )
 def test_bad_request_exits_2_with_a_short_message_and_writes_nothing(tmp_path, args, words):

@@ -183,6 +183,10 @@ class Camera:
         )
         model.validate(probe)
         self._check_crop(model, request.mode, request.crop)
+        if not -5.0 <= request.exposure_compensation_ev <= 5.0:
+            raise InvalidSetting(
+                f"exposure compensation {request.exposure_compensation_ev:g} EV is outside -5 to +5 EV"
+            )
 
         metered = request.exposure_s is None or request.iso is None
         if not metered:
@@ -194,8 +198,6 @@ class Camera:
         exposure_s, iso = request.exposure_s, request.iso
         if metered:
             mean_e = self.mean_illuminance_lux(scene, lens, state, model)
-            if not -5.0 <= request.exposure_compensation_ev <= 5.0:
-                raise InvalidSetting("exposure compensation is -5 to +5 EV")
             mean_e /= 2.0**request.exposure_compensation_ev
             exposure_s, iso = average_exposure(
                 mean_e,
