@@ -27,28 +27,19 @@ def focal_plane_illuminance_lux(iso: float) -> float:
     return math.pi * lens.transmittance * luminance_for(iso) / (4 * lens.max_f**2)
 
 
+def shoot_flat(out_dir, iso, shutter_s, mode="binned") -> dict:
+    """A 64×64 centre crop of chart:flat under D55 at the luminance that suits ``iso``."""
+    return shoot(
+        out_dir, "--scene", "chart:flat", "--illuminant", "D55",
+        "--luminance", str(luminance_for(iso)), "--iso", str(iso), "--shutter", repr(shutter_s),
+        "--crop", "64x64", "--mode", mode, "--seed", "11",
+    )  # fmt: skip
+
+
 def mean_green_above_black(
     tmp_path, iso, shutter_s, mode="binned", name="x"
 ) -> tuple[float, float, int]:
-    res = shoot(
-        tmp_path / name,
-        "--scene",
-        "chart:flat",
-        "--illuminant",
-        "D55",
-        "--luminance",
-        str(luminance_for(iso)),
-        "--iso",
-        str(iso),
-        "--shutter",
-        repr(shutter_s),
-        "--crop",
-        "64x64",
-        "--mode",
-        mode,
-        "--seed",
-        "11",
-    )
+    res = shoot_flat(tmp_path / name, iso, shutter_s, mode)
     s = res["settings"]
     g = green_sites(read_raw(res["files"][0])).astype(np.float64)
     return (
@@ -83,23 +74,7 @@ def test_saturation_based_iso_speed_holds(tmp_path, iso, mode):
     assert measured_iso == pytest.approx(iso, rel=0.03)
     # ...and the raw really clips there: 10 % past t_sat the median green site sits at white
     # (at ISO 12800 only ~140 e- fill the range, so shot noise keeps some sites below it).
-    res = shoot(
-        tmp_path / "c",
-        "--scene",
-        "chart:flat",
-        "--illuminant",
-        "D55",
-        "--luminance",
-        str(luminance_for(iso)),
-        "--iso",
-        str(iso),
-        "--shutter",
-        repr(1.1 * t_sat),
-        "--crop",
-        "64x64",
-        "--mode",
-        mode,
-    )
+    res = shoot_flat(tmp_path / "c", iso, 1.1 * t_sat, mode)
     g = green_sites(read_raw(res["files"][0]))
     assert np.median(g) == res["settings"]["white_level_dn"]
 

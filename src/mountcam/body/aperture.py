@@ -159,8 +159,3 @@ def estimate_m_aperture(
         magnification_range=(0.0, m_close),
         f_number_range=(believed.max_f * 0.7, believed.min_f * 1.4),
     )
-
-
-def stops_between(a: float, b: float) -> float:
-    """|log2(a²/b²)|: the exposure difference of two f-numbers, in stops."""
-    return abs(2.0 * math.log2(a / b))

@@ -49,7 +49,6 @@ class ApertureEstimate:
 
     f_number: float
     sigma_stops: float
-    iterations: int
 
     def as_dict(self) -> dict:
         return {"f_number": self.f_number, "sigma_stops": self.sigma_stops, "estimated": True}
@@ -115,8 +114,7 @@ def estimate_f_number(
         subject_transmittance / (reference_transmittance * reference_illumination)
     )
     n = reference_f_number * math.sqrt(ratio * subject_illumination(reference_f_number))
-    iterations = 0
-    for iterations in range(1, 21):  # noqa: B007 - the count is reported
+    for _ in range(20):
         n_new = reference_f_number * math.sqrt(ratio * subject_illumination(n)) / (1.0 + m_mid)
         if abs(n_new - n) < 1e-6 * n:
             n = n_new
@@ -130,4 +128,4 @@ def estimate_f_number(
     )
     focus = 2.0 * (m_hi - m_lo) / (1.0 + m_mid) / math.sqrt(12.0)  # uniform over the range
     rel = math.sqrt(TRANSMITTANCE_REL_SIGMA**2 + VIGNETTING_REL_SIGMA**2 + shot**2 + focus**2)
-    return ApertureEstimate(float(n), rel / math.log(2.0), iterations)
+    return ApertureEstimate(float(n), rel / math.log(2.0))

@@ -127,6 +127,23 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _put_image(ifd: Ifd, pixels: np.ndarray, bits: int, photometric: str) -> None:
+    """Size, sample layout and uncompressed strips of an (H, W) or (H, W, C) image
+    (TIFF 6.0 §3 baseline fields; chunky samples)."""
+    height, width = pixels.shape[:2]
+    samples = 1 if pixels.ndim == 2 else pixels.shape[2]
+    put(ifd, "ImageWidth", width)
+    put(ifd, "ImageLength", height)
+    put(ifd, "BitsPerSample", bits if samples == 1 else (bits,) * samples)
+    put(ifd, "Compression", 1)
+    put(ifd, "PhotometricInterpretation", PHOTOMETRIC[photometric])
+    put(ifd, "SamplesPerPixel", samples)
+    put(ifd, "PlanarConfiguration", 1)
+    rows = _rows_per_strip(width * samples * pixels.itemsize, height)
+    put(ifd, "RowsPerStrip", rows)
+    ifd.set_strips([pixels[r : r + rows] for r in range(0, height, rows)])
+
+
 def build_dng(
     frame: RawFrame, *, calibration: ColorCalibration, software: str | None = None
 ) -> Ifd:
@@ -138,16 +155,7 @@ def build_dng(
 
     raw = Ifd()
     put(raw, "NewSubfileType", 0)
-    put(raw, "ImageWidth", width)
-    put(raw, "ImageLength", height)
-    put(raw, "BitsPerSample", 16)
-    put(raw, "Compression", 1)
-    put(raw, "PhotometricInterpretation", PHOTOMETRIC["CFA"])
-    put(raw, "SamplesPerPixel", 1)
-    put(raw, "PlanarConfiguration", 1)
-    rows = _rows_per_strip(width * 2, height)
-    put(raw, "RowsPerStrip", rows)
-    raw.set_strips([mosaic[r : r + rows] for r in range(0, height, rows)])
+    _put_image(raw, mosaic, 16, "CFA")
     put(raw, "CFARepeatPatternDim", (2, 2))
     put(raw, "CFAPattern", bytes(CFA_COLOR[c] for c in frame.cfa_pattern))
     put(raw, "CFAPlaneColor", bytes((0, 1, 2)))
@@ -171,18 +179,8 @@ def build_dng(
         calibration.color_matrix_1,
         PREVIEW_MAX_WIDTH_PX,
     )
-    p_h, p_w, _ = preview.shape
     put(ifd0, "NewSubfileType", 1)
-    put(ifd0, "ImageWidth", p_w)
-    put(ifd0, "ImageLength", p_h)
-    put(ifd0, "BitsPerSample", (8, 8, 8))
-    put(ifd0, "Compression", 1)
-    put(ifd0, "PhotometricInterpretation", PHOTOMETRIC["RGB"])
-    put(ifd0, "SamplesPerPixel", 3)
-    put(ifd0, "PlanarConfiguration", 1)
-    p_rows = _rows_per_strip(p_w * 3, p_h)
-    put(ifd0, "RowsPerStrip", p_rows)
-    ifd0.set_strips([preview[r : r + p_rows] for r in range(0, p_h, p_rows)])
+    _put_image(ifd0, preview, 8, "RGB")
     put(ifd0, "XResolution", 72)
     put(ifd0, "YResolution", 72)
     put(ifd0, "ResolutionUnit", 2)

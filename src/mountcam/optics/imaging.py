@@ -43,11 +43,6 @@ class SensorWindow:
         y0 = (self.origin_row + 0.5 - self.full_height / 2.0) * self.pitch_m
         return ViewGrid(self.width, self.height, x0, y0, self.pitch_m)
 
-    def full(self) -> SensorWindow:
-        return SensorWindow(
-            self.pitch_m, self.full_width, self.full_height, 0, 0, self.full_width, self.full_height
-        )
-
 
 @dataclass(frozen=True)
 class LensEffects:
@@ -188,12 +183,6 @@ def image_distance_m(focal_m: float, focus_m: float) -> float:
 def focal_m(lens: LensProfile, state: LensState) -> float:
     """Focal length in metres, as the lens's focal ring (Tri-Elmar) is set."""
     return lens.focal_for(state) * 1e-3
-
-
-def horizontal_fov_rad(lens: LensProfile, state: LensState, sensor_width_m: float) -> float:
-    """2·atan(w / 2v): the horizontal angle the sensor width sees at the focused distance."""
-    v = image_distance_m(focal_m(lens, state), state.focus_m)
-    return 2.0 * math.atan(sensor_width_m / (2.0 * v))
 
 
 def on_axis_irradiance(scene: Scene, lens: LensProfile, state: LensState) -> np.ndarray:
