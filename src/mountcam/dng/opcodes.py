@@ -1,0 +1,528 @@
+"""DNG opcode lists: lens corrections carried in the file, and fitting them to the twin's lens.
+
+**Format** (Adobe DNG Specification 1.4.0.0, chapter 6 "Opcode List Processing"). An opcode list
+(tags OpcodeList1 51008, OpcodeList2 51009, OpcodeList3 51022, type UNDEFINED) is always
+**big-endian**, whatever the byte order of the TIFF around it::
+
+    uint32  count
+    count × { uint32 opcode ID, uint32 DNG version (4 bytes, e.g. 1.3.0.0), uint32 flags,
+              uint32 parameter byte count, parameters }
+
+Flags: bit 0 "optional" (a reader that does not know the opcode may skip it; otherwise it must
+refuse the file), bit 1 "can be skipped for a preview". Opcodes implemented here:
+
+- :class:`WarpRectilinear` (ID 1): per plane kr0..kr3, kt0, kt1 (DOUBLE), then cx, cy. For an
+  output (corrected) pixel at normalised offset (Δx, Δy) from the centre, r² = Δx² + Δy²
+  (clamped to 1 by the SDK), the source (uncorrected) position is the centre plus
+  Δ·(kr0 + kr1 r² + kr2 r⁴ + kr3 r⁶) plus the tangential terms.
+- :class:`FixVignetteRadial` (ID 3): k0..k4, cx, cy (DOUBLE); each pixel is multiplied by
+  g = 1 + k0 r² + k1 r⁴ + k2 r⁶ + k3 r⁸ + k4 r¹⁰.
+- :class:`GainMap` (ID 9): a grid of gains per plane over a rectangle, bilinearly interpolated.
+- anything else decodes to :class:`UnknownOpcode` (its bytes kept, so a list round-trips).
+
+**Coordinates**, as the Adobe DNG SDK 1.5 computes them (``dng_lens_correction.cpp``), which the
+specification leaves implicit: the centre is (cx·W, cy·H) in pixel units of the image the
+opcode is applied to (for OpcodeList3: the whole demosaiced stage-3 image, i.e. the ActiveArea,
+before DefaultCrop); r is normalised by the distance from the centre to the farthest corner of
+that image (corners at (0, 0) and (W, H)). WarpRectilinear puts pixel (row, col) at (row, col);
+FixVignetteRadial at (row + ½, col + ½). :func:`warp_source_positions` and
+:func:`vignette_gain` implement exactly that, for the develop pipeline and the tests.
+
+**Fitting to the twin** (:func:`fit_lens_opcodes`). The twin
+(:mod:`mountcam.optics.aberrations`) images a point whose ideal radius is r_u at
+r_d = s_c · r_u · P(ρ_u) (ρ = r / 21.633 mm, P the lens's distortion polynomial, s_c the band's
+lateral-colour scale), then multiplies by the relative illumination I(ρ_d) at the sensor
+position. A correcting WarpRectilinear must, for each corrected pixel at r_u, read the
+captured image at r_d: its radial function is the *forward* model f_c(r) = s_c · P(ρ_u(r)),
+fitted to kr0 + kr1 r² + kr2 r⁴ + kr3 r⁶ by least squares weighted by r (the position error in
+pixels is R·r·Δf). The vignetting must be undone where it happened, on the captured image,
+so FixVignetteRadial comes *first* in the list and its gain is 1/I(ρ) at the sensor position,
+fitted in relative error. The fit's worst errors over the whole frame are reported.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mountcam.errors import UnreadableFile
+
+#: Opcode IDs (DNG 1.4 chapter 6).
+WARP_RECTILINEAR_ID = 1
+FIX_VIGNETTE_RADIAL_ID = 3
+GAIN_MAP_ID = 9
+#: Flag bits of an opcode (DNG 1.4 chapter 6).
+FLAG_OPTIONAL = 1
+FLAG_PREVIEW_SKIP = 2
+#: The DNG version that introduced these opcodes (1.3.0.0), written in each opcode header.
+OPCODE_DNG_VERSION = (1, 3, 0, 0)
+#: The DNG SDK's kMaxColorPlanes: WarpRectilinear may hold at most this many planes.
+MAX_PLANES = 4
+#: Refuse lists claiming more opcodes than this (a corrupt count must not drive allocation).
+MAX_OPCODES = 4096
+#: Largest GainMap grid accepted when decoding (points × planes).
+MAX_GAIN_MAP_VALUES = 16 * 1024 * 1024
+
+_HEADER = struct.Struct(">IIII")  # ID, version, flags, parameter bytes
+
+
+@dataclass(frozen=True)
+class WarpRectilinear:
+    """DNG opcode 1: radial + tangential warp for distortion and lateral colour.
+
+    ``coefficients``: one (kr0, kr1, kr2, kr3, kt0, kt1) per plane (one tuple: all planes
+    alike); ``center_x``, ``center_y``: the optical centre relative to the image, 0..1.
+    """
+
+    coefficients: tuple[tuple[float, float, float, float, float, float], ...]
+    center_x: float
+    center_y: float
+    flags: int = FLAG_OPTIONAL
+    dng_version: tuple[int, int, int, int] = OPCODE_DNG_VERSION
+
+
+@dataclass(frozen=True)
+class FixVignetteRadial:
+    """DNG opcode 3: gain g = 1 + k0 r² + k1 r⁴ + k2 r⁶ + k3 r⁸ + k4 r¹⁰ about (cx, cy)."""
+
+    k: tuple[float, float, float, float, float]
+    center_x: float
+    center_y: float
+    flags: int = FLAG_OPTIONAL
+    dng_version: tuple[int, int, int, int] = OPCODE_DNG_VERSION
+
+
+@dataclass(frozen=True, eq=False)
+class GainMap:
+    """DNG opcode 9: per-plane gains on a grid over the rectangle ``top, left, bottom, right``
+    (pixels), applied to planes ``plane`` .. ``plane + planes − 1`` at every ``row_pitch``-th
+    row and ``col_pitch``-th column. The grid starts at ``map_origin_v/h`` and has spacing
+    ``map_spacing_v/h``, both relative to the image (0..1); ``gains`` is float32
+    (points_v, points_h, map_planes)."""
+
+    top: int
+    left: int
+    bottom: int
+    right: int
+    plane: int
+    planes: int
+    row_pitch: int
+    col_pitch: int
+    map_spacing_v: float
+    map_spacing_h: float
+    map_origin_v: float
+    map_origin_h: float
+    gains: np.ndarray = field(repr=False)
+    flags: int = FLAG_OPTIONAL
+    dng_version: tuple[int, int, int, int] = OPCODE_DNG_VERSION
+
+
+@dataclass(frozen=True)
+class UnknownOpcode:
+    """Any other opcode, kept as read so that a list can be written back unchanged."""
+
+    opcode_id: int
+    version: tuple[int, int, int, int]
+    flags: int
+    parameters: bytes
+
+
+Opcode = WarpRectilinear | FixVignetteRadial | GainMap | UnknownOpcode
+
+
+# --- encoding -------------------------------------------------------------------------------
+
+
+def _finite(values: Sequence[float], what: str) -> list[float]:
+    out = [float(v) for v in values]
+    if not all(math.isfinite(v) for v in out):
+        raise ValueError(f"{what} must be finite numbers, got {out}")
+    return out
+
+
+def _check_center(cx: float, cy: float, what: str) -> None:
+    if not (0.0 <= cx <= 1.0 and 0.0 <= cy <= 1.0):
+        raise ValueError(f"{what}: optical centre ({cx}, {cy}) must lie in the image, 0..1")
+
+
+def _params(op: Opcode) -> tuple[int, tuple[int, int, int, int], int, bytes]:
+    """(ID, version, flags, big-endian parameter bytes) of one opcode."""
+    if isinstance(op, WarpRectilinear):
+        n = len(op.coefficients)
+        if not 1 <= n <= MAX_PLANES:
+            raise ValueError(f"WarpRectilinear needs 1 to {MAX_PLANES} planes, got {n}")
+        parts = [struct.pack(">I", n)]
+        for plane in op.coefficients:
+            if len(plane) != 6:
+                raise ValueError("WarpRectilinear: each plane is (kr0, kr1, kr2, kr3, kt0, kt1)")
+            parts.append(struct.pack(">6d", *_finite(plane, "WarpRectilinear coefficients")))
+        _check_center(op.center_x, op.center_y, "WarpRectilinear")
+        parts.append(struct.pack(">2d", op.center_x, op.center_y))
+        return WARP_RECTILINEAR_ID, op.dng_version, op.flags, b"".join(parts)
+    if isinstance(op, FixVignetteRadial):
+        if len(op.k) != 5:
+            raise ValueError("FixVignetteRadial takes five coefficients k0..k4")
+        _check_center(op.center_x, op.center_y, "FixVignetteRadial")
+        k = _finite(op.k, "FixVignetteRadial coefficients")
+        data = struct.pack(">7d", *k, op.center_x, op.center_y)
+        return FIX_VIGNETTE_RADIAL_ID, op.dng_version, op.flags, data
+    if isinstance(op, GainMap):
+        gains = np.asarray(op.gains, dtype=">f4")
+        if gains.ndim != 3 or 0 in gains.shape:
+            raise ValueError("GainMap gains must be a non-empty (points_v, points_h, planes) grid")
+        if not np.all(np.isfinite(gains)):
+            raise ValueError("GainMap gains must be finite")
+        head = struct.pack(
+            ">8I2I4dI",
+            op.top,
+            op.left,
+            op.bottom,
+            op.right,
+            op.plane,
+            op.planes,
+            op.row_pitch,
+            op.col_pitch,
+            gains.shape[0],
+            gains.shape[1],
+            *_finite(
+                (op.map_spacing_v, op.map_spacing_h, op.map_origin_v, op.map_origin_h),
+                "GainMap spacing and origin",
+            ),
+            gains.shape[2],
+        )
+        return GAIN_MAP_ID, op.dng_version, op.flags, head + gains.tobytes()
+    if isinstance(op, UnknownOpcode):
+        return op.opcode_id, op.version, op.flags, bytes(op.parameters)
+    raise TypeError(f"not a DNG opcode: {op!r}")
+
+
+def encode_opcode_list(ops: Sequence[Opcode]) -> bytes:
+    """The big-endian opcode list (DNG 1.4 chapter 6) holding ``ops`` in order."""
+    parts = [struct.pack(">I", len(ops))]
+    for op in ops:
+        ident, version, flags, data = _params(op)
+        parts.append(_HEADER.pack(ident, int.from_bytes(bytes(version), "big"), flags, len(data)))
+        parts.append(data)
+    return b"".join(parts)
+
+
+# --- decoding -------------------------------------------------------------------------------
+
+
+def _bad(message: str) -> UnreadableFile:
+    return UnreadableFile(f"damaged DNG opcode list: {message}")
+
+
+def _doubles(data: bytes, offset: int, n: int, what: str) -> tuple[float, ...]:
+    values = struct.unpack_from(f">{n}d", data, offset)
+    if not all(math.isfinite(v) for v in values):
+        raise _bad(f"{what} holds a value that is not a finite number")
+    return values
+
+
+def _center(data: bytes, offset: int, what: str) -> tuple[float, float]:
+    cx, cy = _doubles(data, offset, 2, f"{what} centre")
+    if not (0.0 <= cx <= 1.0 and 0.0 <= cy <= 1.0):
+        raise _bad(f"{what} optical centre ({cx:g}, {cy:g}) lies outside the image")
+    return cx, cy
+
+
+def _decode_one(ident: int, version: tuple, flags: int, data: bytes) -> Opcode:
+    if ident == WARP_RECTILINEAR_ID:
+        if len(data) < 4:
+            raise _bad("WarpRectilinear is too short")
+        (n,) = struct.unpack_from(">I", data)
+        if not 1 <= n <= MAX_PLANES or len(data) != 4 + 48 * n + 16:
+            raise _bad(f"WarpRectilinear with {n} planes cannot be {len(data)} bytes long")
+        coeffs = tuple(
+            _doubles(data, 4 + 48 * i, 6, "WarpRectilinear coefficients") for i in range(n)
+        )
+        cx, cy = _center(data, 4 + 48 * n, "WarpRectilinear")
+        return WarpRectilinear(coeffs, cx, cy, flags, version)
+    if ident == FIX_VIGNETTE_RADIAL_ID:
+        if len(data) != 56:
+            raise _bad(f"FixVignetteRadial must be 56 bytes, not {len(data)}")
+        k = _doubles(data, 0, 5, "FixVignetteRadial coefficients")
+        cx, cy = _center(data, 40, "FixVignetteRadial")
+        return FixVignetteRadial(k, cx, cy, flags, version)
+    if ident == GAIN_MAP_ID:
+        if len(data) < 76:
+            raise _bad("GainMap is too short")
+        head = struct.unpack_from(">8I2I4dI", data)
+        top, left, bottom, right, plane, planes, row_pitch, col_pitch = head[:8]
+        points_v, points_h = head[8:10]
+        spacing_v, spacing_h, origin_v, origin_h = head[10:14]
+        map_planes = head[14]
+        if not all(math.isfinite(v) for v in (spacing_v, spacing_h, origin_v, origin_h)):
+            raise _bad("GainMap spacing or origin is not a finite number")
+        count = points_v * points_h * map_planes
+        if count == 0 or count > MAX_GAIN_MAP_VALUES or len(data) != 76 + 4 * count:
+            raise _bad(
+                f"GainMap of {points_v}×{points_h}×{map_planes} gains cannot be "
+                f"{len(data)} bytes long"
+            )
+        if bottom <= top or right <= left or planes == 0 or row_pitch == 0 or col_pitch == 0:
+            raise _bad("GainMap has an empty area, no planes or a zero pitch")
+        gains = np.frombuffer(data, dtype=">f4", count=count, offset=76).astype(np.float32)
+        if not np.all(np.isfinite(gains)):
+            raise _bad("GainMap holds a gain that is not a finite number")
+        return GainMap(
+            top,
+            left,
+            bottom,
+            right,
+            plane,
+            planes,
+            row_pitch,
+            col_pitch,
+            spacing_v,
+            spacing_h,
+            origin_v,
+            origin_h,
+            gains.reshape(points_v, points_h, map_planes),
+            flags,
+            version,
+        )
+    return UnknownOpcode(ident, version, flags, bytes(data))
+
+
+def decode_opcode_list(data: bytes) -> list[Opcode]:
+    """The opcodes of a big-endian DNG opcode list; malformed data raises
+    :class:`~mountcam.errors.UnreadableFile` (never reads past the buffer or allocates by a
+    corrupt count)."""
+    data = bytes(data)
+    if len(data) < 4:
+        raise _bad(f"{len(data)} bytes, too short for the opcode count")
+    (count,) = struct.unpack_from(">I", data)
+    if count > MAX_OPCODES or 4 + 16 * count > len(data):
+        raise _bad(f"claims {count} opcodes in {len(data)} bytes")
+    ops: list[Opcode] = []
+    pos = 4
+    for i in range(count):
+        if pos + 16 > len(data):
+            raise _bad(f"opcode {i + 1} of {count} is cut off")
+        ident, version, flags, size = _HEADER.unpack_from(data, pos)
+        pos += 16
+        if size > len(data) - pos:
+            raise _bad(f"opcode {i + 1} (ID {ident}) claims {size} bytes, {len(data) - pos} left")
+        ops.append(
+            _decode_one(ident, tuple(version.to_bytes(4, "big")), flags, data[pos : pos + size])
+        )
+        pos += size
+    if pos != len(data):
+        raise _bad(f"{len(data) - pos} bytes follow the last opcode")
+    return ops
+
+
+# --- the opcode math, as the DNG SDK applies it -----------------------------------------------
+
+
+def warp_norm_radius(center_x: float, center_y: float, height: int, width: int) -> float:
+    """Pixels from the centre (cx·W, cy·H) to the farthest image corner: r = 1 there."""
+    ch, cv = center_x * width, center_y * height
+    return math.hypot(max(ch, width - ch), max(cv, height - cv))
+
+
+def warp_source_positions(
+    op: WarpRectilinear,
+    plane: int,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    image_hw: tuple[int, int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """(row, col) in the uncorrected image that corrected pixel(s) (``rows``, ``cols``) read,
+    float64, for an image of ``image_hw`` = (H, W) pixels (pixel (r, c) sits at (r, c)); the
+    DNG SDK's ``dng_filter_warp::GetSrcPixelPosition`` with square pixels."""
+    height, width = image_hw
+    k = op.coefficients[plane if len(op.coefficients) > 1 else 0]
+    kr0, kr1, kr2, kr3, kt0, kt1 = k
+    ch, cv = op.center_x * width, op.center_y * height
+    norm = warp_norm_radius(op.center_x, op.center_y, height, width)
+    dv = (np.asarray(rows, dtype=np.float64) - cv) / norm
+    dh = (np.asarray(cols, dtype=np.float64) - ch) / norm
+    rr = np.minimum(dv * dv + dh * dh, 1.0)
+    ratio = kr0 + rr * (kr1 + rr * (kr2 + rr * kr3))
+    tan_h = kt0 * 2.0 * dh * dv + kt1 * (rr + 2.0 * dh * dh)
+    tan_v = kt1 * 2.0 * dh * dv + kt0 * (rr + 2.0 * dv * dv)
+    return cv + norm * (dv * ratio + tan_v), ch + norm * (dh * ratio + tan_h)
+
+
+def vignette_gain(
+    op: FixVignetteRadial, rows: np.ndarray, cols: np.ndarray, image_hw: tuple[int, int]
+) -> np.ndarray:
+    """The gain FixVignetteRadial applies at pixel(s) (``rows``, ``cols``) of an image of
+    ``image_hw`` = (H, W), float64 (pixel centres at +½, as ``dng_opcode_FixVignetteRadial``)."""
+    height, width = image_hw
+    ch, cv = op.center_x * width, op.center_y * height
+    norm = warp_norm_radius(op.center_x, op.center_y, height, width)
+    dv = (np.asarray(rows, dtype=np.float64) + 0.5 - cv) / norm
+    dh = (np.asarray(cols, dtype=np.float64) + 0.5 - ch) / norm
+    x = np.minimum(dv * dv + dh * dh, 1.0)
+    g = np.zeros_like(x)
+    for k in reversed(op.k):
+        g = x * (k + g)
+    return 1.0 + g
+
+
+# --- fitting to the twin's lens ---------------------------------------------------------------
+
+#: Samples of the normalised radius r ∈ [0, 1] used for the fits and their error reports.
+_FIT_SAMPLES = 2001
+
+
+@dataclass(frozen=True)
+class LensOpcodeFit:
+    """What :func:`fit_lens_opcodes` built and how well it matches the twin's lens model.
+
+    ``ops`` go into OpcodeList3 in this order (vignetting first, on the captured geometry).
+    ``warp_error_px``: the largest distance, in pixels anywhere in the frame and any plane,
+    between where the fitted warp reads and where the twin imaged the point.
+    ``vignette_error``: the largest relative error of the fitted gain against 1/I (0.001 =
+    0.1 %). ``skipped`` says why an opcode was left out (empty when none was).
+    """
+
+    ops: tuple[Opcode, ...]
+    warp_error_px: float = 0.0
+    vignette_error: float = 0.0
+    skipped: tuple[str, ...] = ()
+
+
+def _geometry(image_hw, window_origin, full_size):
+    """Optical axis in the image's index coordinates (row, col) (the twin puts it at the centre
+    of the full sensor grid), and the image size."""
+    height, width = (int(v) for v in image_hw)
+    full_h, full_w = full_size if full_size and all(full_size) else (height, width)
+    row0, col0 = window_origin
+    return full_h / 2.0 - 0.5 - row0, full_w / 2.0 - 0.5 - col0, height, width
+
+
+def _warp_fit(profile, pitch_m: float, axis_rc, hw) -> tuple[WarpRectilinear | None, float]:
+    from mountcam.optics.aberrations import FULL_FRAME_HALF_DIAGONAL_M, lateral_scale_from_um
+
+    height, width = hw
+    c = np.zeros(6)
+    c[0] = 1.0
+    if profile.distortion is not None:
+        terms = profile.distortion.as_rho_poly()[1]
+        c[: len(terms)] = terms
+    scales = (1.0, 1.0, 1.0)
+    if profile.lateral_color is not None:
+        red, blue = profile.lateral_color.shift_um(1.0)
+        scales = (lateral_scale_from_um(float(red)), 1.0, lateral_scale_from_um(float(blue)))
+    if profile.distortion is None and scales == (1.0, 1.0, 1.0):
+        return None, 0.0
+    cx, cy = axis_rc[1] / width, axis_rc[0] / height
+    norm_px = warp_norm_radius(cx, cy, height, width)
+    r = np.linspace(0.0, 1.0, _FIT_SAMPLES)
+    rho = r * norm_px * pitch_m / FULL_FRAME_HALF_DIAGONAL_M
+    p = np.polynomial.polynomial.polyval(rho, c)
+    u = r * r
+    basis = np.stack([np.ones_like(u), u, u * u, u**3], axis=1)
+    w = r + 1e-3  # position error in pixels is norm·r·Δf
+    coeffs, worst = [], 0.0
+    for s in scales:
+        target = s * p
+        k, *_ = np.linalg.lstsq(basis * w[:, None], target * w, rcond=None)
+        worst = max(worst, float(np.max(norm_px * r * np.abs(basis @ k - target))))
+        coeffs.append((*(float(v) for v in k), 0.0, 0.0))
+    if scales[0] == scales[2] == 1.0:
+        coeffs = coeffs[:1]
+    return WarpRectilinear(tuple(coeffs), cx, cy), worst
+
+
+def _relative_illumination(profile, state, rho: np.ndarray, r_m: np.ndarray) -> np.ndarray:
+    """What the twin multiplied the image by (:func:`mountcam.optics.imaging.
+    relative_illumination`): the lens's profile, or cos⁴θ with tan θ = r / v."""
+    if profile.vignetting is not None:
+        return np.asarray(profile.vignetting.relative_illumination(rho, state.f_number))
+    from mountcam.optics.imaging import image_distance_m
+
+    v = image_distance_m(profile.focal_for(state) * 1e-3, state.focus_m)
+    return 1.0 / (1.0 + (r_m / v) ** 2) ** 2
+
+
+def _vignette_fit(
+    profile, state, pitch_m: float, axis_rc, hw
+) -> tuple[FixVignetteRadial | None, float]:
+    from mountcam.optics.aberrations import FULL_FRAME_HALF_DIAGONAL_M
+
+    height, width = hw
+    # FixVignetteRadial puts pixel centres at +½: the axis sits half a pixel further on.
+    cx, cy = (axis_rc[1] + 0.5) / width, (axis_rc[0] + 0.5) / height
+    norm_px = warp_norm_radius(cx, cy, height, width)
+    r = np.linspace(0.0, 1.0, _FIT_SAMPLES)
+    r_m = r * norm_px * pitch_m
+    gain = 1.0 / _relative_illumination(profile, state, r_m / FULL_FRAME_HALF_DIAGONAL_M, r_m)
+    u = r * r
+    basis = np.stack([u, u**2, u**3, u**4, u**5], axis=1)
+    # Relative error (1 + Σ k_i u^i) / g − 1 is linear in k; weight by r (the area at r).
+    w = np.sqrt(r + 1e-3) / gain
+    k, *_ = np.linalg.lstsq(basis * w[:, None], (gain - 1.0) * w, rcond=None)
+    worst = float(np.max(np.abs((1.0 + basis @ k) / gain - 1.0)))
+    if not np.any(k):
+        return None, 0.0
+    return FixVignetteRadial(tuple(float(v) for v in k), cx, cy), worst
+
+
+def fit_lens_opcodes(
+    profile,
+    state,
+    *,
+    image_hw: tuple[int, int],
+    pixel_pitch_m: float,
+    window_origin: tuple[int, int] = (0, 0),
+    full_size: tuple[int, int] | None = None,
+) -> LensOpcodeFit:
+    """OpcodeList3 corrections for what the twin's lens ``profile`` at ``state`` did to an
+    image of ``image_hw`` = (H, W) pixels of ``pixel_pitch_m``, the window at ``window_origin``
+    (row, col) of a full sensor grid of ``full_size`` (H, W) whose centre is the optical axis.
+
+    FixVignetteRadial needs the f-number (``state.f_number`` > 0; without it the lens's
+    fall-off is unknown and left uncorrected). WarpRectilinear is written when the lens has
+    distortion or lateral colour (three planes when it has lateral colour). A window that does
+    not contain the optical axis cannot be described (the centre must lie in 0..1): nothing is
+    written then, and ``skipped`` says so.
+    """
+    if not (math.isfinite(pixel_pitch_m) and pixel_pitch_m > 0):
+        raise ValueError(f"pixel pitch must be positive (got {pixel_pitch_m} m)")
+    axis_row, axis_col, height, width = _geometry(image_hw, window_origin, full_size)
+    hw = (height, width)
+    if not (0.0 <= axis_col <= width - 1 and 0.0 <= axis_row <= height - 1):
+        return LensOpcodeFit((), skipped=("the optical axis lies outside this window",))
+    ops: list[Opcode] = []
+    skipped: list[str] = []
+    vig_error = warp_error = 0.0
+    f_number = getattr(state, "f_number", 0.0) or 0.0
+    if f_number > 0 and math.isfinite(f_number):
+        vig, vig_error = _vignette_fit(profile, state, pixel_pitch_m, (axis_row, axis_col), hw)
+        if vig is not None:
+            ops.append(vig)
+    else:
+        skipped.append("vignetting: the f-number is not known")
+    warp, warp_error = _warp_fit(profile, pixel_pitch_m, (axis_row, axis_col), hw)
+    if warp is not None:
+        ops.append(warp)
+    return LensOpcodeFit(tuple(ops), warp_error, vig_error, tuple(skipped))
+
+
+def lens_opcodes(profile, state, **geometry) -> list[Opcode]:
+    """The opcodes of :func:`fit_lens_opcodes` (same arguments), as a list."""
+    return list(fit_lens_opcodes(profile, state, **geometry).ops)
+
+
+def lens_opcodes_for_frame(frame, profile, state) -> LensOpcodeFit:
+    """:func:`fit_lens_opcodes` with the geometry a :class:`~mountcam.sensor.rawframe.RawFrame`
+    records (its size, pixel pitch, window origin and full sensor size)."""
+    md = frame.metadata
+    return fit_lens_opcodes(
+        profile,
+        state,
+        image_hw=(frame.height, frame.width),
+        pixel_pitch_m=md.pixel_pitch_m,
+        window_origin=tuple(md.window_origin),
+        full_size=tuple(md.full_size),
+    )
