@@ -54,6 +54,19 @@ class DngInfo:
     preview: np.ndarray | None = None
     #: The whole Exif IFD as tifffile decodes it (names -> values), for anything not above.
     exif: dict = field(default_factory=dict)
+    #: Opcode lists of the raw IFD, as stored (big-endian; decode with
+    #: :func:`mountcam.dng.opcodes.decode_opcode_list`).
+    opcode_list_1: bytes | None = None
+    opcode_list_2: bytes | None = None
+    opcode_list_3: bytes | None = None
+    artist: str | None = None
+    copyright: str | None = None
+    lens_make: str | None = None
+    #: Exif LensSpecification: min, max focal length (mm), min f-number at each.
+    lens_specification: tuple[float, float, float, float] | None = None
+    lens_serial_number: str | None = None
+    focal_length_35mm: int | None = None
+    image_unique_id: str | None = None
 
     @property
     def exposure_s(self) -> float | None:
@@ -154,6 +167,7 @@ def _read(tif, path: Path) -> DngInfo:
         exif=exif,
     )
     _fill_exif(info, exif)
+    _fill_lens_and_people(info, ifd0, raw, exif)
     if ifd0 is not raw and ifd0.photometric == PHOTOMETRIC["RGB"]:
         try:
             info.preview = ifd0.asarray()
@@ -246,3 +260,33 @@ def _fill_exif(info: DngInfo, exif: dict) -> None:
             info.datetime_original = when
         except ValueError:
             info.datetime_original = None
+
+
+def _fill_lens_and_people(info: DngInfo, ifd0, raw, exif: dict) -> None:
+    """Opcode lists (raw IFD), Artist/Copyright (IFD0), lens and ID fields (Exif IFD)."""
+    import tifffile
+
+    for n in (1, 2, 3):
+        value = _tag(raw, f"OpcodeList{n}")
+        if value is not None:
+            setattr(info, f"opcode_list_{n}", bytes(value))
+
+    def text(value) -> str | None:
+        if isinstance(value, bytes):
+            value = value.decode("latin-1")
+        return value.strip("\0 ") or None if isinstance(value, str) else None
+
+    info.artist = text(_tag(ifd0, "Artist"))
+    info.copyright = text(_tag(ifd0, "Copyright"))
+
+    def get(name: str):
+        return exif.get(tifffile.TIFF.TAGS.get(TAG_IDS[name], name))
+
+    info.lens_make = text(get("LensMake"))
+    info.lens_serial_number = text(get("LensSerialNumber"))
+    info.image_unique_id = text(get("ImageUniqueID"))
+    spec = get("LensSpecification")
+    if isinstance(spec, tuple) and len(spec) == 8 and all(spec[1::2]):
+        info.lens_specification = tuple(n / d for n, d in zip(spec[0::2], spec[1::2], strict=True))
+    f35 = get("FocalLengthIn35mmFormat")
+    info.focal_length_35mm = None if f35 is None else int(_first(f35))

@@ -43,10 +43,12 @@ TIFF_TAGS: dict[int, tuple[TiffType, str]] = {
     296: (S, "ResolutionUnit"),  # 2 = inch
     305: (A, "Software"),
     306: (A, "DateTime"),  # "YYYY:MM:DD HH:MM:SS"
+    315: (A, "Artist"),  # the photographer (TIFF 6.0 §8; Exif 2.32 §4.6.4)
     330: (L, "SubIFDs"),  # pointer; filled in by tiff.write_tiff
     700: (B, "XMP"),  # XMP packet, UTF-8 (XMP Specification Part 3, §1.1.4)
     33421: (S, "CFARepeatPatternDim"),  # rows, cols
     33422: (B, "CFAPattern"),  # 0 = red, 1 = green, 2 = blue (indices into CFAPlaneColor)
+    33432: (A, "Copyright"),  # Exif 2.32 §4.6.4: "photographer\0editor"; we write one part
     34665: (L, "ExifIFD"),  # pointer; filled in by tiff.write_tiff
 }
 
@@ -71,6 +73,10 @@ DNG_TAGS: dict[int, tuple[TiffType, str]] = {
     50779: (S, "CalibrationIlluminant2"),
     50829: (L, "ActiveArea"),  # top, left, bottom, right
     50970: (L, "PreviewColorSpace"),  # 1 = gamma 2.2, 2 = sRGB, 3 = Adobe RGB, 4 = ProPhoto
+    # DNG 1.3+ opcode lists (DNG 1.4 ch. 6), raw IFD; big-endian inside, see dng.opcodes
+    51008: (U, "OpcodeList1"),  # applied to the raw data as read
+    51009: (U, "OpcodeList2"),  # after linearisation (black/white levels)
+    51022: (U, "OpcodeList3"),  # after demosaicing: lens corrections
 }
 
 EXIF_TAGS: dict[int, tuple[TiffType, str]] = {
@@ -86,6 +92,7 @@ EXIF_TAGS: dict[int, tuple[TiffType, str]] = {
     36880: (A, "OffsetTime"),  # "+HH:MM", zone of DateTime
     36881: (A, "OffsetTimeOriginal"),
     36882: (A, "OffsetTimeDigitized"),
+    37381: (R, "MaxApertureValue"),  # APEX Av = 2·log2(N) of the lens's widest aperture
     37383: (S, "MeteringMode"),
     37386: (R, "FocalLength"),  # mm
     37520: (A, "SubSecTime"),
@@ -94,7 +101,14 @@ EXIF_TAGS: dict[int, tuple[TiffType, str]] = {
     41486: (R, "FocalPlaneXResolution"),
     41487: (R, "FocalPlaneYResolution"),
     41488: (S, "FocalPlaneResolutionUnit"),  # 2 = inch, 3 = cm
+    41986: (S, "ExposureMode"),  # 0 auto, 1 manual, 2 auto bracket
+    41987: (S, "WhiteBalance"),  # 0 auto, 1 manual
+    41989: (S, "FocalLengthIn35mmFormat"),  # mm, 35 mm film equivalent
+    42016: (A, "ImageUniqueID"),  # 32 hex digits (128 bits)
+    42034: (R, "LensSpecification"),  # min/max focal (mm), f-number at min/max focal
+    42035: (A, "LensMake"),
     42036: (A, "LensModel"),
+    42037: (A, "LensSerialNumber"),
 }
 
 #: Every tag this package writes: number -> (type, name).
@@ -134,6 +148,10 @@ METERING_MODE = {
     "partial": 6,
     "other": 255,
 }
+#: Exif 2.32 ExposureMode.
+EXPOSURE_MODE = {"auto": 0, "manual": 1, "auto bracket": 2}
+#: Exif 2.32 WhiteBalance.
+WHITE_BALANCE = {"auto": 0, "manual": 1}
 #: Exif LightSource codes used as DNG CalibrationIlluminant values.
 LIGHT_SOURCE = {"D65": 21, "D50": 23, "standard light A": 17, "D55": 20, "D75": 22}
 

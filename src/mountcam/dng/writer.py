@@ -17,6 +17,7 @@ into place, so a reader never sees a half-written DNG and a failure leaves nothi
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import uuid
@@ -31,11 +32,13 @@ from mountcam.dng.calibration import ColorCalibration
 from mountcam.dng.preview import render_preview
 from mountcam.dng.tags import (
     CFA_COLOR,
+    EXPOSURE_MODE,
     EXPOSURE_PROGRAM,
     METERING_MODE,
     PHOTOMETRIC,
     SENSITIVITY_TYPE,
     TAG_IDS,
+    WHITE_BALANCE,
     put,
 )
 from mountcam.dng.tiff import Ifd, write_tiff
@@ -66,8 +69,21 @@ def write_dng(
     calibration: ColorCalibration,
     overwrite: bool = False,
     software: str | None = None,
+    lens_profile=None,
+    lens_state=None,
+    lens_corrections: bool = True,
+    artist: str | None = None,
+    copyright: str | None = None,
 ) -> Path:
     """Write ``frame`` to ``path`` as a DNG; returns the path written.
+
+    ``lens_profile`` (:class:`~mountcam.optics.lens.LensProfile`) is the lens the camera
+    believes is attached and ``lens_state`` (:class:`~mountcam.optics.lens.LensState`) how it
+    believes it is set (the f-number it read or estimated); with them the EXIF gets LensMake,
+    LensSpecification and MaxApertureValue and, unless ``lens_corrections`` is false, the raw
+    IFD gets OpcodeList3 (FixVignetteRadial, WarpRectilinear) correcting that lens
+    (:func:`mountcam.dng.opcodes.fit_lens_opcodes`). ``artist`` / ``copyright`` go to the TIFF
+    Artist / Copyright tags and the XMP's dc:creator / dc:rights.
 
     Raises :class:`~mountcam.errors.OutputExists` if ``path`` exists and ``overwrite`` is false
     (the existing file is left untouched, also when it appears while we write). ``software``
@@ -77,7 +93,16 @@ def write_dng(
     path = Path(path)
     if path.exists() and not overwrite:
         raise OutputExists(f"{path} already exists; choose another name or allow overwriting")
-    root = build_dng(frame, calibration=calibration, software=software)
+    root = build_dng(
+        frame,
+        calibration=calibration,
+        software=software,
+        lens_profile=lens_profile,
+        lens_state=lens_state,
+        lens_corrections=lens_corrections,
+        artist=artist,
+        copyright=copyright,
+    )
 
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
@@ -145,9 +170,18 @@ def _put_image(ifd: Ifd, pixels: np.ndarray, bits: int, photometric: str) -> Non
 
 
 def build_dng(
-    frame: RawFrame, *, calibration: ColorCalibration, software: str | None = None
+    frame: RawFrame,
+    *,
+    calibration: ColorCalibration,
+    software: str | None = None,
+    lens_profile=None,
+    lens_state=None,
+    lens_corrections: bool = True,
+    artist: str | None = None,
+    copyright: str | None = None,
 ) -> Ifd:
-    """The DNG's IFD tree (IFD0 with its raw SubIFD and EXIF IFD), ready for ``write_tiff``."""
+    """The DNG's IFD tree (IFD0 with its raw SubIFD and EXIF IFD), ready for ``write_tiff``.
+    The keywords are those of :func:`write_dng`."""
     _check_frame(frame)
     md = frame.metadata
     mosaic = np.ascontiguousarray(frame.mosaic, dtype="<u2")
@@ -200,9 +234,20 @@ def build_dng(
     put(ifd0, "AsShotNeutral", _fixed(md.as_shot_neutral, NEUTRAL_DENOMINATOR))
     put(ifd0, "BaselineExposure", 0)
     put(ifd0, "PreviewColorSpace", 2)  # sRGB
-    put(ifd0, "XMP", xmp_packet(frame))
+    lens_fit = _put_lens_opcodes(raw, frame, lens_profile, lens_state, lens_corrections)
+    if lens_fit is not None and lens_fit.ops:
+        # Opcodes are DNG 1.3; a reader of an older version would not apply them.
+        put(ifd0, "DNGBackwardVersion", bytes(OPCODE_BACKWARD_VERSION))
+    _put_people(ifd0, artist, copyright)
+    put(
+        ifd0,
+        "XMP",
+        xmp_packet(frame, artist=artist, copyright=copyright, lens_fit=lens_fit),
+    )
     ifd0.add_child(TAG_IDS["SubIFDs"], raw)
-    ifd0.add_child(TAG_IDS["ExifIFD"], build_exif(frame))
+    exif = build_exif(frame)
+    _put_lens_exif(exif, frame, lens_profile)
+    ifd0.add_child(TAG_IDS["ExifIFD"], exif)
     return ifd0
 
 
@@ -252,7 +297,133 @@ def build_exif(frame: RawFrame) -> Ifd:
         put(exif, "FocalPlaneResolutionUnit", 3)  # cm
     if md.lens_name:
         put(exif, "LensModel", md.lens_name)
+    _put_capture_exif(exif, frame)
     return exif
+
+
+def _put_capture_exif(exif: Ifd, frame: RawFrame) -> None:
+    """ExposureMode, WhiteBalance, FocalLengthIn35mmFormat, ImageUniqueID (Exif 2.32 §4.6.5)."""
+    md = frame.metadata
+    metered = md.extra.get("metered")
+    if metered is not None:
+        put(exif, "ExposureMode", EXPOSURE_MODE["auto" if metered else "manual"])
+    # The twin sets AsShotNeutral from the light it measured itself: automatic white balance.
+    wb = md.extra.get("white_balance", "auto")
+    put(exif, "WhiteBalance", WHITE_BALANCE[wb] if isinstance(wb, str) else int(wb))
+    crop = crop_factor(frame)
+    if md.focal_mm > 0 and crop is not None:
+        put(exif, "FocalLengthIn35mmFormat", min(65535, round(md.focal_mm * crop)))
+    put(exif, "ImageUniqueID", image_unique_id(frame))
+
+
+def crop_factor(frame: RawFrame) -> float | None:
+    """35 mm diagonal (43.27 mm) over the diagonal of the whole sensor the frame comes from
+    (``full_size`` × ``pixel_pitch_m``; ≈ 2.64 for the 1-inch IMX989), or None if unknown.
+    Exif's FocalLengthIn35mmFormat scales by the diagonal (CIPA DC-008 §4.6.5, as cameras do)."""
+    md = frame.metadata
+    rows, cols = md.full_size if all(md.full_size) else (frame.height, frame.width)
+    if not md.pixel_pitch_m > 0:
+        return None
+    return math.hypot(36.0, 24.0) / (math.hypot(rows, cols) * md.pixel_pitch_m * 1e3)
+
+
+def image_unique_id(frame: RawFrame) -> str:
+    """ImageUniqueID: 128 bits as 32 hex digits (Exif 2.32 §4.6.5 "ImageUniqueID").
+
+    It names the *capture*, not the file: the first 128 bits of SHA-256 over the camera, the
+    capture time to the microsecond, the simulation seed and frame index. The same frame
+    written twice (say once uncompressed, once ljpeg) keeps its ID; two captures differ in
+    time or frame index. ``metadata.extra["image_unique_id"]`` (32 hex digits, e.g. from a
+    hardware backend) is used as it is.
+    """
+    md = frame.metadata
+    given = md.extra.get("image_unique_id")
+    if given:
+        text = str(given).lower()
+        if len(text) != 32 or any(ch not in "0123456789abcdef" for ch in text):
+            raise ValueError(f"image_unique_id must be 32 hex digits, got {given!r}")
+        return text
+    key = "|".join(
+        str(v)
+        for v in (
+            md.sensor,
+            md.module,
+            md.timestamp.isoformat(timespec="microseconds"),
+            md.seed,
+            md.frame_index,
+            md.exposure_s,
+            md.iso,
+        )
+    )
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+#: DNGBackwardVersion of a file with opcode lists (they are DNG 1.3 features).
+OPCODE_BACKWARD_VERSION = (1, 3, 0, 0)
+
+
+def _put_lens_opcodes(raw: Ifd, frame: RawFrame, profile, state, enabled: bool):
+    """OpcodeList3 in the raw IFD correcting ``profile`` at ``state``; returns the fit or None."""
+    if profile is None or not enabled:
+        return None
+    from mountcam.dng.opcodes import encode_opcode_list, lens_opcodes_for_frame
+    from mountcam.optics.lens import LensState
+
+    fit = lens_opcodes_for_frame(frame, profile, state or LensState(frame.metadata.f_number))
+    if fit.ops:
+        put(raw, "OpcodeList3", encode_opcode_list(fit.ops))
+    return fit
+
+
+def _put_people(ifd0: Ifd, artist: str | None, copyright: str | None) -> None:
+    """TIFF Artist and Copyright, which TIFF 6.0 and Exif 2.32 define as 7-bit ASCII: the text
+    is transliterated (:func:`ascii_text`); the XMP keeps it exactly."""
+    if artist:
+        put(ifd0, "Artist", ascii_text(artist))
+    if copyright:
+        put(ifd0, "Copyright", ascii_text(copyright))
+
+
+_ASCII_SIGNS = {"©": "(c)", "®": "(r)", "℗": "(p)", "™": "(tm)", "–": "-", "—": "-"}
+
+
+def ascii_text(text: str) -> str:
+    """``text`` in 7-bit ASCII: © → (c), accents dropped (Ä → A), anything else → '?'."""
+    import unicodedata
+
+    for sign, plain in _ASCII_SIGNS.items():
+        text = text.replace(sign, plain)
+    decomposed = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return text.encode("ascii", errors="replace").decode("ascii")
+
+
+def lens_make(profile) -> str:
+    """Who made the lens: Leica for M lenses, lensfun's maker for adapted ones, else mountcam."""
+    if profile.mount == "M":
+        return "Leica"
+    if profile.lensfun is not None and profile.lensfun.maker:
+        return profile.lensfun.maker
+    return "mountcam"
+
+
+def lens_specification(profile) -> tuple[float, float, float, float]:
+    """Exif LensSpecification: shortest and longest focal length (mm), smallest f-number at
+    each (the catalogue has one maximum aperture per lens)."""
+    focals = profile.focal_settings_mm or profile.focal_range_mm or (profile.focal_mm,)
+    return (min(focals), max(focals), profile.max_f, profile.max_f)
+
+
+def _put_lens_exif(exif: Ifd, frame: RawFrame, profile) -> None:
+    """LensMake, LensSpecification, MaxApertureValue (APEX), LensSerialNumber when known."""
+    serial = frame.metadata.extra.get("lens_serial_number")
+    if serial:
+        put(exif, "LensSerialNumber", str(serial))
+    if profile is None:
+        return
+    put(exif, "LensMake", lens_make(profile))
+    put(exif, "LensSpecification", [_exact(v) for v in lens_specification(profile)])
+    put(exif, "MaxApertureValue", Fraction(round(2 * math.log2(profile.max_f) * 1e6), 1_000_000))
 
 
 def exposure_time_fraction(exposure_s: float) -> Fraction:

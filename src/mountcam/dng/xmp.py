@@ -4,11 +4,18 @@ The packet goes into TIFF tag 700 (XMP Specification Part 3, §1.1.4 "TIFF": typ
 UNDEFINED, UTF-8, wrapped in an ``<?xpacket?>`` processing instruction). Properties live in
 mountcam's own namespace as simple RDF attributes, which exiftool, the DNG SDK and Lightroom
 read as they are.
+
+Artist and copyright also go to Dublin Core (``dc:creator``, an ordered list, and
+``dc:rights``, a language alternative; XMP Specification Part 2 §8.4), as the Metadata Working
+Group's guidelines ask for mirrored EXIF fields; unlike the ASCII TIFF tags, they keep any
+character (``©``, accents). What the camera did about the lens goes in ``mountcam:Lens
+Correction*``: the opcodes written to OpcodeList3 and how closely they fit the lens model, or
+why none were written.
 """
 
 from __future__ import annotations
 
-from xml.sax.saxutils import quoteattr
+from xml.sax.saxutils import escape, quoteattr
 
 from mountcam.sensor.rawframe import RawFrame
 
@@ -44,18 +51,61 @@ def _properties(frame: RawFrame) -> dict[str, object]:
     return props
 
 
-def xmp_packet(frame: RawFrame) -> bytes:
-    """The XMP packet for ``frame``, UTF-8."""
+def _lens_fit_properties(lens_fit) -> dict[str, object]:
+    if lens_fit is None:
+        return {}
+    props: dict[str, object] = {
+        "LensCorrection": " ".join(type(op).__name__ for op in lens_fit.ops) or "none",
+    }
+    if lens_fit.ops:
+        props["LensCorrectionWarpErrorPx"] = f"{lens_fit.warp_error_px:.3g}"
+        props["LensCorrectionVignetteError"] = f"{lens_fit.vignette_error:.3g}"
+    if lens_fit.skipped:
+        props["LensCorrectionSkipped"] = "; ".join(lens_fit.skipped)
+    return props
+
+
+def _dublin_core(artist: str | None, copyright: str | None) -> str:
+    parts = []
+    if artist:
+        parts.append(
+            f"   <dc:creator><rdf:Seq><rdf:li>{escape(artist)}</rdf:li></rdf:Seq></dc:creator>\n"
+        )
+    if copyright:
+        parts.append(
+            '   <dc:rights><rdf:Alt><rdf:li xml:lang="x-default">'
+            f"{escape(copyright)}</rdf:li></rdf:Alt></dc:rights>\n"
+        )
+    return "".join(parts)
+
+
+def xmp_packet(
+    frame: RawFrame,
+    *,
+    artist: str | None = None,
+    copyright: str | None = None,
+    lens_fit=None,
+) -> bytes:
+    """The XMP packet for ``frame``, UTF-8. ``lens_fit``: the
+    :class:`~mountcam.dng.opcodes.LensOpcodeFit` the writer used, if any."""
+    props = _properties(frame) | _lens_fit_properties(lens_fit)
     attrs = "".join(
         f"\n    {PREFIX}:{name}={quoteattr(str(value))}"
-        for name, value in _properties(frame).items()
+        for name, value in props.items()
         if value is not None
+    )
+    dc = _dublin_core(artist, copyright)
+    body = (
+        f'  <rdf:Description rdf:about=""\n    xmlns:{PREFIX}="{NAMESPACE}"{attrs}/>\n'
+        if not dc
+        else f'  <rdf:Description rdf:about=""\n    xmlns:{PREFIX}="{NAMESPACE}"'
+        f'\n    xmlns:dc="http://purl.org/dc/elements/1.1/"{attrs}>\n{dc}  </rdf:Description>\n'
     )
     text = (
         '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
         '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
         ' <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
-        f'  <rdf:Description rdf:about=""\n    xmlns:{PREFIX}="{NAMESPACE}"{attrs}/>\n'
+        f"{body}"
         " </rdf:RDF>\n"
         "</x:xmpmeta>\n"
         '<?xpacket end="w"?>'
