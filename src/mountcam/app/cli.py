@@ -47,14 +47,11 @@ def _fail(error: Exception) -> None:
 
 @lru_cache(maxsize=4)
 def _calibration(sensor_name: str):
-    import colour
-
-    from mountcam.dng.calibration import calibrate
+    """The sensor's dual-illuminant profile (A and D65), fitted once per process."""
+    from mountcam.dng.calibration import calibrate_dual
     from mountcam.sensor.model import load_sensor
-    from mountcam.spectra import sd_on_grid
 
-    model = load_sensor(sensor_name)
-    return calibrate(model.qe, sd_on_grid(colour.SDS_ILLUMINANTS["D65"]), 21)
+    return calibrate_dual(load_sensor(sensor_name).qe)
 
 
 def _next_stems(out_dir: Path, count: int) -> list[str]:
@@ -67,7 +64,7 @@ def _next_stems(out_dir: Path, count: int) -> list[str]:
 def _write_truth(path: Path, truth: np.ndarray) -> None:
     import tifffile
 
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         tifffile.imwrite(
             tmp,
@@ -76,9 +73,65 @@ def _write_truth(path: Path, truth: np.ndarray) -> None:
             compression="zlib",
             metadata={"colorspace": "linear sRGB (D65)", "white": 1.0},
         )
-        os.replace(tmp, path)
+        _link_no_clobber(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _link_no_clobber(tmp: Path, path: Path) -> None:
+    """Give ``tmp`` the name ``path`` unless something already has it (link() is atomic and
+    never replaces; a rename would)."""
+    from mountcam.errors import OutputExists
+
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise OutputExists(f"{path} already exists; it was left as it is") from None
+
+
+#: How many times shoot moves on to the next number when another process took one first.
+_NAME_RETRIES = 100
+
+
+def _write_numbered(out_dir: Path, frames, write) -> list[Path]:
+    """Write each frame under the next free ``MTC_NNNN.dng`` with ``write(frame, path)``.
+
+    The free number is found from the folder, and the DNG writer refuses a name that exists
+    (atomically, see :func:`mountcam.dng.writer.write_dng`): if another process takes the same
+    number between the look and the write, this frame moves on to the next one. Nothing is
+    ever overwritten.
+    """
+    from mountcam.errors import OutputExists
+
+    paths = []
+    for frame in frames:
+        for _ in range(_NAME_RETRIES):
+            path = out_dir / f"{_next_stems(out_dir, 1)[0]}.dng"
+            try:
+                paths.append(write(frame, path))
+                break
+            except OutputExists:
+                continue
+        else:
+            raise OutputExists(f"no free file name in {out_dir} after {_NAME_RETRIES} tries")
+    return paths
+
+
+def _believed_lens(camera, module: str, meta):
+    """The lens profile and ring settings the body believes in (for the DNG's lens EXIF and
+    corrections): the fixed lens, or the M mount's identification (None when detection is
+    off); the f-number it read or estimated (0: not known), the focus it set."""
+    from mountcam.optics.lens import LensState
+
+    if module == "m":
+        profile = camera.mount.require_identified().profile
+    else:
+        profile = camera.module(module).fixed_lens
+    if profile is None:
+        return None, None
+    focal = meta.focal_mm if profile.focal_settings_mm or profile.focal_range_mm else None
+    state = LensState(meta.f_number or 0.0, meta.extra.get("focus_m", math.inf), focal)
+    return profile, state
 
 
 def _mount_lens(camera, module: str, lens, code, detection: str, manual) -> None:
@@ -174,9 +227,28 @@ def shoot(
     truth: Annotated[
         bool, typer.Option("--truth", help="Also write the noise-free image (float TIFF).")
     ] = False,
+    artist: Annotated[
+        str | None,
+        typer.Option(help="EXIF Artist (default: owner.artist of the settings file; '' = none)."),
+    ] = None,
+    copyright_: Annotated[
+        str | None,
+        typer.Option(
+            "--copyright",
+            help="EXIF Copyright (default: owner.copyright of the settings file; '' = none).",
+        ),
+    ] = None,
+    lens_corrections: Annotated[
+        bool,
+        typer.Option(help="Write the lens's vignetting/distortion corrections (OpcodeList3)."),
+    ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
 ) -> None:
-    """Take a picture with the simulated camera and write DNG files."""
+    """Take a picture with the simulated camera and write DNG files.
+
+    Artist and copyright come from --artist/--copyright or the settings file
+    $XDG_CONFIG_HOME/mountcam/config.toml ([owner] artist = "...", copyright = "...").
+    """
     from mountcam.body.camera import Camera, CaptureRequest
     from mountcam.dng import DEMOSAIC_MARGIN_PX, write_dng
     from mountcam.scene import load_scene
@@ -210,22 +282,37 @@ def shoot(
         )
         if out_dir.exists() and not out_dir.is_dir():
             raise UnreadableFile(f"--out {out_dir} is a file, not a folder")
+        from mountcam.app.config import resolve_owner
+
+        owner = resolve_owner(artist, copyright_)
         frames = camera.capture(the_scene, request)
+        lens_profile, lens_state = _believed_lens(camera, module, frames[0].metadata)
     except MountcamError as e:
         _fail(e)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     calibration = _calibration("imx989")
-    stems = _next_stems(out_dir, len(frames))
     files: list[str] = []
     truth_path: Path | None = None
     try:
-        for stem, frame in zip(stems, frames, strict=True):
-            path = write_dng(frame, out_dir / f"{stem}.dng", calibration=calibration)
-            files.append(str(path))
+        written = _write_numbered(
+            out_dir,
+            frames,
+            lambda frame, path: write_dng(
+                frame,
+                path,
+                calibration=calibration,
+                lens_profile=lens_profile,
+                lens_state=lens_state,
+                lens_corrections=lens_corrections,
+                artist=owner.artist,
+                copyright=owner.copyright,
+            ),
+        )
+        files = [str(p) for p in written]
         if truth:
             m = DEMOSAIC_MARGIN_PX
-            truth_path = out_dir / f"{stems[0]}_truth.tif"
+            truth_path = out_dir / f"{written[0].stem}_truth.tif"
             _write_truth(truth_path, frames[0].truth[m:-m, m:-m])
     except MountcamError as e:
         _fail(e)
