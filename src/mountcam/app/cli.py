@@ -242,6 +242,10 @@ def shoot(
         bool,
         typer.Option(help="Write the lens's vignetting/distortion corrections (OpcodeList3)."),
     ] = True,
+    compress: Annotated[
+        str,
+        typer.Option(help="Raw image: none (uncompressed) or ljpeg (lossless JPEG tiles)."),
+    ] = "none",
     as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
 ) -> None:
     """Take a picture with the simulated camera and write DNG files.
@@ -254,6 +258,10 @@ def shoot(
     from mountcam.scene import load_scene
 
     try:
+        if compress not in ("none", "ljpeg"):
+            from mountcam.errors import InvalidSetting
+
+            raise InvalidSetting(f"--compress must be none or ljpeg, got {compress!r}")
         request = CaptureRequest(
             module=module,
             mode=mode,
@@ -307,6 +315,7 @@ def shoot(
                 lens_corrections=lens_corrections,
                 artist=owner.artist,
                 copyright=owner.copyright,
+                compression=compress,
             ),
         )
         files = [str(p) for p in written]

@@ -16,7 +16,9 @@ Child IFDs (TIFF Technical Note 1 ``SubIFDs``, 330; EXIF 2.32 §4.6.3 ``ExifIFDP
 ``GPSInfoIFDPointer``, 34853) are attached with :meth:`Ifd.add_child`; the writer lays them out
 and fills in their offsets. Image data are attached as strips with :meth:`Ifd.set_strips`; the
 writer adds ``StripOffsets`` (273) and ``StripByteCounts`` (279) and streams the strips last, so
-all metadata sit together at the start of the file.
+all metadata sit together at the start of the file. Tiled images (TIFF 6.0 §15) are attached
+with :meth:`Ifd.set_tiles` instead: the writer adds ``TileWidth`` / ``TileLength`` (322, 323),
+``TileOffsets`` (324) and ``TileByteCounts`` (325). An IFD holds strips or tiles, never both.
 
 Files are limited to 4 GiB (classic TIFF offsets are 32-bit); BigTIFF is not written.
 """
@@ -38,6 +40,13 @@ _MAX_OFFSET = 2**32 - 1
 
 STRIP_OFFSETS = 273
 STRIP_BYTE_COUNTS = 279
+ROWS_PER_STRIP = 278
+TILE_WIDTH = 322
+TILE_LENGTH = 323
+TILE_OFFSETS = 324
+TILE_BYTE_COUNTS = 325
+#: Tags the writer fills in from the attached strips or tiles.
+_DATA_TAGS = (STRIP_OFFSETS, STRIP_BYTE_COUNTS, TILE_OFFSETS, TILE_BYTE_COUNTS)
 
 
 class TiffType(IntEnum):
@@ -172,11 +181,13 @@ class Ifd:
     def __init__(self) -> None:
         self.entries: dict[int, Entry] = {}
         self.strips: list[memoryview] = []
+        #: (tile width, tile length) when ``strips`` holds tiles (TIFF 6.0 §15), else None.
+        self.tile_size: tuple[int, int] | None = None
         self.children: dict[int, list[Ifd]] = {}
 
     def set(self, tag: int, type_: TiffType, value) -> None:
         """Set (or replace) tag ``tag`` to ``value`` stored as ``type_``."""
-        if tag in (STRIP_OFFSETS, STRIP_BYTE_COUNTS) or tag in self.children:
+        if tag in _DATA_TAGS or tag in (TILE_WIDTH, TILE_LENGTH) or tag in self.children:
             raise ValueError(f"tag {tag} is filled in by the writer")
         count, data = encode_value(type_, value)
         self.entries[tag] = Entry(tag, TiffType(type_), count, data)
@@ -184,6 +195,27 @@ class Ifd:
     def set_strips(self, strips: Sequence) -> None:
         """Attach image data as strips (buffers: bytes, numpy arrays, memoryviews)."""
         self.strips = [memoryview(np.ascontiguousarray(s)).cast("B") for s in strips]
+        self.tile_size = None
+        for tag in (TILE_WIDTH, TILE_LENGTH):
+            self.entries.pop(tag, None)
+
+    def set_tiles(self, tiles: Sequence, tile_width: int, tile_length: int) -> None:
+        """Attach image data as tiles in row-major tile order (TIFF 6.0 §15).
+
+        Tile sides must be multiples of 16; tiles at the right and bottom edges are full size.
+        Replaces any strips (and the RowsPerStrip tag that belongs to them).
+        """
+        if tile_width % 16 or tile_length % 16 or tile_width <= 0 or tile_length <= 0:
+            raise ValueError(f"tile {tile_width}×{tile_length}: sides must be multiples of 16")
+        self.strips = [memoryview(np.ascontiguousarray(t)).cast("B") for t in tiles]
+        self.tile_size = (tile_width, tile_length)
+        self.entries.pop(ROWS_PER_STRIP, None)
+        self.entries[TILE_WIDTH] = Entry(
+            TILE_WIDTH, TiffType.LONG, 1, encode_value(TiffType.LONG, tile_width)[1]
+        )
+        self.entries[TILE_LENGTH] = Entry(
+            TILE_LENGTH, TiffType.LONG, 1, encode_value(TiffType.LONG, tile_length)[1]
+        )
 
     def add_child(self, tag: int, child: Ifd) -> None:
         """Attach ``child`` under pointer tag ``tag`` (330 SubIFDs, 34665 EXIF, 34853 GPS)."""
@@ -221,9 +253,10 @@ def write_tiff(stream: BinaryIO, chain: Sequence[Ifd]) -> int:
         if ifd.strips:
             n = len(ifd.strips)
             counts = [len(s) for s in ifd.strips]
-            ifd.entries[STRIP_OFFSETS] = Entry(STRIP_OFFSETS, TiffType.LONG, n, bytes(4 * n))
-            ifd.entries[STRIP_BYTE_COUNTS] = Entry(
-                STRIP_BYTE_COUNTS, TiffType.LONG, n, encode_value(TiffType.LONG, counts)[1]
+            offsets_tag, counts_tag = _data_tags(ifd)
+            ifd.entries[offsets_tag] = Entry(offsets_tag, TiffType.LONG, n, bytes(4 * n))
+            ifd.entries[counts_tag] = Entry(
+                counts_tag, TiffType.LONG, n, encode_value(TiffType.LONG, counts)[1]
             )
         for tag, kids in ifd.children.items():
             ifd.entries[tag] = Entry(tag, TiffType.LONG, len(kids), bytes(4 * len(kids)))
@@ -255,7 +288,8 @@ def write_tiff(stream: BinaryIO, chain: Sequence[Ifd]) -> int:
     for ifd in order:
         if ifd.strips:
             data = encode_value(TiffType.LONG, strip_offset[id(ifd)])[1]
-            ifd.entries[STRIP_OFFSETS] = Entry(STRIP_OFFSETS, TiffType.LONG, len(ifd.strips), data)
+            offsets_tag = _data_tags(ifd)[0]
+            ifd.entries[offsets_tag] = Entry(offsets_tag, TiffType.LONG, len(ifd.strips), data)
         for tag, kids in ifd.children.items():
             data = encode_value(TiffType.LONG, [ifd_offset[id(k)] for k in kids])[1]
             ifd.entries[tag] = Entry(tag, TiffType.LONG, len(kids), data)
@@ -282,6 +316,13 @@ def write_tiff(stream: BinaryIO, chain: Sequence[Ifd]) -> int:
             out.pad_to(offset)
             out.write(strip)
     return out.pos
+
+
+def _data_tags(ifd: Ifd) -> tuple[int, int]:
+    """(offsets tag, byte counts tag) of the IFD's image data: tiles or strips."""
+    if ifd.tile_size is not None:
+        return TILE_OFFSETS, TILE_BYTE_COUNTS
+    return STRIP_OFFSETS, STRIP_BYTE_COUNTS
 
 
 class _Out:

@@ -53,6 +53,8 @@ DEMOSAIC_MARGIN_PX = 8
 PREVIEW_MAX_WIDTH_PX = 256
 #: Target size of one strip; strips are whole rows, so the real size is within one row of it.
 STRIP_TARGET_BYTES = 256 * 1024
+#: Side of the square lossless-JPEG tiles of the raw image (see docs/dng.md for the measurements).
+LJPEG_TILE_PX = 256
 DNG_VERSION = (1, 4, 0, 0)
 #: Oldest DNG reader version that can read these files: nothing here needs more than 1.1.
 DNG_BACKWARD_VERSION = (1, 1, 0, 0)
@@ -74,6 +76,7 @@ def write_dng(
     lens_corrections: bool = True,
     artist: str | None = None,
     copyright: str | None = None,
+    compression: str = "none",
 ) -> Path:
     """Write ``frame`` to ``path`` as a DNG; returns the path written.
 
@@ -84,6 +87,9 @@ def write_dng(
     IFD gets OpcodeList3 (FixVignetteRadial, WarpRectilinear) correcting that lens
     (:func:`mountcam.dng.opcodes.fit_lens_opcodes`). ``artist`` / ``copyright`` go to the TIFF
     Artist / Copyright tags and the XMP's dc:creator / dc:rights.
+
+    ``compression`` is ``"none"`` (raw image in uncompressed strips) or ``"ljpeg"`` (lossless
+    JPEG tiles, Compression 7; see :func:`_put_raw_image` and :mod:`mountcam.dng.ljpeg`).
 
     Raises :class:`~mountcam.errors.OutputExists` if ``path`` exists and ``overwrite`` is false
     (the existing file is left untouched, also when it appears while we write). ``software``
@@ -102,6 +108,7 @@ def write_dng(
         lens_corrections=lens_corrections,
         artist=artist,
         copyright=copyright,
+        compression=compression,
     )
 
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
@@ -179,6 +186,7 @@ def build_dng(
     lens_corrections: bool = True,
     artist: str | None = None,
     copyright: str | None = None,
+    compression: str = "none",
 ) -> Ifd:
     """The DNG's IFD tree (IFD0 with its raw SubIFD and EXIF IFD), ready for ``write_tiff``.
     The keywords are those of :func:`write_dng`."""
@@ -189,7 +197,7 @@ def build_dng(
 
     raw = Ifd()
     put(raw, "NewSubfileType", 0)
-    _put_image(raw, mosaic, 16, "CFA")
+    _put_raw_image(raw, mosaic, frame.white_level_dn, compression)
     put(raw, "CFARepeatPatternDim", (2, 2))
     put(raw, "CFAPattern", bytes(CFA_COLOR[c] for c in frame.cfa_pattern))
     put(raw, "CFAPlaneColor", bytes((0, 1, 2)))
@@ -249,6 +257,42 @@ def build_dng(
     _put_lens_exif(exif, frame, lens_profile)
     ifd0.add_child(TAG_IDS["ExifIFD"], exif)
     return ifd0
+
+
+def _put_raw_image(ifd: Ifd, mosaic: np.ndarray, white_level_dn: int, compression: str) -> None:
+    """The raw CFA image: uncompressed 16-bit strips, or lossless JPEG tiles.
+
+    ``"ljpeg"`` follows DNG 1.4 §3 "Compression" (value 7, lossless Huffman JPEG) the way
+    Adobe's DNG SDK writes it: square tiles of :data:`LJPEG_TILE_PX` (TIFF 6.0 §15; edge tiles
+    full size; narrower for images under 256 px), each tile one lossless JPEG of half the tile's width with 2 interleaved
+    components, so that predictor 1 predicts from the same CFA colour; precision and
+    BitsPerSample are the bits needed for ``white_level_dn``. Uncompressed images stay in strips:
+    they are views of the mosaic, written without a copy (tiling them would cost one).
+    """
+    if compression == "none":
+        _put_image(ifd, mosaic, 16, "CFA")
+        return
+    from mountcam.errors import InvalidSetting
+
+    if compression != "ljpeg":
+        raise InvalidSetting(f"compression must be 'none' or 'ljpeg', got {compression!r}")
+    from mountcam.dng.ljpeg import encode_tiles
+
+    height, width = mosaic.shape
+    precision = max(8, int(white_level_dn).bit_length())
+    # LibRaw (lossless_dng_load_raw) wraps a tile row at the image width, so a tile must not
+    # be wider than the image; small images get small tiles (multiples of 16, TIFF 6.0 §15).
+    tile_w = min(LJPEG_TILE_PX, width // 16 * 16)
+    tile_h = min(LJPEG_TILE_PX, -(-height // 16) * 16)
+    tiles = encode_tiles(mosaic, tile_h, tile_w, precision, components=2)
+    put(ifd, "ImageWidth", width)
+    put(ifd, "ImageLength", height)
+    put(ifd, "BitsPerSample", precision)
+    put(ifd, "Compression", 7)
+    put(ifd, "PhotometricInterpretation", PHOTOMETRIC["CFA"])
+    put(ifd, "SamplesPerPixel", 1)
+    put(ifd, "PlanarConfiguration", 1)
+    ifd.set_tiles(tiles, tile_w, tile_h)
 
 
 def build_exif(frame: RawFrame) -> Ifd:
