@@ -51,6 +51,17 @@ class DngInfo:
     focal_mm: float | None = None
     datetime_original: datetime | None = None
     lens_model: str | None = None
+    #: Second calibration of a dual-illuminant profile, and the forward matrices (white-
+    #: balanced camera RGB -> XYZ D50), each 3×3 or None (DNG 1.4 §6).
+    color_matrix_2: np.ndarray | None = None
+    calibration_illuminant_2: int | None = None
+    forward_matrix_1: np.ndarray | None = None
+    forward_matrix_2: np.ndarray | None = None
+    #: BaselineExposure, EV (0 when absent, as DNG specifies).
+    baseline_exposure: float = 0.0
+    #: NoiseProfile (S, O) pairs: variance = S·x + O for x normalised to 0..1 after black
+    #: subtraction and division by (white − black); one pair, or one per plane colour R, G, B.
+    noise_profile: tuple[tuple[float, float], ...] | None = None
     preview: np.ndarray | None = None
     #: The whole Exif IFD as tifffile decodes it (names -> values), for anything not above.
     exif: dict = field(default_factory=dict)
@@ -167,6 +178,7 @@ def _read(tif, path: Path) -> DngInfo:
         exif=exif,
     )
     _fill_exif(info, exif)
+    _fill_colour(info, ifd0, raw)
     _fill_lens_and_people(info, ifd0, raw, exif)
     if ifd0 is not raw and ifd0.photometric == PHOTOMETRIC["RGB"]:
         try:
@@ -260,6 +272,30 @@ def _fill_exif(info: DngInfo, exif: dict) -> None:
             info.datetime_original = when
         except ValueError:
             info.datetime_original = None
+
+
+def _fill_colour(info: DngInfo, ifd0, raw) -> None:
+    """ColorMatrix2, CalibrationIlluminant2, ForwardMatrix1/2, BaselineExposure (IFD0) and
+    NoiseProfile (IFD0, or the raw IFD where some writers put it)."""
+
+    def matrix(name: str) -> np.ndarray | None:
+        values = _numbers(ifd0, name)
+        if not values or len(values) != 9 or not all(np.isfinite(values)):
+            return None
+        return np.array(values).reshape(3, 3)
+
+    info.color_matrix_2 = matrix("ColorMatrix2")
+    illuminant_2 = _tag(ifd0, "CalibrationIlluminant2")
+    info.calibration_illuminant_2 = None if illuminant_2 is None else int(_first(illuminant_2))
+    info.forward_matrix_1 = matrix("ForwardMatrix1")
+    info.forward_matrix_2 = matrix("ForwardMatrix2")
+    baseline = _numbers(ifd0, "BaselineExposure")
+    info.baseline_exposure = float(baseline[0]) if baseline and np.isfinite(baseline[0]) else 0.0
+    noise = _numbers(ifd0, "NoiseProfile") or _numbers(raw, "NoiseProfile")
+    if noise and len(noise) in (2, 6) and all(np.isfinite(noise)):
+        info.noise_profile = tuple(
+            (float(s), float(o)) for s, o in zip(noise[0::2], noise[1::2], strict=True)
+        )
 
 
 def _fill_lens_and_people(info: DngInfo, ifd0, raw, exif: dict) -> None:

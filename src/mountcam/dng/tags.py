@@ -22,6 +22,7 @@ from mountcam.dng.tiff import Ifd, TiffType
 
 B, A, S, L = TiffType.BYTE, TiffType.ASCII, TiffType.SHORT, TiffType.LONG
 R, SR, U = TiffType.RATIONAL, TiffType.SRATIONAL, TiffType.UNDEFINED
+D = TiffType.DOUBLE
 
 TIFF_TAGS: dict[int, tuple[TiffType, str]] = {
     254: (L, "NewSubfileType"),  # 0 = full-resolution image, 1 = reduced-resolution (preview)
@@ -72,7 +73,12 @@ DNG_TAGS: dict[int, tuple[TiffType, str]] = {
     50778: (S, "CalibrationIlluminant1"),  # EXIF LightSource code, 21 = D65
     50779: (S, "CalibrationIlluminant2"),
     50829: (L, "ActiveArea"),  # top, left, bottom, right
+    # DNG 1.2: white-balanced camera RGB -> XYZ D50, row-major, under CalibrationIlluminant1/2
+    50964: (SR, "ForwardMatrix1"),
+    50965: (SR, "ForwardMatrix2"),
     50970: (L, "PreviewColorSpace"),  # 1 = gamma 2.2, 2 = sRGB, 3 = Adobe RGB, 4 = ProPhoto
+    # DNG 1.3: (S, O) per CFA plane colour; variance = S·x + O, x normalised to 0..1
+    51041: (D, "NoiseProfile"),
     # DNG 1.3+ opcode lists (DNG 1.4 ch. 6), raw IFD; big-endian inside, see dng.opcodes
     51008: (U, "OpcodeList1"),  # applied to the raw data as read
     51009: (U, "OpcodeList2"),  # after linearisation (black/white levels)

@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from mountcam import __version__
-from mountcam.dng.calibration import ColorCalibration
+from mountcam.dng.calibration import BASELINE_EXPOSURE_EV, ColorCalibration
+from mountcam.dng.noise_profile import noise_profile_for_frame
 from mountcam.dng.preview import render_preview
 from mountcam.dng.tags import (
     CFA_COLOR,
@@ -218,7 +219,7 @@ def build_dng(
         frame.black_level_dn,
         frame.white_level_dn,
         md.as_shot_neutral,
-        calibration.color_matrix_1,
+        calibration.color_matrix_for(md.as_shot_neutral),
         PREVIEW_MAX_WIDTH_PX,
     )
     put(ifd0, "NewSubfileType", 1)
@@ -240,7 +241,7 @@ def build_dng(
         put(ifd0, "ColorMatrix2", _fixed(calibration.color_matrix_2, MATRIX_DENOMINATOR))
         put(ifd0, "CalibrationIlluminant2", int(calibration.calibration_illuminant_2))
     put(ifd0, "AsShotNeutral", _fixed(md.as_shot_neutral, NEUTRAL_DENOMINATOR))
-    put(ifd0, "BaselineExposure", 0)
+    _put_colour_and_noise(ifd0, frame, calibration)
     put(ifd0, "PreviewColorSpace", 2)  # sRGB
     lens_fit = _put_lens_opcodes(raw, frame, lens_profile, lens_state, lens_corrections)
     if lens_fit is not None and lens_fit.ops:
@@ -257,6 +258,19 @@ def build_dng(
     _put_lens_exif(exif, frame, lens_profile)
     ifd0.add_child(TAG_IDS["ExifIFD"], exif)
     return ifd0
+
+
+def _put_colour_and_noise(ifd0: Ifd, frame: RawFrame, calibration: ColorCalibration) -> None:
+    """ForwardMatrix1/2, BaselineExposure and NoiseProfile (DNG 1.4 ch. 4 and 6; see
+    :mod:`mountcam.dng.calibration` and :mod:`mountcam.dng.noise_profile`)."""
+    for n in (1, 2):
+        forward = getattr(calibration, f"forward_matrix_{n}")
+        if forward is not None:
+            put(ifd0, f"ForwardMatrix{n}", _fixed(forward, MATRIX_DENOMINATOR))
+    put(ifd0, "BaselineExposure", _exact(BASELINE_EXPOSURE_EV))
+    profile = noise_profile_for_frame(frame)
+    if profile is not None:
+        put(ifd0, "NoiseProfile", [v for pair in profile for v in pair])
 
 
 def _put_raw_image(ifd: Ifd, mosaic: np.ndarray, white_level_dn: int, compression: str) -> None:
