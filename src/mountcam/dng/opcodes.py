@@ -34,8 +34,10 @@ r_d = s_c · r_u · P(ρ_u) (ρ = r / 21.633 mm, P the lens's distortion polynom
 lateral-colour scale), then multiplies by the relative illumination I(ρ_d) at the sensor
 position. A correcting WarpRectilinear must, for each corrected pixel at r_u, read the
 captured image at r_d: its radial function is the *forward* model f_c(r) = s_c · P(ρ_u(r)),
-fitted to kr0 + kr1 r² + kr2 r⁴ + kr3 r⁶ by least squares weighted by r (the position error in
-pixels is R·r·Δf). The vignetting must be undone where it happened, on the captured image,
+fitted to kr0 + kr1 r² + kr2 r⁴ + kr3 r⁶ minimising the worst position error in pixels,
+R·r·|Δf| (Lawson's minimax iteration). The catalogue's lenses (P = 1 + c2 ρ²) fit exactly; a
+lensfun "ptlens" lens has an odd term (c1 ρ) that an even polynomial only approximates, and
+the report says by how much. The vignetting must be undone where it happened, on the captured image,
 so FixVignetteRadial comes *first* in the list and its gain is 1/I(ρ) at the sensor position,
 fitted in relative error. The fit's worst errors over the whole frame are reported.
 """
@@ -422,16 +424,42 @@ def _warp_fit(profile, pitch_m: float, axis_rc, hw) -> tuple[WarpRectilinear | N
     p = np.polynomial.polynomial.polyval(rho, c)
     u = r * r
     basis = np.stack([np.ones_like(u), u, u * u, u**3], axis=1)
-    w = r + 1e-3  # position error in pixels is norm·r·Δf
     coeffs, worst = [], 0.0
     for s in scales:
-        target = s * p
-        k, *_ = np.linalg.lstsq(basis * w[:, None], target * w, rcond=None)
-        worst = max(worst, float(np.max(norm_px * r * np.abs(basis @ k - target))))
+        k, err = _minimax_position_fit(basis, s * p, norm_px * r)
+        worst = max(worst, err)
         coeffs.append((*(float(v) for v in k), 0.0, 0.0))
     if scales[0] == scales[2] == 1.0:
         coeffs = coeffs[:1]
     return WarpRectilinear(tuple(coeffs), cx, cy), worst
+
+
+def _minimax_position_fit(
+    basis: np.ndarray, target: np.ndarray, radius_px: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """Coefficients k minimising the worst position error max |radius·(basis·k − target)| in
+    pixels, by Lawson's iteratively reweighted least squares (C. L. Lawson, 1961; starts from
+    the plain least-squares fit and only keeps an iterate that lowers the worst error)."""
+    a = basis * radius_px[:, None]
+    t = target * radius_px
+    w = np.full(len(t), 1.0 / len(t))
+    best_k, best = None, math.inf
+    for _ in range(_LAWSON_STEPS):
+        sw = np.sqrt(w)
+        k, *_ = np.linalg.lstsq(a * sw[:, None], t * sw, rcond=None)
+        e = np.abs(a @ k - t)
+        worst = float(e.max())
+        if worst < best:
+            best_k, best = k, worst
+        if worst == 0.0:
+            break
+        w = w * e
+        w /= w.sum()
+    return best_k, best
+
+
+#: Iterations of Lawson's minimax refinement of the warp fit.
+_LAWSON_STEPS = 60
 
 
 def _relative_illumination(profile, state, rho: np.ndarray, r_m: np.ndarray) -> np.ndarray:
