@@ -277,11 +277,12 @@ def _put_raw_image(ifd: Ifd, mosaic: np.ndarray, white_level_dn: int, compressio
     """The raw CFA image: uncompressed 16-bit strips, or lossless JPEG tiles.
 
     ``"ljpeg"`` follows DNG 1.4 §3 "Compression" (value 7, lossless Huffman JPEG) the way
-    Adobe's DNG SDK writes it: square tiles of :data:`LJPEG_TILE_PX` (TIFF 6.0 §15; edge tiles
-    full size; narrower for images under 256 px), each tile one lossless JPEG of half the tile's width with 2 interleaved
-    components, so that predictor 1 predicts from the same CFA colour; precision and
-    BitsPerSample are the bits needed for ``white_level_dn``. Uncompressed images stay in strips:
-    they are views of the mosaic, written without a copy (tiling them would cost one).
+    Adobe's DNG SDK writes it: tiles of at most :data:`LJPEG_TILE_PX` a side (TIFF 6.0 §15,
+    sized by :func:`_ljpeg_tile_side`; edge tiles full size), each tile one lossless JPEG of
+    half the tile's width with 2 interleaved components, so that predictor 1 predicts from the
+    same CFA colour; precision and BitsPerSample are the bits needed for ``white_level_dn``.
+    Uncompressed images stay in strips: they are views of the mosaic, written without a copy
+    (tiling them would cost one).
     """
     if compression == "none":
         _put_image(ifd, mosaic, 16, "CFA")
@@ -294,10 +295,8 @@ def _put_raw_image(ifd: Ifd, mosaic: np.ndarray, white_level_dn: int, compressio
 
     height, width = mosaic.shape
     precision = max(8, int(white_level_dn).bit_length())
-    # LibRaw (lossless_dng_load_raw) wraps a tile row at the image width, so a tile must not
-    # be wider than the image; small images get small tiles (multiples of 16, TIFF 6.0 §15).
-    tile_w = min(LJPEG_TILE_PX, width // 16 * 16)
-    tile_h = min(LJPEG_TILE_PX, -(-height // 16) * 16)
+    tile_w = _ljpeg_tile_side(width, fit_inside=True)
+    tile_h = _ljpeg_tile_side(height, fit_inside=False)
     tiles = encode_tiles(mosaic, tile_h, tile_w, precision, components=2)
     put(ifd, "ImageWidth", width)
     put(ifd, "ImageLength", height)
@@ -307,6 +306,20 @@ def _put_raw_image(ifd: Ifd, mosaic: np.ndarray, white_level_dn: int, compressio
     put(ifd, "SamplesPerPixel", 1)
     put(ifd, "PlanarConfiguration", 1)
     ifd.set_tiles(tiles, tile_w, tile_h)
+
+
+def _ljpeg_tile_side(size_px: int, *, fit_inside: bool) -> int:
+    """A tile side for ``size_px`` pixels: a multiple of 16 (TIFF 6.0 §15) of at most
+    :data:`LJPEG_TILE_PX`, as even as possible so that the padded edge tiles waste little.
+
+    With ``fit_inside`` the side is also at most ``size_px``: LibRaw (``lossless_dng_load_raw``)
+    wraps a tile's rows at the image width, so a tile wider than the image decodes garbled.
+    """
+    count = -(-size_px // LJPEG_TILE_PX)
+    side = -(-(-(-size_px // count)) // 16) * 16
+    if fit_inside and side > size_px:
+        side = max(16, size_px // 16 * 16)
+    return side
 
 
 def build_exif(frame: RawFrame) -> Ifd:
