@@ -55,6 +55,10 @@ LUMA_RADIUS_PX = 2
 CHROMA_RADIUS_PX = 4
 #: Rows per strip: bounded memory (a few strips of temporaries) and cache-friendly passes.
 STRIP_ROWS = 512
+#: Rows of context a caller working in strips must add above and below each strip for the
+#: result to equal a whole-image pass (the colour filter's reach at half resolution, doubled
+#: for the resampling, and even so the half-resolution grid stays aligned).
+DENOISE_OVERLAP_ROWS = 2 * max(LUMA_RADIUS_PX, 2 * CHROMA_RADIUS_PX + 2)
 
 _TO_OPPONENT = np.array([[1 / 3, 1 / 3, 1 / 3], [1, -1, 0], [0, -1, 1]], np.float32)
 _FROM_OPPONENT = np.linalg.inv(_TO_OPPONENT.astype(np.float64)).astype(np.float32)
@@ -114,7 +118,7 @@ def denoise(
     out = np.empty_like(rgb)
     # Halo rows so each strip's boxes see the same neighbours as a whole-image pass; even, so
     # the half-resolution colour grid lines up with the whole image's.
-    halo = 2 * max(LUMA_RADIUS_PX, 2 * CHROMA_RADIUS_PX + 2)
+    halo = DENOISE_OVERLAP_ROWS
     for top in range(0, height, STRIP_ROWS):
         bottom = min(height, top + STRIP_ROWS)
         a, b = max(0, top - halo), min(height, bottom + halo)
