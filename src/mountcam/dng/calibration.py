@@ -269,7 +269,9 @@ def calibrate(
     qe: np.ndarray, illuminant_spd: np.ndarray, illuminant_exif_code: int = 21
 ) -> ColorCalibration:
     """Single-illuminant profile (``ColorMatrix1``, ``ForwardMatrix1``) for a camera with
-    quantum efficiencies ``qe`` (81, 3: R, G, B).
+    spectral sensitivities ``qe`` (81, 3: R, G, B) *per unit energy* (the camera signal of
+    spectrum ``E`` is ``∫ E·qe dλ``; for a quantum efficiency use :func:`calibrate_dual` or
+    multiply by the wavelength first).
 
     ``illuminant_spd`` (81,) is the calibration illuminant on the common grid (relative
     units), ``illuminant_exif_code`` its Exif LightSource code (21 = D65, 17 = A, 23 = D50).
@@ -293,11 +295,24 @@ def calibrate(
 
 
 def calibrate_dual(
-    qe: np.ndarray, illuminant_1: str = "A", illuminant_2: str = "D65"
+    qe: np.ndarray,
+    illuminant_1: str = "A",
+    illuminant_2: str = "D65",
+    *,
+    quantum_efficiency: bool = True,
 ) -> ColorCalibration:
     """Dual-illuminant profile: ColorMatrix1/ForwardMatrix1 for ``illuminant_1`` (default CIE
     standard illuminant A, Exif 17) and ColorMatrix2/ForwardMatrix2 for ``illuminant_2``
-    (default D65, Exif 21), the pair Adobe's own camera profiles use. Cached on the values."""
+    (default D65, Exif 21), the pair Adobe's own camera profiles use. Cached on the values.
+
+    ``qe`` (81, 3) is the sensor's quantum efficiency (electrons per photon), as in the sensor
+    preset: a photon-counting pixel's response to spectral irradiance ``E(λ)`` (W·m⁻²·nm⁻¹) is
+    ``∫ E(λ)·QE(λ)·λ/(h·c) dλ``, so the fit uses the energy responsivity ``QE(λ)·λ`` (relative
+    units). Pass ``quantum_efficiency=False`` for sensitivities that are already per unit
+    energy (as :func:`calibrate` takes them)."""
+    qe = np.asarray(qe, dtype=np.float64)
+    if quantum_efficiency:
+        qe = qe * (WAVELENGTHS_NM / WAVELENGTHS_NM.max())[:, None]
     for name in (illuminant_1, illuminant_2):
         if name not in EXIF_LIGHT_SOURCE:
             raise ValueError(
