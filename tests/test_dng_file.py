@@ -24,6 +24,7 @@ import tifffile
 import mountcam.dng.writer as dng_writer
 from mountcam import __version__
 from mountcam.dng import DEMOSAIC_MARGIN_PX, calibrate, read_dng, write_dng
+from mountcam.dng.calibration import BASELINE_EXPOSURE_EV
 from mountcam.dng.preview import camera_to_srgb_matrix, srgb_encode
 from mountcam.dng.tags import TAG_IDS, put
 from mountcam.errors import OutputExists, UnreadableFile
@@ -141,7 +142,8 @@ def test_adobe_dng_sdk_validates_and_reads_it(tmp_path, calibration, bits, heigh
     assert (info.width, info.height) == (width - 2 * m, height - 2 * m)
     assert dng.get_bayer_pattern() == pattern
     np.testing.assert_allclose(dng.get_white_balance(), frame.metadata.as_shot_neutral, atol=1e-6)
-    assert dng.get_baseline_exposure() == 0
+    # +0.49 EV: the ISO 12232 mid-grey (12.8 % of white) lifted to 18 % (dng.calibration).
+    assert dng.get_baseline_exposure() == pytest.approx(BASELINE_EXPOSURE_EV, abs=0.01)
     assert exif.exposure_time == pytest.approx(1 / 250)
     assert exif.f_number == pytest.approx(1.9)
     assert exif.iso == 100
