@@ -322,6 +322,18 @@ def test_no_f_number_no_vignette_and_axis_outside_the_window_nothing():
     assert corner.ops == () and "outside" in corner.skipped[0]
 
 
+def test_a_frame_without_pixel_pitch_gets_no_opcodes(calibration, tmp_path):
+    frame = _frame(calibration)
+    frame.metadata.pixel_pitch_m = 0.0
+    fit = lens_opcodes_for_frame(frame, load_lens("summicron-m-50"), LensState(2.0))
+    assert fit.ops == () and "pixel pitch" in fit.skipped[0]
+    path = write_dng(
+        frame, tmp_path / "p.dng", calibration=calibration,
+        lens_profile=load_lens("summicron-m-50"), lens_state=LensState(2.0),
+    )  # fmt: skip
+    assert read_dng(path).opcode_list_3 is None
+
+
 # --- in the file --------------------------------------------------------------------------------
 
 

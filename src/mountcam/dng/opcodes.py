@@ -544,8 +544,11 @@ def lens_opcodes(profile, state, **geometry) -> list[Opcode]:
 
 def lens_opcodes_for_frame(frame, profile, state) -> LensOpcodeFit:
     """:func:`fit_lens_opcodes` with the geometry a :class:`~mountcam.sensor.rawframe.RawFrame`
-    records (its size, pixel pitch, window origin and full sensor size)."""
+    records (its size, pixel pitch, window origin and full sensor size); nothing, with the
+    reason in ``skipped``, for a frame that does not record its pixel pitch."""
     md = frame.metadata
+    if not md.pixel_pitch_m > 0:
+        return LensOpcodeFit((), skipped=("the frame does not record its pixel pitch",))
     return fit_lens_opcodes(
         profile,
         state,
