@@ -161,6 +161,13 @@ def test_leica_lens_with_its_35mm_equivalent_and_estimated_aperture(shots):
     assert n["XMP-mountcam:SimulatedFNumber"] == 2.8
     assert n["XMP-mountcam:LensCorrection"] == "FixVignetteRadial WarpRectilinear"
     assert p["SubIFD:OpcodeList3"] == "FixVignetteRadial, WarpRectilinear"
+    info = read_dng(res["files"][0])  # our reader gives back what was written
+    assert (info.lens_make, info.lens_specification, info.focal_length_35mm) == (
+        "Leica",
+        (50.0, 50.0, 2.0, 2.0),
+        132,
+    )
+    assert info.lens_serial_number is None and info.opcode_list_3
 
 
 def test_tri_elmar_focal_ring(shots):

@@ -324,5 +324,6 @@ def _fill_lens_and_people(info: DngInfo, ifd0, raw, exif: dict) -> None:
     spec = get("LensSpecification")
     if isinstance(spec, tuple) and len(spec) == 8 and all(spec[1::2]):
         info.lens_specification = tuple(n / d for n, d in zip(spec[0::2], spec[1::2], strict=True))
-    f35 = get("FocalLengthIn35mmFormat")
-    info.focal_length_35mm = None if f35 is None else int(_first(f35))
+    f35 = _first(get("FocalLengthIn35mmFormat"))
+    # A damaged optional field is left out rather than making the raw image unreadable.
+    info.focal_length_35mm = int(f35) if isinstance(f35, int) else None
