@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mountcam import __version__
+from mountcam.app.develop_cli import develop_command
 from mountcam.app.lenses_cli import lenses_app
 from mountcam.errors import MountcamError, UnreadableFile
 from mountcam.units import format_shutter, parse_crop, parse_shutter_s
@@ -35,6 +36,7 @@ scenes_app = typer.Typer(no_args_is_help=True, help="Built-in scenes: charts and
 app.add_typer(sensors_app, name="sensors")
 app.add_typer(scenes_app, name="scenes")
 app.add_typer(lenses_app, name="lenses")
+app.command("develop")(develop_command)
 
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
@@ -246,6 +248,9 @@ def shoot(
         str,
         typer.Option(help="Raw image: none (uncompressed) or ljpeg (lossless JPEG tiles)."),
     ] = "none",
+    jpeg: Annotated[
+        bool, typer.Option("--jpeg", help="Also develop each DNG into a JPEG beside it.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
 ) -> None:
     """Take a picture with the simulated camera and write DNG files.
@@ -301,6 +306,7 @@ def shoot(
     out_dir.mkdir(parents=True, exist_ok=True)
     calibration = _calibration("imx989")
     files: list[str] = []
+    jpegs: list[str] = []
     truth_path: Path | None = None
     try:
         written = _write_numbered(
@@ -323,6 +329,10 @@ def shoot(
             m = DEMOSAIC_MARGIN_PX
             truth_path = out_dir / f"{written[0].stem}_truth.tif"
             _write_truth(truth_path, frames[0].truth[m:-m, m:-m])
+        if jpeg:
+            from mountcam.app.develop_cli import jpeg_beside
+
+            jpegs = [str(jpeg_beside(p)) for p in written]
     except MountcamError as e:
         _fail(e)
 
@@ -362,11 +372,12 @@ def shoot(
                     "truth": str(truth_path) if truth_path else None,
                     "settings": settings,
                 }
+                | ({"jpegs": jpegs} if jpeg else {})
             )
             + "\n"
         )
         return
-    _print_summary(frames, files, truth_path)
+    _print_summary(frames, files + jpegs, truth_path)
 
 
 def _print_summary(frames, files: list[str], truth_path: Path | None) -> None:

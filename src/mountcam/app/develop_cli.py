@@ -1,0 +1,335 @@
+"""``mountcam develop``: raw files (DNG) to JPEG, 16-bit TIFF or PNG, many at once.
+
+Registered in :mod:`mountcam.app.cli` with ``app.command("develop")(develop_command)``.
+
+- Every file is developed on its own; one that cannot be (not a raw file, truncated, a CFA
+  layout mountcam does not handle) gets one line on stderr, nothing is written for it, and the
+  others are still developed. The exit status is then 2 (0 when all succeeded).
+- Files run in parallel in ``--jobs`` worker processes (default: one per core); each worker
+  develops one picture at a time with the remaining threads, so two 50 MP files on two cores
+  use both cores without oversubscribing them.
+- Output names: ``-o OUT`` (one input only) is taken as given and refused if it exists.
+  Otherwise the output is the input's name with the format's extension, beside the input or
+  in ``--out-dir``; when that name is taken (or claimed by another input of the same run) a
+  counter is added: ``IMG_0001.jpg``, ``IMG_0001-1.jpg``, ``IMG_0001-2.jpg``... Nothing is
+  ever overwritten.
+- ``--json`` prints only JSON on stdout: one record per input (``input``, ``output`` or
+  ``error``, ``seconds``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from mountcam.errors import InvalidSetting, MountcamError
+
+_err = Console(stderr=True, highlight=False)
+_out = Console(highlight=False)
+
+FORMAT_CHOICES = ("jpeg", "tiff16", "png")
+
+
+def _fail(error: Exception) -> None:
+    _err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
+    raise typer.Exit(2)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One picture to develop: where from, where to, how."""
+
+    source: Path
+    target: Path
+    settings: object  # DevelopSettings (kept loose so this module imports fast)
+    fmt: str
+    jpeg_quality: int
+    exact_name: bool
+
+
+@dataclass(frozen=True)
+class Outcome:
+    source: Path
+    target: Path | None
+    error: str | None
+    seconds: float
+    #: 2 for a photographer's error (MountcamError), 1 for anything unexpected.
+    status: int = 0
+
+
+def develop_file(job: Job) -> Outcome:
+    """Develop and save one picture; every failure becomes an :class:`Outcome` with the
+    reason (so one bad file never stops the others). Runs in a worker process."""
+    import numpy as np
+
+    from mountcam.develop import develop
+    from mountcam.develop.output import save_image
+    from mountcam.errors import OutputExists
+
+    t0 = time.perf_counter()
+    try:
+        dtype = np.uint8 if job.fmt in ("jpeg", "png") else np.uint16
+        image = develop(job.source, job.settings, output_dtype=dtype)
+        target = job.target
+        for attempt in range(1000):
+            try:
+                save_image(image, target, job.fmt, quality=job.jpeg_quality)
+                break
+            except OutputExists:
+                # Someone took the name after it was chosen: count on, unless it was asked for.
+                if job.exact_name or attempt == 999:
+                    raise
+                target = _numbered(job.target, attempt + 1)
+    except MountcamError as e:
+        return Outcome(job.source, None, str(e), time.perf_counter() - t0, status=2)
+    except MemoryError:
+        return Outcome(
+            job.source, None, "not enough memory; try --jobs 1", time.perf_counter() - t0, 1
+        )
+    except Exception as e:  # a bug, not the photographer's doing: say so, keep going
+        return Outcome(
+            job.source,
+            None,
+            f"unexpected error while developing ({type(e).__name__}: {e})",
+            time.perf_counter() - t0,
+            status=1,
+        )
+    return Outcome(job.source, target, None, time.perf_counter() - t0)
+
+
+def _numbered(path: Path, n: int) -> Path:
+    return path if n == 0 else path.with_name(f"{path.stem}-{n}{path.suffix}")
+
+
+def plan_targets(
+    sources: list[Path], fmt: str, out_dir: Path | None, output: Path | None
+) -> list[tuple[Path, bool]]:
+    """(target, exact) for each source: ``output`` as given, or the next free counted name
+    (see the module text), never a name another source of this run has already claimed."""
+    from mountcam.develop.output import EXTENSIONS
+
+    if output is not None:
+        return [(output, True)]
+    claimed: set[Path] = set()
+    targets = []
+    for src in sources:
+        folder = out_dir if out_dir is not None else src.parent
+        base = folder / f"{src.stem}{EXTENSIONS[fmt]}"
+        n = 0
+        while _numbered(base, n) in claimed or _numbered(base, n).exists():
+            n += 1
+        target = _numbered(base, n)
+        claimed.add(target)
+        targets.append((target, False))
+    return targets
+
+
+def _init_worker(threads: int) -> None:
+    """Share the cores between the workers: each uses ``threads`` for OpenCV and numba."""
+    import cv2
+
+    cv2.setNumThreads(threads)
+    try:
+        import numba
+
+        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    except (ImportError, ValueError):  # pragma: no cover
+        pass
+
+
+def develop_command(
+    inputs: Annotated[
+        list[Path], typer.Argument(help="Raw files (DNG) to develop.", show_default=False)
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Output file (one input only; never overwritten)."),
+    ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out-dir", help="Folder for the outputs (default: beside each input)."),
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="jpeg, tiff16 or png. Default: jpeg (tiff16 with --linear)."),
+    ] = None,
+    quality: Annotated[
+        str, typer.Option(help="Demosaic: fast (default) or high (best, slower).")
+    ] = "fast",
+    look: Annotated[str, typer.Option(help="standard, authentic or vibrant.")] = "standard",
+    wb: Annotated[
+        str,
+        typer.Option(
+            help="as-shot, auto, daylight, cloudy, shade, tungsten, fluorescent, or kelvin (5600)."
+        ),
+    ] = "as-shot",
+    exposure: Annotated[
+        float, typer.Option(help="Exposure adjustment, EV (-5 to +5), on top of the DNG's.")
+    ] = 0.0,
+    linear: Annotated[
+        bool,
+        typer.Option(
+            "--linear",
+            help="Scene-referred linear Rec.709 16-bit TIFF: no tone curve, look, denoise, "
+            "sharpening or --exposure.",
+        ),
+    ] = False,
+    no_lens_correction: Annotated[
+        bool,
+        typer.Option("--no-lens-correction", help="Ignore the DNG's lens-correction opcodes."),
+    ] = False,
+    space: Annotated[
+        str, typer.Option("--space", help="Output colour space: srgb or display-p3.")
+    ] = "srgb",
+    jpeg_quality: Annotated[int, typer.Option(help="JPEG quality, 1-100.")] = 90,
+    jobs: Annotated[
+        int | None,
+        typer.Option(help="Pictures developed at once (default: the number of cores)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+) -> None:
+    """Develop raw files (DNG) into JPEG, 16-bit TIFF or PNG pictures, with EXIF and ICC."""
+    from mountcam.develop.settings import DevelopSettings
+
+    try:
+        fmt = fmt or ("tiff16" if linear else "jpeg")
+        if fmt not in FORMAT_CHOICES:
+            raise InvalidSetting(f"--format {fmt} is not one of: {', '.join(FORMAT_CHOICES)}")
+        if linear and fmt != "tiff16":
+            raise InvalidSetting("--linear writes a 16-bit TIFF; use --format tiff16 or leave it")
+        if output is not None and out_dir is not None:
+            raise InvalidSetting("give either -o/--output or --out-dir, not both")
+        if output is not None and len(inputs) != 1:
+            raise InvalidSetting(
+                f"-o/--output names one file but {len(inputs)} inputs were given; "
+                "use --out-dir for several"
+            )
+        if output is not None and output.exists():
+            raise InvalidSetting(f"{output} already exists; mountcam never overwrites a file")
+        if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
+            raise InvalidSetting(f"--out-dir {out_dir} is a file, not a folder")
+        if not 1 <= jpeg_quality <= 100:
+            raise InvalidSetting(f"--jpeg-quality {jpeg_quality} is outside 1..100")
+        cores = os.cpu_count() or 1
+        jobs = cores if jobs is None else jobs
+        if jobs < 1:
+            raise InvalidSetting(f"--jobs {jobs}: at least 1")
+        settings = DevelopSettings(
+            quality=quality,
+            look=look,
+            wb=wb,
+            exposure_ev=exposure,
+            linear=linear,
+            lens_correction=not no_lens_correction,
+            output_space=space,
+        )
+    except MountcamError as e:
+        _fail(e)
+
+    sources = [Path(p) for p in inputs]
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    targets = plan_targets(sources, fmt, out_dir, output)
+    work = [
+        Job(src, tgt, settings, fmt, jpeg_quality, exact)
+        for src, (tgt, exact) in zip(sources, targets, strict=True)
+    ]
+    outcomes = _run_all(work, jobs, cores, show_progress=not as_json)
+    _report(outcomes, as_json)
+    worst = max((o.status for o in outcomes), default=0)
+    if worst:
+        raise typer.Exit(2 if worst == 2 else 1)
+
+
+def _run_all(work: list[Job], jobs: int, cores: int, show_progress: bool) -> list[Outcome]:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    jobs = min(jobs, len(work))
+    results: dict[int, Outcome] = {}
+    progress = Progress(
+        TextColumn("developing"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=_err,
+        transient=True,
+        disable=not show_progress,
+    )
+    with progress:
+        task = progress.add_task("", total=len(work))
+        if jobs <= 1:
+            for i, job in enumerate(work):
+                progress.update(task, description=job.source.name)
+                results[i] = develop_file(job)
+                progress.advance(task)
+        else:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            # spawn: a fresh interpreter per worker, never a fork of a process whose OpenCV or
+            # numba thread pools are already running (that can deadlock).
+            pool = ProcessPoolExecutor(
+                max_workers=jobs,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(max(1, cores // jobs),),
+            )
+            with pool:
+                futures = {pool.submit(develop_file, job): i for i, job in enumerate(work)}
+                for future in as_completed(futures):
+                    i = futures[future]
+                    try:
+                        results[i] = future.result()
+                    except Exception as e:  # the worker itself died (e.g. killed for memory)
+                        results[i] = Outcome(
+                            work[i].source, None, f"the worker process failed ({e})", 0.0, 1
+                        )
+                    progress.update(task, description=work[i].source.name)
+                    progress.advance(task)
+    return [results[i] for i in range(len(work))]
+
+
+def _report(outcomes: list[Outcome], as_json: bool) -> None:
+    if as_json:
+        records = [
+            {
+                "input": str(o.source),
+                "output": str(o.target) if o.target else None,
+                "error": o.error,
+                "seconds": round(o.seconds, 3),
+            }
+            for o in outcomes
+        ]
+        sys.stdout.write(json.dumps(records) + "\n")
+    for o in outcomes:
+        if o.error:
+            message = o.error if str(o.source) in o.error else f"{o.source}: {o.error}"
+            _err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+        elif not as_json:
+            _out.print(f"{o.source} -> {o.target}  ({o.seconds:.2f} s)", soft_wrap=True)
+
+
+def jpeg_beside(dng_path: Path) -> Path:
+    """``mountcam shoot --jpeg``: develop ``dng_path`` with the default settings into a JPEG
+    of the same name beside it (the next counted name if taken). Raises MountcamError."""
+    source = Path(dng_path)
+    ((target, _),) = plan_targets([source], "jpeg", None, None)
+    outcome = develop_file(Job(source, target, _default_settings(), "jpeg", 90, False))
+    if outcome.error:
+        raise MountcamError(outcome.error)
+    return outcome.target
+
+
+def _default_settings():
+    from mountcam.develop.settings import DevelopSettings
+
+    return DevelopSettings()
