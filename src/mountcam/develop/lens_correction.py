@@ -63,13 +63,16 @@ def apply_opcodes(
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise InvalidSetting(f"lens correction needs an (H, W, 3) RGB image, got {rgb.shape}")
-    out = rgb.astype(np.float32, copy=True)
+    out = np.ascontiguousarray(rgb, dtype=np.float32)
+    owned = out is not rgb  # a fresh array may be corrected in place
     full = tuple(full_size_hw) if full_size_hw is not None else out.shape[:2]
     for op in ops:
         if isinstance(op, FixVignetteRadial):
-            out = _vignette(out, op, origin_rc, full)
+            out = _vignette(out, op, origin_rc, full, in_place=owned)
+            owned = True
         elif isinstance(op, WarpRectilinear):
             out = _warp(out, op, origin_rc, full)
+            owned = True
         else:
             name = type(op).__name__
             ident = getattr(op, "opcode_id", name)
@@ -83,7 +86,7 @@ def apply_opcodes(
                 RuntimeWarning,
                 stacklevel=2,
             )
-    return out
+    return out if owned else out.copy()
 
 
 def _norm_radius(cx_px: float, cy_px: float, full: tuple[int, int]) -> float:
@@ -108,7 +111,9 @@ def _upsample(coarse: np.ndarray, h: int, w: int) -> np.ndarray:
     return up[s : s + h, s : s + w]
 
 
-def _vignette(rgb: np.ndarray, op: FixVignetteRadial, origin, full) -> np.ndarray:
+def _vignette(
+    rgb: np.ndarray, op: FixVignetteRadial, origin, full, *, in_place: bool = False
+) -> np.ndarray:
     height, width = full
     cx, cy = op.center_x * width, op.center_y * height
     norm = _norm_radius(cx, cy, full)
@@ -117,7 +122,7 @@ def _vignette(rgb: np.ndarray, op: FixVignetteRadial, origin, full) -> np.ndarra
     # fused pass (no grid: the gain's curvature is largest in the corners, where it matters).
     dv2 = (((np.arange(h) + origin[0] + 0.5 - cy) / norm) ** 2).astype(np.float32)
     dh2 = (((np.arange(w) + origin[1] + 0.5 - cx) / norm) ** 2).astype(np.float32)
-    out = np.empty_like(rgb)
+    out = rgb if in_place else np.empty_like(rgb)
     _vignette_kernel(rgb, out, dv2, dh2, np.asarray(op.k, np.float32))
     return out
 
@@ -161,26 +166,29 @@ def _warp(rgb: np.ndarray, op: WarpRectilinear, origin, full) -> np.ndarray:
         # A 4-plane list (RGGB-style) has no meaning on RGB: use R, G, B = planes 0, 1, 2.
         planes = 3
     out = np.empty_like(rgb)
-    sources = [rgb] if planes == 1 else [np.ascontiguousarray(rgb[..., p]) for p in range(3)]
+    sources = [rgb] if planes == 1 else list(cv2.split(rgb))
     grid_c, _ = _grid(w, origin[1])
     col_index = np.arange(w, dtype=np.float32)[None, :]
+    map_x = np.empty((STRIP_ROWS, w), np.float32)
+    map_y = np.empty((STRIP_ROWS, w), np.float32)
+    warped = [np.empty((STRIP_ROWS, w), np.float32) for _ in range(planes if planes > 1 else 0)]
     for top in range(0, h, STRIP_ROWS):
         n = min(STRIP_ROWS, h - top)
         grid_r, _ = _grid(n, origin[0] + top)
         row_index = np.arange(top, top + n, dtype=np.float32)[:, None]
         for p in range(planes):
             d_row, d_col = warp_source_offsets(op, p, grid_r[:, None], grid_c[None, :], full)
-            map_y = _upsample(d_row.astype(np.float32), n, w) + row_index
-            map_x = _upsample(d_col.astype(np.float32), n, w) + col_index
-            warped = cv2.remap(
+            np.add(_upsample(d_row.astype(np.float32), n, w), row_index, out=map_y[:n])
+            np.add(_upsample(d_col.astype(np.float32), n, w), col_index, out=map_x[:n])
+            # Straight into the output rows (one plane set) or a strip buffer per plane.
+            cv2.remap(
                 sources[p],
-                map_x,
-                map_y,
+                map_x[:n],
+                map_y[:n],
+                dst=out[top : top + n] if planes == 1 else warped[p][:n],
                 interpolation=cv2.INTER_CUBIC,
                 borderMode=cv2.BORDER_REPLICATE,
             )
-            if planes == 1:
-                out[top : top + n] = warped
-            else:
-                out[top : top + n, :, p] = warped
+        if planes > 1:
+            cv2.merge([wp[:n] for wp in warped], dst=out[top : top + n])
     return out
