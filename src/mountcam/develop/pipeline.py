@@ -348,6 +348,9 @@ def rawframe_info(frame, calibration=None):
         f_number=md.f_number or None,
         focal_mm=md.focal_mm or None,
     )
+    from mountcam.dng import calibration as cal_module
+
+    info.baseline_exposure = float(getattr(cal_module, "BASELINE_EXPOSURE_EV", 0.0))
     for name in (
         "color_matrix_2",
         "calibration_illuminant_2",
@@ -415,15 +418,13 @@ def _run(plan: Plan, info, dtype: np.dtype, timings: dict[str, float]) -> np.nda
     t = dict.fromkeys(
         ("levels", "demosaic", "highlights", "denoise", "lens", "colour_tone", "sharpen"), 0.0
     )
-    c0 = max(0, cols.start - margin)
-    c1 = min(w, cols.stop + margin)
+    c0, c1 = _even_window(cols.start - margin, cols.stop + margin, cols.start, cols.stop, w)
     # Buffers reused by every strip: a fresh 25 MB array per strip costs its page faults again.
     cfa_buffer = np.empty((min(h, strip_rows + 2 * margin), c1 - c0), dtype=np.float32)
     enc_buffer = None
     for a in range(rows.start, rows.stop, strip_rows):
         b = min(rows.stop, a + strip_rows)
-        r0 = max(0, a - margin)
-        r1 = min(h, b + margin)
+        r0, r1 = _even_window(a - margin, b + margin, a, b, h)
         tic = time.perf_counter()
         cfa = cfa_buffer[: r1 - r0]
         _levels_kernel(mosaic[r0:r1, c0:c1], r0 & 1, c0 & 1, black, scale, gains_cfa, cfa)
@@ -478,6 +479,27 @@ def _run(plan: Plan, info, dtype: np.dtype, timings: dict[str, float]) -> np.nda
             t["sharpen"] += time.perf_counter() - toc
     timings.update({k: v for k, v in t.items() if v > 0})
     return out
+
+
+def _even_window(lo: int, hi: int, need_lo: int, need_hi: int, size: int) -> tuple[int, int]:
+    """[lo, hi) clipped to [0, size), widened or trimmed to an even start and an even length
+    (whole 2×2 CFA cells, as demosaicking needs) while still covering [need_lo, need_hi)."""
+    lo = max(0, lo)
+    lo -= lo & 1
+    hi = min(size, hi)
+    if (hi - lo) & 1:
+        if hi < size:
+            hi += 1
+        elif hi - 1 >= need_hi:
+            hi -= 1
+        elif lo > 0:
+            lo -= 1  # an odd start; _pattern_at follows the phase
+        else:
+            raise UnreadableFile(
+                f"the raw image is {size} pixels across, an odd number; a Bayer mosaic needs "
+                "whole 2×2 cells"
+            )
+    return lo, hi
 
 
 @njit(parallel=True, nogil=True, cache=True)

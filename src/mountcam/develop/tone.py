@@ -14,7 +14,8 @@ maps to display white 1.0: above ``white_in`` the output clips, below it the slo
 falls to zero, so highlight detail survives up to ``white_in``.
 
 Units: ``x`` is scene linear in the pipeline's units (1.0 = the raw clip level of the most
-sensitive channel after white balance and exposure); output is display linear 0..1, before
+sensitive channel after white balance, times the exposure gain; after BaselineExposure an
+18 % grey sits at 0.18); output is display linear 0..1, before
 the transfer function (sRGB/P3 encoding).
 """
 
@@ -33,10 +34,10 @@ from mountcam.develop.colour import srgb_encode
 class ToneCurve:
     """Parameters of the curve (see module docstring); all inputs scene linear."""
 
-    grey_in: float = 0.128
+    grey_in: float = 0.18
     grey_out: float = 0.18
     contrast: float = 1.2
-    white_in: float = 4.0
+    white_in: float = 2.8
     toe: float = 0.005
 
     def __post_init__(self) -> None:
