@@ -42,6 +42,7 @@ import math
 
 import cv2
 import numpy as np
+from numba import njit, prange
 
 from mountcam.errors import InvalidSetting
 
@@ -59,9 +60,6 @@ STRIP_ROWS = 512
 #: result to equal a whole-image pass (the colour filter's reach at half resolution, doubled
 #: for the resampling, and even so the half-resolution grid stays aligned).
 DENOISE_OVERLAP_ROWS = 2 * max(LUMA_RADIUS_PX, 2 * CHROMA_RADIUS_PX + 2)
-
-_TO_OPPONENT = np.array([[1 / 3, 1 / 3, 1 / 3], [1, -1, 0], [0, -1, 1]], np.float32)
-_FROM_OPPONENT = np.linalg.inv(_TO_OPPONENT.astype(np.float64)).astype(np.float32)
 
 
 def noise_weight(noise_s: np.ndarray, noise_o: np.ndarray) -> float:
@@ -122,50 +120,129 @@ def denoise(
     for top in range(0, height, STRIP_ROWS):
         bottom = min(height, top + STRIP_ROWS)
         a, b = max(0, top - halo), min(height, bottom + halo)
-        done = _denoise_block(rgb[a:b], lines, keep_fine_chroma)
-        out[top:bottom] = done[top - a : top - a + bottom - top]
+        _denoise_block(rgb[a:b], lines, keep_fine_chroma, top - a, out[top:bottom])
     return out
 
 
-def _lee(plane: np.ndarray, mean_for_model: np.ndarray, line, radius: int) -> np.ndarray:
-    """Lee's LLMMSE estimate of ``plane`` with noise variance ``line[0]·m + line[1]``."""
+def _box(plane: np.ndarray, radius: int) -> np.ndarray:
     size = (2 * radius + 1, 2 * radius + 1)
-    border = cv2.BORDER_REFLECT
-    mu = cv2.boxFilter(plane, -1, size, borderType=border)
-    m2 = cv2.boxFilter(cv2.multiply(plane, plane), -1, size, borderType=border)
-    var = m2 - mu * mu
-    np.maximum(var, 1e-12, out=var)
-    noise = np.maximum(mean_for_model, 0.0) * np.float32(line[0]) + np.float32(line[1])
-    gain = np.maximum(var - noise, 0.0) / var
-    return mu + gain * (plane - mu)
+    return cv2.boxFilter(plane, -1, size, borderType=cv2.BORDER_REFLECT)
 
 
-def _denoise_block(rgb: np.ndarray, lines: np.ndarray, keep_fine_chroma: float) -> np.ndarray:
+def _denoise_block(
+    rgb: np.ndarray, lines: np.ndarray, keep_fine_chroma: float, first: int, out: np.ndarray
+) -> None:
+    """Denoise the block ``rgb``; write its rows ``first .. first + len(out)`` into ``out``."""
     h, w = rgb.shape[:2]
-    opp = cv2.transform(rgb, _TO_OPPONENT)
-    y = np.ascontiguousarray(opp[..., 0])
-    size = (2 * LUMA_RADIUS_PX + 1,) * 2
-    y_mean = cv2.boxFilter(y, -1, size, borderType=cv2.BORDER_REFLECT)
-    y_out = _lee(y, y_mean, lines[0], LUMA_RADIUS_PX)
+    he, we = h + (h & 1), w + (w & 1)  # odd sizes: the last row/column is repeated
+    y = np.empty((he, we), np.float32)
+    chroma = np.empty((he, we, 2), np.float32)
+    _to_opponent(rgb, y, chroma)
 
-    # Colour differences at half resolution (odd sizes: the last row/column is repeated).
-    he, we = h + (h & 1), w + (w & 1)
-    if (he, we) != (h, w):
-        opp_even = cv2.copyMakeBorder(opp, 0, he - h, 0, we - w, cv2.BORDER_REPLICATE)
-    else:
-        opp_even = opp
-    half = cv2.resize(opp_even, (we // 2, he // 2), interpolation=cv2.INTER_AREA)
-    mean_half = np.ascontiguousarray(half[..., 0])
-    chroma = np.empty((he // 2, we // 2, 2), np.float32)
-    for i in (1, 2):
-        # Averaging 2×2 independent samples divides the noise variance by 4.
-        chroma[..., i - 1] = _lee(
-            np.ascontiguousarray(half[..., i]), mean_half, lines[i] / 4.0, CHROMA_RADIUS_PX
+    # Luminance, full resolution; the model's signal is the box mean itself.
+    mu = _box(y, LUMA_RADIUS_PX)
+    m2 = _box(cv2.multiply(y, y), LUMA_RADIUS_PX)
+    y_out = np.empty_like(y)
+    _lee_kernel(y, mu, m2, mu, np.float32(lines[0][0]), np.float32(lines[0][1]), y_out)
+
+    # Colour differences at half resolution: 2×2 averages of independent samples divide the
+    # noise variance by 4.
+    half_y = cv2.resize(y, (we // 2, he // 2), interpolation=cv2.INTER_AREA)
+    half_c = cv2.resize(chroma, (we // 2, he // 2), interpolation=cv2.INTER_AREA)
+    mu_c = _box(half_c, CHROMA_RADIUS_PX)
+    m2_c = _box(cv2.multiply(half_c, half_c), CHROMA_RADIUS_PX)
+    chroma_out = np.empty_like(half_c)
+    for i in (0, 1):
+        s_i, o_i = lines[i + 1] / 4.0
+        _lee_kernel(
+            half_c[..., i],
+            mu_c[..., i],
+            m2_c[..., i],
+            half_y,
+            np.float32(s_i),
+            np.float32(o_i),
+            chroma_out[..., i],
         )
-    up = cv2.resize(chroma, (we, he), interpolation=cv2.INTER_LINEAR)[:h, :w]
-    if keep_fine_chroma > 0.0:
-        coarse = cv2.resize(half[..., 1:], (we, he), interpolation=cv2.INTER_LINEAR)[:h, :w]
-        up += np.float32(keep_fine_chroma) * (opp[..., 1:] - coarse)
-    opp[..., 0] = y_out
-    opp[..., 1:] = up
-    return cv2.transform(opp, _FROM_OPPONENT)
+    # Full-resolution colour = keep·C + bilinear(Ĉ_half − keep·C_half): the fine residual is
+    # kept in proportion ``keep``; the interpolation is done inline, row by row.
+    keep = np.float32(keep_fine_chroma)
+    delta = chroma_out - keep * half_c
+    _from_opponent(y_out, delta, chroma, keep, first, out)
+
+
+@njit(parallel=True, cache=True)
+def _to_opponent(rgb, y, chroma):  # pragma: no cover - compiled
+    """Y = (R+G+B)/3, C1 = R−G, C2 = B−G into (he, we) planes, the last row/column repeated
+    when the block's size is odd."""
+    h, w = rgb.shape[:2]
+    he, we = y.shape
+    third = np.float32(1.0 / 3.0)
+    for i in prange(he):
+        si = min(np.int64(i), h - 1)
+        for j in range(we):
+            sj = min(np.int64(j), w - 1)
+            r = rgb[si, sj, 0]
+            g = rgb[si, sj, 1]
+            b = rgb[si, sj, 2]
+            y[i, j] = (r + g + b) * third
+            chroma[i, j, 0] = r - g
+            chroma[i, j, 1] = b - g
+
+
+@njit(parallel=True, cache=True)
+def _lee_kernel(plane, mu, m2, model_mean, line_s, line_o, out):  # pragma: no cover - compiled
+    """Lee's LLMMSE estimate: x̂ = μ + a(y − μ), a = max(v − n, 0)/v, v = m2 − μ²,
+    n = line_s·max(model_mean, 0) + line_o."""
+    for i in prange(plane.shape[0]):
+        for j in range(plane.shape[1]):
+            m = mu[i, j]
+            var = max(m2[i, j] - m * m, np.float32(1e-12))
+            noise = max(model_mean[i, j], np.float32(0.0)) * line_s + line_o
+            gain = max(var - noise, np.float32(0.0)) / var
+            out[i, j] = m + gain * (plane[i, j] - m)
+
+
+@njit(inline="always", cache=True)
+def _taps(x, n):  # pragma: no cover - compiled
+    """Bilinear taps of full-resolution index ``x`` on a half-resolution axis of length ``n``,
+    as OpenCV's INTER_LINEAR resize places them (source = (x + ½)/2 − ½, edges replicated)."""
+    src = (x + 0.5) * 0.5 - 0.5
+    i0 = int(np.floor(src))
+    f = np.float32(src - i0)
+    i1 = min(max(i0 + 1, 0), n - 1)
+    i0 = min(max(i0, 0), n - 1)
+    return i0, i1, f
+
+
+@njit(parallel=True, cache=True)
+def _from_opponent(y, delta, chroma, keep, first, out):  # pragma: no cover - compiled
+    """Back to RGB, rows ``first ..`` of the block into ``out``: C = keep·chroma +
+    bilinear(delta); G = Y − (C1 + C2)/3, R = C1 + G, B = C2 + G."""
+    third = np.float32(1.0 / 3.0)
+    one = np.float32(1.0)
+    hh, hw = delta.shape[:2]
+    for k in prange(out.shape[0]):
+        i = first + np.int64(k)
+        r0, r1, fr = _taps(i, hh)
+        for j in range(out.shape[1]):
+            c0, c1_, fc = _taps(j, hw)
+            wa = (one - fr) * (one - fc)
+            wb = (one - fr) * fc
+            wc = fr * (one - fc)
+            wd = fr * fc
+            u = keep * chroma[i, j, 0] + (
+                wa * delta[r0, c0, 0]
+                + wb * delta[r0, c1_, 0]
+                + wc * delta[r1, c0, 0]
+                + wd * delta[r1, c1_, 0]
+            )
+            v = keep * chroma[i, j, 1] + (
+                wa * delta[r0, c0, 1]
+                + wb * delta[r0, c1_, 1]
+                + wc * delta[r1, c0, 1]
+                + wd * delta[r1, c1_, 1]
+            )
+            g = y[i, j] - (u + v) * third
+            out[k, j, 0] = u + g
+            out[k, j, 1] = g
+            out[k, j, 2] = v + g
