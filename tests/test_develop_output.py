@@ -191,6 +191,9 @@ def test_exiftool_sees_the_dngs_exif_and_the_icc_profile(tmp_path, source, fmt, 
     )
     assert doc["ExifIFD:ColorSpace"] == "Uncalibrated"
     assert doc["ICC_Profile:ProfileDescription"] == "Display P3 (mountcam)"
+    if fmt == "jpeg":
+        assert doc["File:YCbCrSubSampling"].startswith("YCbCr4:2:0")
+        assert "JFIF:JFIFVersion" not in doc  # Exif APP1 comes right after SOI
 
 
 @needs_exiftool

@@ -5,11 +5,13 @@ Formats (``fmt``):
 
 - ``"jpeg"``: 8-bit baseline JPEG, quality 1–100 (90 by default), chroma subsampled 4:2:0.
   Why 4:2:0: colour from a Bayer sensor carries about half the luminance resolution anyway
-  (red and blue are sampled at a quarter of the sites), and at 50 MP 4:2:0 encodes 12 % faster
-  than 4:4:4 and makes files a third smaller (measured: docs/develop-finishing.md); ``"4:4:4"``
-  is available through ``subsampling``. Encoded with libjpeg-turbo through Pillow, which
-  takes RGB as it is and embeds EXIF (APP1) and ICC (APP2) itself; OpenCV's encoder is the same
-  library at the same speed but wants BGR.
+  (red and blue are sampled at a quarter of the sites), and at 50 MP 4:2:0 encodes about 40 %
+  faster than 4:4:4 and makes files a third smaller (measured: docs/develop-finishing.md);
+  ``"4:4:4"`` and ``"4:2:2"`` are available through ``subsampling``. Encoded with
+  libjpeg-turbo through OpenCV, measured 20 % faster at 50 MP than the same library through
+  Pillow even counting the RGB -> BGR swap; the EXIF (APP1, right after SOI as Exif 2.32 §4.5.4
+  asks, replacing OpenCV's JFIF APP0) and the ICC profile (APP2 ``ICC_PROFILE`` chunks, ICC.1
+  Annex B.4) are spliced into the stream.
 - ``"tiff16"``: 16-bit RGB TIFF, uncompressed strips (fastest to write and to read; a 50 MP
   image is 300 MB), ICC profile in tag 34675 (TIFF/EP, ICC.1 Annex B.4), EXIF in an Exif IFD;
   written with mountcam's own TIFF writer (:mod:`mountcam.dng.tiff`).
@@ -276,19 +278,44 @@ def _exif_tiff_bytes(ifd0: Ifd) -> bytes:
 # --- encoders ----------------------------------------------------------------------------------
 
 
-def _write_jpeg(stream, rgb8: np.ndarray, quality: int, subsampling: str, icc: bytes, exif: Ifd):
-    from PIL import Image as PILImage
+#: OpenCV's sampling-factor codes for each subsampling.
+_CV_SAMPLING = {"4:4:4": 0x111111, "4:2:2": 0x211111, "4:2:0": 0x221111}
+#: Largest ICC payload of one APP2 segment: 65535 − 2 (length) − 14 ("ICC_PROFILE\0", seq, n).
+_ICC_CHUNK = 65519
 
-    picture = PILImage.fromarray(np.ascontiguousarray(rgb8), mode="RGB")
-    picture.save(
-        stream,
-        format="JPEG",
-        quality=int(quality),
-        subsampling=SUBSAMPLING[subsampling],
-        icc_profile=icc,
-        exif=b"Exif\0\0" + _exif_tiff_bytes(exif),
-        optimize=False,
-    )
+
+def _segment(marker: int, payload: bytes) -> bytes:
+    if len(payload) + 2 > 0xFFFF:
+        raise InvalidSetting("the EXIF block is too large for a JPEG APP1 segment (64 KiB)")
+    return struct.pack(">HH", 0xFF00 | marker, len(payload) + 2) + payload
+
+
+def _write_jpeg(stream, rgb8: np.ndarray, quality: int, subsampling: str, icc: bytes, exif: Ifd):
+    import cv2
+
+    params = [
+        cv2.IMWRITE_JPEG_QUALITY,
+        int(quality),
+        cv2.IMWRITE_JPEG_SAMPLING_FACTOR,
+        _CV_SAMPLING[subsampling],
+    ]
+    ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(rgb8, cv2.COLOR_RGB2BGR), params)
+    if not ok:
+        raise InvalidSetting("the JPEG encoder refused this image")
+    data = memoryview(encoded).cast("B")
+    if bytes(data[:2]) != b"\xff\xd8":
+        raise AssertionError("JPEG encoder output does not start with SOI")
+    rest = 2
+    if bytes(data[2:4]) == b"\xff\xe0":  # JFIF APP0: Exif files carry APP1 first instead
+        rest = 4 + int.from_bytes(data[4:6], "big")
+    chunks = [icc[i : i + _ICC_CHUNK] for i in range(0, len(icc), _ICC_CHUNK)]
+    head = [b"\xff\xd8", _segment(0xE1, b"Exif\0\0" + _exif_tiff_bytes(exif))]
+    head += [
+        _segment(0xE2, b"ICC_PROFILE\0" + bytes((n + 1, len(chunks))) + chunk)
+        for n, chunk in enumerate(chunks)
+    ]
+    stream.write(b"".join(head))
+    stream.write(data[rest:])
 
 
 def _write_tiff16(stream, rgb16: np.ndarray, icc: bytes, ifd0: Ifd) -> None:
