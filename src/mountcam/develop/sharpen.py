@@ -59,10 +59,15 @@ def sharpen(rgb: np.ndarray, amount: float, radius_px: float) -> np.ndarray:
         block = rgb[a:b]
         luma = cv2.transform(block, LUMA_WEIGHTS)
         blurred = cv2.GaussianBlur(luma, (0, 0), radius_px, borderType=cv2.BORDER_REFLECT)
+        kernel = np.ones((3, 3), np.uint8)
+        lo = cv2.erode(luma, kernel, borderType=cv2.BORDER_REFLECT)
+        hi = cv2.dilate(luma, kernel, borderType=cv2.BORDER_REFLECT)
         _unsharp_kernel(
             block,
             luma,
             blurred,
+            lo,
+            hi,
             np.float32(amount),
             np.float32(OVERSHOOT),
             top - a,
@@ -72,28 +77,16 @@ def sharpen(rgb: np.ndarray, amount: float, radius_px: float) -> np.ndarray:
 
 
 @njit(parallel=True, cache=True)
-def _unsharp_kernel(rgb, luma, blurred, amount, overshoot, first, out):  # pragma: no cover
-    """Rows ``first .. first + len(out)`` of the block: target luma, clamp to the 3×3 range
-    ± overshoot (neighbours outside the block are mirrored, as BORDER_REFLECT), same change
-    added to R', G', B'."""
-    h, w = luma.shape
+def _unsharp_kernel(rgb, luma, blurred, lo, hi, amount, overshoot, first, out):  # pragma: no cover
+    """Rows ``first .. first + len(out)`` of the block: the target luma, clamped to the 3×3
+    range (``lo``, ``hi``) ± overshoot, and the same change added to R', G', B'."""
     for k in prange(out.shape[0]):
-        i = first + k
-        for j in range(w):
+        i = first + np.int64(k)
+        for j in range(out.shape[1]):
             y = luma[i, j]
-            lo = y
-            hi = y
-            for di in range(-1, 2):
-                ii = i + di
-                ii = -ii - 1 if ii < 0 else (2 * h - ii - 1 if ii >= h else ii)
-                for dj in range(-1, 2):
-                    jj = j + dj
-                    jj = -jj - 1 if jj < 0 else (2 * w - jj - 1 if jj >= w else jj)
-                    v = luma[ii, jj]
-                    lo = min(lo, v)
-                    hi = max(hi, v)
             t = y + amount * (y - blurred[i, j])
-            t = min(max(t, lo - overshoot), hi + overshoot)
+            t = min(max(t, lo[i, j] - overshoot), hi[i, j] + overshoot)
             d = t - y
-            for c in range(3):
-                out[k, j, c] = rgb[i, j, c] + d
+            out[k, j, 0] = rgb[i, j, 0] + d
+            out[k, j, 1] = rgb[i, j, 1] + d
+            out[k, j, 2] = rgb[i, j, 2] + d
