@@ -64,18 +64,22 @@ def _reconstruct(rgb, lr, lg, lb, out):  # pragma: no cover - compiled
             out[y, x, 2] = b
 
 
-def reconstruct_highlights(rgb: np.ndarray, clip_levels) -> np.ndarray:
+def reconstruct_highlights(
+    rgb: np.ndarray, clip_levels, out: np.ndarray | None = None
+) -> np.ndarray:
     """Highlight reconstruction of white-balanced linear camera RGB (float32 (H, W, 3)).
 
     ``clip_levels``: the level at which each channel clipped, in the same units (``1/neutral``
     when the raw white level maps to 1.0 before white balance). Returns a new float32 array;
-    unclipped pixels are unchanged. The pipeline fuses the same per-pixel function into its
+    unclipped pixels are unchanged. ``out`` may be ``rgb`` itself (in place: each pixel is read
+    before it is written). The pipeline fuses the same per-pixel function into its
     colour kernel; this stand-alone form is for tests and other callers.
     """
     rgb = np.ascontiguousarray(rgb, dtype=np.float32)
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"expected (H, W, 3) RGB, got {rgb.shape}")
     lr, lg, lb = (float(v) for v in clip_levels)
-    out = np.empty_like(rgb)
+    if out is None:
+        out = np.empty_like(rgb)
     _reconstruct(rgb, lr, lg, lb, out)
     return out
