@@ -161,16 +161,14 @@ def warp_source_offsets(
 
 def _warp(rgb: np.ndarray, op: WarpRectilinear, origin, full) -> np.ndarray:
     h, w = rgb.shape[:2]
+    # One coefficient set: all planes alike, one 3-channel remap. Otherwise one per plane (a
+    # 4-plane list, RGGB-style, has no meaning on RGB: its planes 0, 1, 2 are used).
     planes = 1 if len(op.coefficients) <= 1 else 3
-    if len(op.coefficients) not in (1, 3):
-        # A 4-plane list (RGGB-style) has no meaning on RGB: use R, G, B = planes 0, 1, 2.
-        planes = 3
     out = np.empty_like(rgb)
-    sources = [rgb] if planes == 1 else list(cv2.split(rgb))
     grid_c, _ = _grid(w, origin[1])
     col_index = np.arange(w, dtype=np.float32)[None, :]
-    map_x = np.empty((STRIP_ROWS, w), np.float32)
-    map_y = np.empty((STRIP_ROWS, w), np.float32)
+    map_x = np.empty((planes, STRIP_ROWS, w), np.float32)
+    map_y = np.empty((planes, STRIP_ROWS, w), np.float32)
     warped = [np.empty((STRIP_ROWS, w), np.float32) for _ in range(planes if planes > 1 else 0)]
     for top in range(0, h, STRIP_ROWS):
         n = min(STRIP_ROWS, h - top)
@@ -178,17 +176,34 @@ def _warp(rgb: np.ndarray, op: WarpRectilinear, origin, full) -> np.ndarray:
         row_index = np.arange(top, top + n, dtype=np.float32)[:, None]
         for p in range(planes):
             d_row, d_col = warp_source_offsets(op, p, grid_r[:, None], grid_c[None, :], full)
-            np.add(_upsample(d_row.astype(np.float32), n, w), row_index, out=map_y[:n])
-            np.add(_upsample(d_col.astype(np.float32), n, w), col_index, out=map_x[:n])
-            # Straight into the output rows (one plane set) or a strip buffer per plane.
+            np.add(_upsample(d_row.astype(np.float32), n, w), row_index, out=map_y[p, :n])
+            np.add(_upsample(d_col.astype(np.float32), n, w), col_index, out=map_x[p, :n])
+        if planes == 1:
             cv2.remap(
-                sources[p],
-                map_x[:n],
-                map_y[:n],
-                dst=out[top : top + n] if planes == 1 else warped[p][:n],
+                rgb,
+                map_x[0, :n],
+                map_y[0, :n],
+                dst=out[top : top + n],
                 interpolation=cv2.INTER_CUBIC,
                 borderMode=cv2.BORDER_REPLICATE,
             )
-        if planes > 1:
-            cv2.merge([wp[:n] for wp in warped], dst=out[top : top + n])
+            continue
+        # Only the band of source rows this strip reads (plus the bicubic support) is split into
+        # planes: splitting the whole image would allocate and fault in three full planes.
+        lo = max(0, int(np.floor(map_y[:, :n].min())) - 2)
+        hi = min(h, int(np.ceil(map_y[:, :n].max())) + 3)
+        if hi <= lo:  # everything reads outside the image: the nearest edge rows
+            lo, hi = (0, min(h, 2)) if map_y[:, :n].max() < 0 else (max(0, h - 2), h)
+        band = cv2.split(rgb[lo:hi])
+        for p in range(3):
+            map_y[p, :n] -= np.float32(lo)
+            cv2.remap(
+                band[p],
+                map_x[p, :n],
+                map_y[p, :n],
+                dst=warped[p][:n],
+                interpolation=cv2.INTER_CUBIC,
+                borderMode=cv2.BORDER_REPLICATE,
+            )
+        cv2.merge([wp[:n] for wp in warped], dst=out[top : top + n])
     return out
