@@ -176,7 +176,7 @@ def test_acceptance_5_bad_inputs_get_a_clear_error_and_write_nothing(tmp_path):
 def test_bad_options_are_refused_before_anything_is_written(tmp_path):
     dng = write_foreign_dng(tmp_path / "a.dng")
     for args, words in [
-        (["--linear", "--format", "jpeg"], "16-bit tiff"),
+        (["--linear", "--format", "jpeg"], "16 bits"),
         (["--format", "gif"], "jpeg, tiff16"),
         (["--look", "sepia"], "standard"),
         (["--wb", "moonlight"], "kelvin"),
@@ -231,3 +231,15 @@ def test_shoot_jpeg_writes_a_developed_jpeg_with_exif_and_icc(out_dir):
     assert doc["ExifIFD:LensModel"] == res["settings"]["lens"]
     assert doc["ICC_Profile:ProfileDescription"].startswith("sRGB")
     assert doc["File:ImageWidth"] == 128 - 16  # the DNG's DefaultCrop (8 px margins)
+
+
+def test_the_output_name_chooses_the_format(tmp_path):
+    import tifffile
+
+    dng = write_foreign_dng(tmp_path / "a.dng")
+    code, _, stderr = run_cli("develop", str(dng), "-o", str(tmp_path / "a.tif"))
+    assert code == 0, stderr
+    assert tifffile.imread(tmp_path / "a.tif").dtype == np.uint16
+    code, _, stderr = run_cli("develop", str(dng), "-o", str(tmp_path / "a.webp"))
+    assert code == 2 and "--format" in stderr
+    assert not (tmp_path / "a.webp").exists()

@@ -35,7 +35,15 @@ from mountcam.errors import InvalidSetting, MountcamError
 _err = Console(stderr=True, highlight=False)
 _out = Console(highlight=False)
 
-FORMAT_CHOICES = ("jpeg", "tiff16", "png")
+FORMAT_CHOICES = ("jpeg", "tiff16", "png", "png16")
+#: The format an ``-o`` name asks for when ``--format`` is not given.
+FORMAT_OF_SUFFIX = {
+    ".jpg": "jpeg",
+    ".jpeg": "jpeg",
+    ".tif": "tiff16",
+    ".tiff": "tiff16",
+    ".png": "png",
+}
 
 
 def _fail(error: Exception) -> None:
@@ -159,7 +167,11 @@ def develop_command(
     ] = None,
     fmt: Annotated[
         str | None,
-        typer.Option("--format", help="jpeg, tiff16 or png. Default: jpeg (tiff16 with --linear)."),
+        typer.Option(
+            "--format",
+            help="jpeg, tiff16, png or png16. Default: from the -o name's extension, "
+            "else jpeg (tiff16 with --linear).",
+        ),
     ] = None,
     quality: Annotated[
         str, typer.Option(help="Demosaic: fast (default) or high (best, slower).")
@@ -200,11 +212,22 @@ def develop_command(
     from mountcam.develop.settings import DevelopSettings
 
     try:
+        if fmt is None and output is not None:
+            fmt = FORMAT_OF_SUFFIX.get(output.suffix.lower())
+            if fmt is None:
+                raise InvalidSetting(
+                    f"-o {output.name}: say which format with --format, or end the name in "
+                    ".jpg, .tif or .png"
+                )
+            if linear and fmt == "png":
+                fmt = "png16"
         fmt = fmt or ("tiff16" if linear else "jpeg")
         if fmt not in FORMAT_CHOICES:
             raise InvalidSetting(f"--format {fmt} is not one of: {', '.join(FORMAT_CHOICES)}")
-        if linear and fmt != "tiff16":
-            raise InvalidSetting("--linear writes a 16-bit TIFF; use --format tiff16 or leave it")
+        if linear and fmt not in ("tiff16", "png16"):
+            raise InvalidSetting(
+                "--linear needs 16 bits: a 16-bit TIFF (--format tiff16, the default) or png16"
+            )
         if output is not None and out_dir is not None:
             raise InvalidSetting("give either -o/--output or --out-dir, not both")
         if output is not None and len(inputs) != 1:
