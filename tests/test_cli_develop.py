@@ -161,8 +161,8 @@ def test_acceptance_5_bad_inputs_get_a_clear_error_and_write_nothing(tmp_path):
     lines = [ln for ln in stderr.splitlines() if ln.startswith("error:")]
     assert len(lines) == 4
     words = {
-        "photo.png": "not a tiff/dng",
-        "notes.txt": "not a tiff/dng",
+        "photo.png": "not a raw file (a png image)",
+        "notes.txt": "not a raw file (a text file)",
         "cut.dng": "truncated",
         "xtrans.dng": "2×2 bayer",
     }

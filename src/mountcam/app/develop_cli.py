@@ -84,6 +84,7 @@ def develop_file(job: Job) -> Outcome:
 
     t0 = time.perf_counter()
     try:
+        _check_is_tiff(job.source)
         dtype = np.uint8 if job.fmt in ("jpeg", "png") else np.uint16
         image = develop(job.source, job.settings, output_dtype=dtype)
         target = job.target
@@ -111,6 +112,43 @@ def develop_file(job: Job) -> Outcome:
             status=1,
         )
     return Outcome(job.source, target, None, time.perf_counter() - t0)
+
+
+#: File signatures of what people most often pass by mistake, to name it in the error.
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive"),
+    (b"FUJIFILMCCD-RAW", "a Fujifilm RAF raw file"),
+    (b"RIFF", "a RIFF (WebP/AVI/WAV) file"),
+)
+
+
+def _check_is_tiff(path: Path) -> None:
+    """A DNG is a TIFF: refuse anything else up front, naming what it seems to be."""
+    from mountcam.errors import UnreadableFile
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except FileNotFoundError:
+        raise UnreadableFile(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise UnreadableFile(f"{path}: a folder, not a raw file") from None
+    except OSError as e:
+        raise UnreadableFile(f"{path}: cannot be read ({e.strerror})") from None
+    if head[:4] in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"):
+        return
+    kind = next((name for sig, name in _SIGNATURES if head.startswith(sig)), None)
+    if kind is None:
+        kind = "empty" if not head else "a text file" if _looks_like_text(head) else "unknown"
+    raise UnreadableFile(f"{path}: not a raw file ({kind}); mountcam develop reads DNG files")
+
+
+def _looks_like_text(head: bytes) -> bool:
+    return all(b >= 0x20 or b in b"\t\r\n" for b in head)
 
 
 def _numbered(path: Path, n: int) -> Path:
