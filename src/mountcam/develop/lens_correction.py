@@ -79,7 +79,8 @@ def apply_opcodes(
             if not getattr(op, "flags", 1) & 1:
                 raise UnreadableFile(
                     f"this DNG requires lens-correction opcode {ident} ({name}), which mountcam "
-                    "cannot apply after demosaicking; develop it without lens correction"
+                    "cannot apply after demosaicking; develop it without lens correction "
+                    "(--no-lens-correction)"
                 )
             warnings.warn(
                 f"skipping optional opcode {ident} ({name}) in OpcodeList3",
