@@ -5,9 +5,11 @@ Registered in :mod:`mountcam.app.cli` with ``app.command("develop")(develop_comm
 - Every file is developed on its own; one that cannot be (not a raw file, truncated, a CFA
   layout mountcam does not handle) gets one line on stderr, nothing is written for it, and the
   others are still developed. The exit status is then 2 (0 when all succeeded).
-- Files run in parallel in ``--jobs`` worker processes (default: one per core); each worker
-  develops one picture at a time with the remaining threads, so two 50 MP files on two cores
-  use both cores without oversubscribing them.
+- Each picture is developed on the pipeline's two strip threads; ``--jobs N`` develops N
+  pictures at once in worker processes, each with cores / N threads. The default is cores / 2
+  (1 on a 2-core machine): there, measured on six 50 MP DNGs, two processes took 12.0 s and
+  one 11.4 s, since the pipeline already keeps both cores busy and each worker pays its own
+  start-up (imports, compiled-kernel cache).
 - Output names: ``-o OUT`` (one input only) is taken as given and refused if it exists.
   Otherwise the output is the input's name with the format's extension, beside the input or
   in ``--out-dir``; when that name is taken (or claimed by another input of the same run) a
@@ -179,7 +181,8 @@ def plan_targets(
 
 
 def _init_worker(threads: int) -> None:
-    """Share the cores between the workers: each uses ``threads`` for OpenCV and numba."""
+    """Share the cores between the workers: each uses ``threads`` for OpenCV, numba and the
+    pipeline's strips."""
     import cv2
 
     cv2.setNumThreads(threads)
@@ -189,6 +192,11 @@ def _init_worker(threads: int) -> None:
         numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
     except (ImportError, ValueError):  # pragma: no cover
         pass
+    from mountcam.develop import pipeline
+
+    # The pipeline develops strips on threads too; one strip at a time per worker when the
+    # workers already fill the cores.
+    pipeline.STRIP_WORKERS = max(1, min(pipeline.STRIP_WORKERS, threads))
 
 
 def develop_command(
@@ -242,7 +250,10 @@ def develop_command(
     jpeg_quality: Annotated[int, typer.Option(help="JPEG quality, 1-100.")] = 90,
     jobs: Annotated[
         int | None,
-        typer.Option(help="Pictures developed at once (default: the number of cores)."),
+        typer.Option(
+            help="Pictures developed at once, each in its own process (default: cores / 2; "
+            "each picture already uses 2 threads)."
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
 ) -> None:
@@ -280,7 +291,12 @@ def develop_command(
         if not 1 <= jpeg_quality <= 100:
             raise InvalidSetting(f"--jpeg-quality {jpeg_quality} is outside 1..100")
         cores = os.cpu_count() or 1
-        jobs = cores if jobs is None else jobs
+        if jobs is None:
+            # Each picture already runs on the pipeline's strip threads (2): more processes than
+            # cores / 2 only add start-up time (measured: docs/develop-finishing.md).
+            from mountcam.develop.pipeline import STRIP_WORKERS
+
+            jobs = max(1, cores // max(1, STRIP_WORKERS))
         if jobs < 1:
             raise InvalidSetting(f"--jobs {jobs}: at least 1")
         settings = DevelopSettings(
