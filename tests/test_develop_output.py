@@ -237,3 +237,35 @@ def test_bad_requests_are_refused_before_writing(tmp_path, source):
     with pytest.raises(InvalidSetting, match="does not exist"):
         save_image(_image(source), tmp_path / "nope" / "x.jpg")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_that_cannot_be_written_gives_a_clear_error(tmp_path, source):
+    import os
+
+    from mountcam.errors import CannotWrite
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):  # root ignores permissions
+            pytest.skip("running as a user who can write anywhere")
+        with pytest.raises(CannotWrite, match="cannot write"):
+            save_image(_image(source), locked / "x.jpg")
+    finally:
+        locked.chmod(0o700)
+
+
+def test_a_full_disk_gives_a_clear_error_and_leaves_nothing(tmp_path, source, monkeypatch):
+    import errno
+    import os
+
+    from mountcam.errors import CannotWrite
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(CannotWrite, match="No space left"):
+        save_image(_image(source), tmp_path / "x.jpg")
+    assert list(tmp_path.iterdir()) == []

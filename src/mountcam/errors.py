@@ -37,3 +37,7 @@ class NoLensAttached(MountcamError):
 
 class OutputExists(MountcamError):
     """Refusing to overwrite a file that is already there."""
+
+
+class CannotWrite(MountcamError):
+    """An output file could not be written (no permission, disk full, ...)."""

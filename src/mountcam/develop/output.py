@@ -49,7 +49,7 @@ import numpy as np
 from mountcam import __version__
 from mountcam.develop.icc import icc_profile
 from mountcam.dng.tiff import Ifd, TiffType, write_tiff
-from mountcam.errors import InvalidSetting, OutputExists
+from mountcam.errors import CannotWrite, InvalidSetting, OutputExists
 
 if TYPE_CHECKING:
     from mountcam.develop.image import Image
@@ -149,7 +149,10 @@ def save_image(
     icc = icc_profile(image.color_space)
     exif = exif_ifds(image.source, image.color_space, image.width, image.height, fmt)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    except OSError as e:
+        raise CannotWrite(f"cannot write in {path.parent} ({e.strerror})") from None
     try:
         with os.fdopen(fd, "wb") as stream:
             if fmt == "jpeg":
@@ -162,6 +165,9 @@ def save_image(
             stream.flush()
             os.fsync(stream.fileno())
         _publish(tmp, path, overwrite)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise CannotWrite(f"could not write {path} ({e.strerror or e}); nothing was left") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
