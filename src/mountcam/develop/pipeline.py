@@ -43,7 +43,7 @@ from mountcam.develop.highlights import blend_pixel, reconstruct_highlights
 from mountcam.develop.image import Image
 from mountcam.develop.looks import load_look
 from mountcam.develop.settings import DevelopSettings
-from mountcam.develop.tone import build_lut
+from mountcam.develop.tone import build_lut, build_lut_u8
 from mountcam.develop.white_balance import cfa_planes, neutral_for
 from mountcam.errors import UnreadableFile
 
@@ -113,6 +113,7 @@ class Plan:
     matrix: np.ndarray  # white-balanced camera RGB -> output linear RGB, incl. exposure, look
     exposure_ev: float  # total: BaselineExposure (+ user + look unless linear)
     lut: np.ndarray | None  # tone curve + encoding; None for linear output
+    tone: Any  # the look's ToneCurve (None for linear output)
     lut_x_max: float
     color_space: str
     crop: tuple[slice, slice]  # rows, cols of the mosaic to output
@@ -153,14 +154,15 @@ def plan_development(info, settings: DevelopSettings) -> Plan:
     to_out = xyz_d50_to_output(space) @ cam_to_pcs
     baseline = float(getattr(info, "baseline_exposure", 0.0) or 0.0)
     if eff.linear:
-        ev, lut, x_max = baseline, None, 1.0
+        ev, lut, x_max, tone = baseline, None, 1.0, None
         matrix = to_out
     else:
         look = load_look(eff.look)
         ev = baseline + eff.exposure_ev + look.exposure_ev
         matrix = look.saturation_matrix(space) @ to_out
         x_max = look.tone.white_in
-        lut = build_lut(look.tone, x_max, encode=True)
+        tone = look.tone
+        lut = build_lut(tone, x_max, encode=True)
     matrix = matrix * 2.0**ev
 
     demosaic_fn, demosaic_overlap = _demosaic_stage(eff.quality)
@@ -189,6 +191,7 @@ def plan_development(info, settings: DevelopSettings) -> Plan:
         matrix=matrix,
         exposure_ev=ev,
         lut=lut,
+        tone=tone,
         lut_x_max=x_max,
         color_space=space,
         crop=(rows, cols),
@@ -421,6 +424,9 @@ def _run(plan: Plan, info, dtype: np.dtype, timings: dict[str, float]) -> np.nda
 
     c0, c1 = _even_window(cols.start - margin, cols.stop + margin, cols.start, cols.stop, w)
     lut_x_max = np.float32(plan.lut_x_max)
+    lut8 = None
+    if dtype == np.uint8 and plan.lut is not None and plan.sharpen is None:
+        lut8 = build_lut_u8(plan.tone, plan.lut_x_max)
     local = threading.local()
     lock = threading.Lock()
     t = dict.fromkeys(
@@ -463,7 +469,13 @@ def _run(plan: Plan, info, dtype: np.dtype, timings: dict[str, float]) -> np.nda
         # Where this strip's output rows/cols sit inside the strip.
         oy, ox = a - r0, cols.start - c0
         target = out[a - rows.start : b - rows.start]
-        if plan.sharpen is None:
+        if plan.sharpen is None and lut8 is not None:
+            _finish_u8_kernel(
+                rgb, oy, ox, b - a, out_w, clip, not separate_highlights,
+                matrix, lut8, lut_x_max, target,
+            )  # fmt: skip
+            spent["colour_tone"] += time.perf_counter() - tic
+        elif plan.sharpen is None:
             _finish_kernel(
                 rgb, oy, ox, b - a, out_w, clip, not separate_highlights,
                 matrix, lut, lut_x_max, use_lut, np.float32(out_scale), target,
@@ -544,18 +556,13 @@ def _levels_kernel(mosaic, py, px, black, scale, top, out):  # pragma: no cover 
 
 
 @njit(inline="always", nogil=True, cache=True)
-def _lut(lut, v, inv_x_max, n):  # pragma: no cover - compiled
-    u = v * inv_x_max
-    if u <= 0.0:
-        return lut[0]
-    if u >= 1.0:
-        return lut[n]
-    f = np.sqrt(u) * n
-    i = int(f)
-    if i >= n:
-        return lut[n]
-    d = f - i
-    return lut[i] + (lut[i + 1] - lut[i]) * d
+def _lut(lut, v, n_over_x_max, fn):  # pragma: no cover - compiled
+    """Linear interpolation in a LUT from :func:`~mountcam.develop.tone.build_lut`."""
+    u = min(max(v * n_over_x_max, np.float32(0.0)), fn)
+    i = int(u)
+    if i >= lut.size - 1:
+        return lut[lut.size - 1]
+    return lut[i] + (lut[i + 1] - lut[i]) * (u - np.float32(i))
 
 
 @njit(parallel=True, nogil=True, cache=True)
@@ -567,8 +574,8 @@ def _finish_kernel(
     ``rgb[oy:oy+oh, ox:ox+ow]`` -> ``out[0:oh, 0:ow]``; integer ``out`` gets round(v·scale)
     clipped to 0..scale, float ``out`` gets v (v·scale clipped when the LUT is off and the
     output is integer)."""
-    n = lut.size - 1
-    inv = np.float32(1.0) / x_max
+    fn = np.float32(lut.size - 1)
+    inv = fn / x_max
     is_int = out_scale > 1.5
     lr, lg, lb = clip[0], clip[1], clip[2]
     for y in prange(oh):
@@ -582,9 +589,9 @@ def _finish_kernel(
             o1 = m[1, 0] * r + m[1, 1] * g + m[1, 2] * b
             o2 = m[2, 0] * r + m[2, 1] * g + m[2, 2] * b
             if use_lut:
-                o0 = _lut(lut, o0, inv, n)
-                o1 = _lut(lut, o1, inv, n)
-                o2 = _lut(lut, o2, inv, n)
+                o0 = _lut(lut, o0, inv, fn)
+                o1 = _lut(lut, o1, inv, fn)
+                o2 = _lut(lut, o2, inv, fn)
             if is_int:
                 o0 = min(max(o0 * out_scale + np.float32(0.5), np.float32(0.0)), out_scale)
                 o1 = min(max(o1 * out_scale + np.float32(0.5), np.float32(0.0)), out_scale)
@@ -592,6 +599,29 @@ def _finish_kernel(
             out[y, x, 0] = o0
             out[y, x, 1] = o1
             out[y, x, 2] = o2
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def _finish_u8_kernel(rgb, oy, ox, oh, ow, clip, recon, m, lut8, x_max, out):  # pragma: no cover
+    """The 8-bit fast path of :func:`_finish_kernel`: nearest entry of a uint8 LUT from
+    :func:`~mountcam.develop.tone.build_lut_u8` (no interpolation, no rounding per pixel)."""
+    fn = np.float32(lut8.size - 1)
+    k = np.float32(lut8.size) / x_max
+    lr, lg, lb = clip[0], clip[1], clip[2]
+    zero = np.float32(0.0)
+    for y in prange(oh):
+        for x in range(ow):
+            r = rgb[oy + y, ox + x, 0]
+            g = rgb[oy + y, ox + x, 1]
+            b = rgb[oy + y, ox + x, 2]
+            if recon:
+                r, g, b = blend_pixel(r, g, b, lr, lg, lb)
+            o0 = m[0, 0] * r + m[0, 1] * g + m[0, 2] * b
+            o1 = m[1, 0] * r + m[1, 1] * g + m[1, 2] * b
+            o2 = m[2, 0] * r + m[2, 1] * g + m[2, 2] * b
+            out[y, x, 0] = lut8[int(min(max(o0 * k, zero), fn))]
+            out[y, x, 1] = lut8[int(min(max(o1 * k, zero), fn))]
+            out[y, x, 2] = lut8[int(min(max(o2 * k, zero), fn))]
 
 
 @njit(parallel=True, nogil=True, cache=True)
