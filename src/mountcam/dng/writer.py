@@ -315,8 +315,9 @@ def _ljpeg_tile_side(size_px: int, *, fit_inside: bool) -> int:
     With ``fit_inside`` the side is also at most ``size_px``: LibRaw (``lossless_dng_load_raw``)
     wraps a tile's rows at the image width, so a tile wider than the image decodes garbled.
     """
-    count = -(-size_px // LJPEG_TILE_PX)
-    side = -(-(-(-size_px // count)) // 16) * 16
+    count = math.ceil(size_px / LJPEG_TILE_PX)
+    per_tile_px = math.ceil(size_px / count)
+    side = math.ceil(per_tile_px / 16) * 16
     if fit_inside and side > size_px:
         side = max(16, size_px // 16 * 16)
     return side
