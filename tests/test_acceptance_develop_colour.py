@@ -105,14 +105,9 @@ def test_colorchecker_mean_delta_e_2000(scored) -> None:
     assert de.mean() <= 2.0, f"{illuminant}: mean ΔE2000 {de.mean():.2f} > 2.0"
 
 
-def test_colorchecker_max_delta_e_2000(scored, request) -> None:
+def test_colorchecker_max_delta_e_2000(scored) -> None:
+    # Measured: D65 max 3.00 (patch 2), A max 4.09 (patch 12). Under A this was 5.44 (patch 15,
+    # red) while the ForwardMatrices were fitted in XYZ; the CIELAB-weighted fit took the
+    # ForwardMatrix1 ColorChecker max from 5.19 to 3.15 (docs/colour-calibration.md).
     illuminant, de, _, _ = scored
-    if illuminant == "A":
-        # Known miss (measured max 5.44, patch 15 "red"): the 3×3 ForwardMatrix1 fitted for
-        # illuminant A has a ColorChecker max of 5.2 by itself (calibrate_dual's fit_errors),
-        # and the truth adapts A -> D65 with CAT02 while a DNG profile adapts to D50 with
-        # Bradford (1.0 mean / 2.7 max on its own). strict: the day it passes, this says so.
-        request.applymarker(
-            pytest.mark.xfail(strict=True, reason="3×3 profile limit under A; see docs/develop.md")
-        )
     assert de.max() <= 5.0, f"{illuminant}: max ΔE2000 {de.max():.2f} > 5"

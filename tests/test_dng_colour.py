@@ -15,10 +15,12 @@ from mountcam.dng.calibration import (
     D50_XYZ,
     ColorCalibration,
     _de2000,
+    _lab_jacobian,
     _white_preserving_lstsq,
     bradford,
     calibrate_dual,
     illuminant_spd,
+    lab_weighted_lstsq,
     training_reflectances,
 )
 from mountcam.scene import load_scene
@@ -140,7 +142,7 @@ def test_leave_one_out_equals_a_refit_without_the_patch(qe):
     d65 = _white("D65")
     i = 7
     keep = np.arange(len(cam)) != i
-    refit = _white_preserving_lstsq(cam[keep], xyz[keep], white_cam, d65)
+    refit = lab_weighted_lstsq(cam[keep], xyz[keep], white_cam, d65, d65)
     de_i = float(_de2000(xyz[i : i + 1], (refit @ cam[i])[None], d65)[0])
     # Recompute the LOO mean with patch i's value swapped in: the mean must not change.
     from mountcam.dng.calibration import _fit_with_errors
@@ -149,11 +151,56 @@ def test_leave_one_out_equals_a_refit_without_the_patch(qe):
     loo = []
     for j in range(len(cam)):
         keep_j = np.arange(len(cam)) != j
-        m = _white_preserving_lstsq(cam[keep_j], xyz[keep_j], white_cam, d65)
+        m = lab_weighted_lstsq(cam[keep_j], xyz[keep_j], white_cam, d65, d65)
         loo.append(m @ cam[j])
     de = _de2000(xyz, np.array(loo), d65)
     assert de[i] == pytest.approx(de_i, rel=1e-9)
     assert de.mean() == pytest.approx(err.loo_mean, rel=1e-9)
+
+
+def test_lab_jacobian_matches_colour_science_numerically():
+    # Both branches of f: a dark patch (t < (6/29)³) and ordinary ones.
+    white = _white("A")
+    xyz = np.array([[0.2, 0.18, 0.05], [0.004, 0.005, 0.003], [0.9, 1.0, 0.3], [0.5, 0.3, 0.001]])
+    jac = _lab_jacobian(xyz, white)
+    xy = colour.XYZ_to_xy(white)
+    eps = 1e-7
+    for k in range(3):
+        step = np.zeros(3)
+        step[k] = eps
+        numeric = (colour.XYZ_to_Lab(xyz + step, xy) - colour.XYZ_to_Lab(xyz - step, xy)) / (
+            2 * eps
+        )
+        np.testing.assert_allclose(jac[:, :, k], numeric, rtol=1e-5, atol=1e-4)
+
+
+def test_lab_weighted_fit_is_the_constrained_minimum(qe):
+    cam, xyz, white_cam = _camera(qe, "A")
+    white = _white("A")
+    m = lab_weighted_lstsq(cam, xyz, white_cam, white, white)
+    np.testing.assert_allclose(m @ white_cam, white, atol=1e-12)  # neutral stays exact
+    jac = _lab_jacobian(xyz, white)
+
+    def cost(matrix):
+        return float((np.einsum("irk,ik->ir", jac, cam @ matrix.T - xyz) ** 2).sum())
+
+    best = cost(m)
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        d = rng.normal(size=(3, 3))
+        d -= np.outer(d @ white_cam, white_cam) / (white_cam @ white_cam)  # keeps the white
+        assert cost(m + 1e-3 * d) > best
+        assert cost(m - 1e-3 * d) > best
+
+
+def test_lab_weighted_fit_beats_plain_xyz_on_the_worst_colorchecker_patch(qe):
+    # Under A the XYZ fit leaves the dark saturated red far off (measured 5.2 ΔE2000).
+    cam, xyz, white_cam = _camera(qe, "A")
+    white = _white("A")
+    plain = _de2000(xyz, cam @ _white_preserving_lstsq(cam, xyz, white_cam, white).T, white)
+    weighted = _de2000(xyz, cam @ lab_weighted_lstsq(cam, xyz, white_cam, white, white).T, white)
+    assert weighted[:24].max() < 0.75 * plain[:24].max()
+    assert weighted.mean() < plain.mean() + 0.1  # not bought with a worse average
 
 
 def test_luther_camera_has_no_error_even_left_out():
