@@ -5,11 +5,31 @@ its SubIFDs, with NewSubfileType 0 and PhotometricInterpretation 32803 = CFA), r
 layout, black and white levels and default crop, the colour tags of IFD0 (ColorMatrix1,
 CalibrationIlluminant1, AsShotNeutral) and the basic Exif 2.32 capture fields. Anything that is
 not such a file raises :class:`~mountcam.errors.UnreadableFile` with the reason.
+
+A damaged or hostile file must not hang the reader nor make it allocate without bound, so the
+work is done in three steps (see docs/dng-reading.md):
+
+1. **extract**: tifffile parses the IFDs we look at (at most :data:`MAX_IFDS`, each offset once)
+   and we copy the tag values we use into plain Python values;
+2. **check**: our own code checks those values (image and tile geometry against
+   :data:`MAX_RAW_PIXELS`, strips and tiles inside the file and large enough for the pixels they
+   claim, the compression, the CFA and black-level layout, the lossless JPEG frame header of
+   every tile) before anything is decoded;
+3. **decode**: only then does tifffile/imagecodecs decode the pixels.
+
+A failure inside tifffile or imagecodecs in steps 1 and 3 is bad input by construction (the
+values were checked) and becomes :class:`~mountcam.errors.UnreadableFile` naming the file, the
+step and the cause, chained; our own steps raise it only from explicit checks.
 """
 
 from __future__ import annotations
 
+import math
+import mmap
 import os
+import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
@@ -21,6 +41,37 @@ from mountcam.dng.tags import CFA_COLOR, PHOTOMETRIC, TAG_IDS
 from mountcam.errors import UnreadableFile
 
 _COLOR_LETTER = {v: k for k, v in CFA_COLOR.items()}
+
+#: Largest raw image read, pixels: 2**28 (268 MP). The IMX989 full readout is 8192×6144
+#: (50 MP) and the largest sensors in cameras today are about 200 MP (16384×12288 = 201 MP);
+#: a file claiming more is refused before anything is allocated (the mosaic of a 2**28 px image
+#: is 512 MiB of uint16).
+MAX_RAW_PIXELS = 1 << 28
+#: Largest preview (IFD0 RGB image) decoded, pixels; a larger one is skipped, not decoded.
+MAX_PREVIEW_PIXELS = 1 << 24
+#: IFDs examined when looking for the raw image (IFD0's chain and their SubIFDs together). A
+#: DNG has a handful; the cap bounds the work on a file whose IFD pointers form a long chain.
+MAX_IFDS = 64
+
+# TIFF 6.0 tags the reader needs that the writer's table (dng.tags) does not hold.
+_FILL_ORDER = 266  # §8: 1 = most significant bit first
+_PREDICTOR = 317  # §14: 1 = none
+_TILE_WIDTH, _TILE_LENGTH, _TILE_OFFSETS, _TILE_BYTE_COUNTS = 322, 323, 324, 325  # §15
+_SAMPLE_FORMAT = 339  # §19: 1 = unsigned integer
+_EXTRA_TAGS = (_FILL_ORDER, _PREDICTOR, _TILE_WIDTH, _TILE_LENGTH, _TILE_OFFSETS)
+_WANTED = frozenset(TAG_IDS.values()) | {*_EXTRA_TAGS, _TILE_BYTE_COUNTS, _SAMPLE_FORMAT}
+
+# TIFF field types (TIFF 6.0 §2, plus LONG8 / SLONG8 / IFD8 of BigTIFF).
+_INTEGER_TYPES = frozenset({1, 3, 4, 6, 7, 8, 9, 13, 16, 17, 18})
+_RATIONAL_TYPES = frozenset({5, 10})
+_FLOAT_TYPES = frozenset({11, 12})
+_BYTE_TYPES = frozenset({1, 7})
+
+#: Compression values of the raw IFD we decode (DNG 1.4 §3): none, and lossless Huffman JPEG.
+_COMPRESSIONS = {1: "uncompressed", 7: "lossless JPEG"}
+# JPEG markers (ITU-T T.81 Table B.1): start of frame, those that may precede it, and SOF3.
+_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_SOF3 = 0xC3
 
 
 @dataclass
@@ -93,237 +144,668 @@ class DngInfo:
 
 
 def read_dng(path: str | os.PathLike) -> DngInfo:
-    """Read the raw CFA image and its metadata from the DNG at ``path``."""
+    """Read the raw CFA image and its metadata from the DNG at ``path``.
+
+    Raises :class:`~mountcam.errors.UnreadableFile` (naming the file and the reason) for a file
+    that is missing, not a DNG, damaged, truncated, larger than :data:`MAX_RAW_PIXELS`, or laid
+    out in a way mountcam does not read (see docs/dng-reading.md).
+    """
     import tifffile
 
     path = Path(path)
     if not path.is_file():
         raise UnreadableFile(f"{path}: no such file")
-    try:
-        with tifffile.TiffFile(path) as tif:
-            return _read(tif, path)
-    except UnreadableFile:
-        raise
-    except tifffile.TiffFileError as exc:
-        raise UnreadableFile(f"{path}: not a TIFF/DNG file ({exc})") from exc
-    except Exception as exc:  # a corrupt file can fail anywhere in parsing
-        raise UnreadableFile(f"{path}: damaged or truncated DNG ({exc})") from exc
-
-
-def _read(tif, path: Path) -> DngInfo:
-    ifd0 = tif.pages.first
-    if _tag(ifd0, "DNGVersion") is None:
-        raise UnreadableFile(f"{path}: a TIFF but not a DNG (no DNGVersion tag)")
-    raw = _find_raw(tif)
-    if raw is None:
-        raise UnreadableFile(f"{path}: no CFA raw image in this DNG (linear or preview-only DNG?)")
-
     size = path.stat().st_size
-    ends = [int(o) + int(n) for o, n in zip(raw.dataoffsets, raw.databytecounts, strict=False)]
-    if not ends or max(ends) > size:
-        raise UnreadableFile(
-            f"{path}: truncated; the raw image needs {max(ends, default=0)} bytes, file has {size}"
-        )
+    try:
+        with _third_party(path, "reading the TIFF header"):
+            tif = tifffile.TiffFile(path)
+    except UnreadableFile as exc:
+        if isinstance(exc.__cause__, tifffile.TiffFileError):
+            raise UnreadableFile(f"{path}: not a TIFF/DNG file ({exc.__cause__})") from exc
+        raise
+    with tif:
+        return _read(tif, path, size)
 
-    dims = tuple(_tag(raw, "CFARepeatPatternDim") or (2, 2))
-    pattern = bytes(_tag(raw, "CFAPattern") or b"")
-    plane_colors = bytes(_tag(raw, "CFAPlaneColor") or bytes((0, 1, 2)))
-    if dims != (2, 2) or len(pattern) != 4:
-        raise UnreadableFile(f"{path}: CFA pattern {dims} is not a 2×2 Bayer layout")
+
+class _Ifd:
+    """The tags of one IFD that the reader uses, copied out of tifffile as plain values."""
+
+    def __init__(self, page) -> None:
+        self.page = page
+        self.offset = int(page.offset)
+        #: tag code -> (TIFF type, value as tifffile decoded it); the first of duplicate tags.
+        self.tags: dict[int, tuple[int, object]] = {}
+        for tag in page.tags.values():
+            if tag.code in _WANTED and tag.code not in self.tags:
+                self.tags[tag.code] = (int(tag.dtype), tag.value)
+        # tifffile's own reading of the layout, compared with ours before decoding.
+        self.tifffile_shape = tuple(page.shape)
+        self.tifffile_offsets = tuple(int(v) for v in page.dataoffsets)
+        self.tifffile_counts = tuple(int(v) for v in page.databytecounts)
+        self.tifffile_tiled = bool(page.is_tiled)
+
+    def type_of(self, code: int) -> int | None:
+        entry = self.tags.get(code)
+        return None if entry is None else entry[0]
+
+    def raw(self, code: int):
+        entry = self.tags.get(code)
+        return None if entry is None else entry[1]
+
+
+@contextmanager
+def _third_party(path: Path, step: str) -> Iterator[None]:
+    """Turn a failure of tifffile / imagecodecs / numpy on this file into UnreadableFile.
+
+    Only third-party calls run inside it: by then the values they work from were checked, so
+    an exception there means the file is damaged. MemoryError is not caught (the checks bound
+    every allocation; one that still fails is not the file's fault), nor is anything that is
+    not an Exception (KeyboardInterrupt, SystemExit).
+    """
+    try:
+        yield
+    except (UnreadableFile, MemoryError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - narrow scope: third-party parsing only
+        raise UnreadableFile(
+            f"{path}: damaged or truncated DNG; {step} failed ({type(exc).__name__}: {exc})"
+        ) from exc
+
+
+def _bad(path: Path, message: str) -> UnreadableFile:
+    return UnreadableFile(f"{path}: {message}")
+
+
+# --- step 1: extract ---------------------------------------------------------------------------
+
+
+def _find_raw(tif, path: Path) -> tuple[_Ifd, _Ifd]:
+    """(IFD0, raw IFD): the first IFD, in IFD0's chain and each one's SubIFDs (depth first),
+    that holds a full-resolution CFA image. Each IFD offset is visited once and at most
+    :data:`MAX_IFDS` are parsed, so looping or endless IFD chains end."""
+    seen: set[int] = set()
+    ifd0: _Ifd | None = None
+    parsed = 0
+    for index in range(MAX_IFDS):
+        with _third_party(path, f"reading IFD {index}"):
+            try:
+                page = tif.pages[index]
+            except IndexError:
+                break
+            if int(page.offset) in seen:
+                break
+            main = _Ifd(page)
+        parsed += 1
+        seen.add(main.offset)
+        if ifd0 is None:
+            ifd0 = main
+            if TAG_IDS["DNGVersion"] not in ifd0.tags:
+                raise _bad(path, "a TIFF but not a DNG (no DNGVersion tag)")
+            version = _bytes(ifd0, TAG_IDS["DNGVersion"])
+            if version is None or len(version) != 4:
+                raise _bad(path, "damaged DNG: its DNGVersion tag is not 4 bytes")
+        if _is_raw(main):
+            return ifd0, main
+        with _third_party(path, f"reading the SubIFD offsets of IFD {index}"):
+            sub_offsets = tuple(int(v) for v in (page.subifds or ()))
+        if not sub_offsets:
+            continue
+        for sub_index, sub_offset in enumerate(sub_offsets):
+            if parsed >= MAX_IFDS:
+                break
+            if sub_offset in seen:  # a SubIFD pointing back at an IFD already read
+                continue
+            with _third_party(path, f"reading SubIFD {sub_index} of IFD {index}"):
+                subpages = page.pages
+                sub = (
+                    None if subpages is None or sub_index >= len(subpages) else subpages[sub_index]
+                )
+                sub = None if sub is None else _Ifd(sub)
+            parsed += 1
+            seen.add(sub_offset)
+            if sub is not None and _is_raw(sub):
+                return ifd0, sub
+    if ifd0 is None:
+        raise _bad(path, "a TIFF file with no IFD")
+    raise _bad(path, "no CFA raw image in this DNG (linear or preview-only DNG?)")
+
+
+def _is_raw(ifd: _Ifd) -> bool:
+    subfile = _int(ifd, TAG_IDS["NewSubfileType"], 0)
+    photometric = _int(ifd, TAG_IDS["PhotometricInterpretation"])
+    return photometric == PHOTOMETRIC["CFA"] and subfile == 0
+
+
+# --- typed tag accessors (plain values in, checked values out) ----------------------------------
+
+
+def _numbers(ifd: _Ifd, code: int) -> list[float] | None:
+    """A numeric tag as a list of floats (RATIONAL pairs divided out, n/0 -> nan), or None when
+    absent or not of a numeric type."""
+    dtype, value = ifd.tags.get(code, (None, None))
+    if value is None:
+        return None
+    values = _flat(value)
+    if values is None:
+        return None
+    if dtype in _RATIONAL_TYPES:
+        if len(values) % 2:
+            return None
+        return [n / d if d else math.nan for n, d in zip(values[0::2], values[1::2], strict=True)]
+    if dtype in _INTEGER_TYPES or dtype in _FLOAT_TYPES:
+        return [float(v) for v in values]
+    return None
+
+
+def _flat(value) -> list | None:
+    """tifffile's value of a numeric tag (a number, tuple, bytes or numpy array) as a list of
+    Python numbers; None for text, dicts and anything else."""
+    if isinstance(value, bytes | bytearray):
+        return list(value)
+    if isinstance(value, np.ndarray):
+        return value.ravel().tolist() if value.dtype.kind in "uif" else None
+    if isinstance(value, int | float | np.integer | np.floating):
+        return [value.item() if isinstance(value, np.generic) else value]
+    if isinstance(value, tuple | list) and all(
+        isinstance(v, int | float | np.integer | np.floating) for v in value
+    ):
+        return [v.item() if isinstance(v, np.generic) else v for v in value]
+    return None
+
+
+def _ints(ifd: _Ifd, code: int) -> list[int] | None:
+    """An integer-typed tag as a list of ints, or None when absent or not an integer type."""
+    if ifd.type_of(code) not in _INTEGER_TYPES:
+        return None
+    values = _flat(ifd.raw(code))
+    return None if values is None else [int(v) for v in values]
+
+
+def _int(ifd: _Ifd, code: int, default: int | None = None) -> int | None:
+    """A single-valued integer tag (the first value of a longer one, as TIFF readers do)."""
+    values = _ints(ifd, code)
+    return values[0] if values else default
+
+
+def _bytes(ifd: _Ifd, code: int) -> bytes | None:
+    """A BYTE / UNDEFINED tag's bytes, or None when absent or of another type."""
+    if ifd.type_of(code) not in _BYTE_TYPES:
+        return None
+    value = ifd.raw(code)
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    values = _flat(value)
+    if values is None or not all(isinstance(v, int) and 0 <= v < 256 for v in values):
+        return None
+    return bytes(values)
+
+
+def _text(value) -> str | None:
+    """An ASCII value as text (tifffile leaves undecodable ones as bytes); None otherwise."""
+    if isinstance(value, bytes | bytearray):
+        value = bytes(value).decode("latin-1")
+    if not isinstance(value, str):
+        return None
+    return value.strip("\0 ") or None
+
+
+def _finite(values: list[float] | None, count: int) -> list[float] | None:
+    """``values`` when it holds exactly ``count`` finite numbers, else None."""
+    if values is None or len(values) != count or not all(math.isfinite(v) for v in values):
+        return None
+    return values
+
+
+# --- step 2: check -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """The checked geometry of an image IFD: where its segments (strips or tiles) lie and how
+    many pixels each holds."""
+
+    width: int
+    height: int
+    bits: int
+    compression: int
+    offsets: tuple[int, ...]
+    counts: tuple[int, ...]
+    tiled: bool
+    #: Rows of pixels per strip or tile (the last strip may hold fewer), and columns per tile.
+    segment_rows: int
+    segment_cols: int
+
+    def segment_shape(self, index: int) -> tuple[int, int]:
+        """(rows, columns) of pixels segment ``index`` encodes (a tile's full size, padding
+        included; the last strip only the rows left)."""
+        if self.tiled:
+            return self.segment_rows, self.segment_cols
+        return min(self.segment_rows, self.height - index * self.segment_rows), self.width
+
+
+def _layout(
+    ifd: _Ifd, path: Path, size: int, *, what: str, max_pixels: int, samples: int
+) -> _Layout:
+    """Check the geometry of ``ifd``'s image before anything is decoded (TIFF 6.0 §§ 3, 15;
+    DNG 1.4 §3) and return it. Raises UnreadableFile naming ``what`` and the problem."""
+    width = _int(ifd, TAG_IDS["ImageWidth"])
+    height = _int(ifd, TAG_IDS["ImageLength"])
+    if width is None or height is None:
+        raise _bad(path, f"the {what} has no ImageWidth / ImageLength")
+    if width < 1 or height < 1:
+        raise _bad(path, f"the {what} claims an empty size of {width}×{height} px")
+    if width * height > max_pixels:
+        raise _bad(
+            path,
+            f"the {what} claims {width}×{height} px ({width * height / 1e6:.0f} MP); mountcam "
+            f"reads at most {max_pixels / 1e6:.0f} MP",
+        )
+    spp = _int(ifd, TAG_IDS["SamplesPerPixel"], 1)
+    if spp != samples:
+        raise _bad(path, f"the {what} has {spp} samples per pixel, expected {samples}")
+    bits_list = _ints(ifd, TAG_IDS["BitsPerSample"]) or [1]
+    if len(set(bits_list)) != 1 or len(bits_list) not in (1, samples):
+        raise _bad(path, f"the {what} has BitsPerSample {bits_list}; one depth for all samples")
+    bits = bits_list[0]
+    if not 8 <= bits <= 16:
+        raise _bad(path, f"the {what} has {bits}-bit samples; mountcam reads 8 to 16 bits")
+    sample_format = _ints(ifd, _SAMPLE_FORMAT)
+    if sample_format is not None and set(sample_format) != {1}:
+        raise _bad(path, f"the {what} has SampleFormat {sample_format}; unsigned integers only")
+    compression = _int(ifd, TAG_IDS["Compression"], 1)
+    if compression not in _COMPRESSIONS:
+        raise _bad(
+            path,
+            f"the {what} uses compression {compression}; mountcam reads uncompressed (1) and "
+            "lossless JPEG (7) data",
+        )
+    if compression == 1 and _int(ifd, _PREDICTOR, 1) != 1:
+        raise _bad(path, f"the {what} uses a predictor without compression")
+    if _int(ifd, _FILL_ORDER, 1) != 1:
+        raise _bad(path, f"the {what} has FillOrder 2 (least significant bit first)")
+
+    tile_tags = [
+        c for c in (_TILE_WIDTH, _TILE_LENGTH, _TILE_OFFSETS, _TILE_BYTE_COUNTS) if c in ifd.tags
+    ]
+    strip_tags = [c for c in (TAG_IDS["StripOffsets"], TAG_IDS["StripByteCounts"]) if c in ifd.tags]
+    if tile_tags and strip_tags:
+        raise _bad(path, f"the {what} has both strips and tiles")
+    if tile_tags:
+        tiled = True
+        tile_w, tile_h = _int(ifd, _TILE_WIDTH), _int(ifd, _TILE_LENGTH)
+        if tile_w is None or tile_h is None or tile_w < 1 or tile_h < 1:
+            raise _bad(path, f"the {what} has tiles of {tile_w}×{tile_h} px")
+        if tile_w * tile_h > max_pixels:
+            raise _bad(path, f"the {what} has tiles of {tile_w}×{tile_h} px, too large")
+        count = -(-width // tile_w) * -(-height // tile_h)
+        offsets, counts = _ints(ifd, _TILE_OFFSETS), _ints(ifd, _TILE_BYTE_COUNTS)
+        seg_rows, seg_cols = tile_h, tile_w
+    elif strip_tags:
+        tiled = False
+        rows = _int(ifd, TAG_IDS["RowsPerStrip"], height)
+        if rows is None or rows < 1:
+            raise _bad(path, f"the {what} has RowsPerStrip {rows}")
+        seg_rows, seg_cols = min(rows, height), width
+        count = -(-height // seg_rows)
+        offsets = _ints(ifd, TAG_IDS["StripOffsets"])
+        counts = _ints(ifd, TAG_IDS["StripByteCounts"])
+    else:
+        raise _bad(path, f"the {what} has no strips or tiles (no image data)")
+    kind = "tile" if tiled else "strip"
+    if offsets is None or counts is None or len(offsets) != count or len(counts) != count:
+        raise _bad(
+            path,
+            f"the {what} needs {count} {kind}s for {width}×{height} px but lists "
+            f"{'no' if offsets is None else len(offsets)} offsets and "
+            f"{'no' if counts is None else len(counts)} byte counts",
+        )
+    layout = _Layout(
+        width, height, bits, compression, tuple(offsets), tuple(counts), tiled, seg_rows, seg_cols
+    )
+    for i, (offset, nbytes) in enumerate(zip(offsets, counts, strict=True)):
+        rows_i, cols_i = layout.segment_shape(i)
+        if offset < 8 or nbytes < 1 or offset + nbytes > size:
+            raise _bad(
+                path,
+                f"truncated or damaged: {kind} {i} of the {what} lies at bytes {offset} to "
+                f"{offset + nbytes}, the file has {size}",
+            )
+        samples_i = rows_i * cols_i * samples
+        if compression == 1:
+            needed = rows_i * math.ceil(cols_i * samples * bits / 8)
+            if nbytes < needed:
+                raise _bad(
+                    path,
+                    f"truncated or damaged: {kind} {i} of the {what} holds {nbytes} bytes, "
+                    f"its {rows_i}×{cols_i} px need {needed}",
+                )
+        elif nbytes * 8 < samples_i:
+            # Lossless JPEG codes every sample with at least one bit (T.81 Annex H), so a
+            # segment this short cannot hold its pixels: refuse before a decoder allocates.
+            raise _bad(
+                path,
+                f"truncated or damaged: {kind} {i} of the {what} holds {nbytes} bytes, too few "
+                f"for {samples_i} lossless JPEG samples",
+            )
+    return layout
+
+
+def _check_tifffile_agrees(ifd: _Ifd, layout: _Layout, path: Path, what: str) -> None:
+    """tifffile decodes from its own reading of the tags; make sure it is the one we checked."""
+    if (
+        ifd.tifffile_shape[:2] != (layout.height, layout.width)
+        or ifd.tifffile_offsets != layout.offsets
+        or ifd.tifffile_counts != layout.counts
+        or ifd.tifffile_tiled != layout.tiled
+    ):
+        raise _bad(path, f"the {what}'s layout tags contradict each other")
+
+
+def _check_jpeg_frames(layout: _Layout, path: Path, what: str) -> None:
+    """Every lossless JPEG segment must start with SOI and a SOF3 frame header whose
+    lines × samples per line × components equal the segment's pixels (DNG 1.4 §3: "only the
+    total sample counts need to match"), at a precision of 2..16 bits (T.81 Annex H). A decoder
+    allocates by that header, so it is checked first."""
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        for i, (offset, nbytes) in enumerate(zip(layout.offsets, layout.counts, strict=True)):
+            rows, cols = layout.segment_shape(i)
+            frame = _jpeg_frame(data, offset, offset + nbytes)
+            kind = "tile" if layout.tiled else "strip"
+            if isinstance(frame, str):
+                raise _bad(path, f"damaged {kind} {i} of the {what}: {frame}")
+            marker, precision, lines, per_line, components = frame
+            if marker != _SOF3:
+                raise _bad(
+                    path,
+                    f"{kind} {i} of the {what} is not lossless JPEG (SOF marker 0x{marker:02X}, "
+                    "DNG compression 7 needs SOF3)",
+                )
+            if not 2 <= precision <= 16 or lines * per_line * components != rows * cols:
+                raise _bad(
+                    path,
+                    f"damaged {kind} {i} of the {what}: its JPEG frame of {per_line}×{lines}×"
+                    f"{components} samples at {precision} bits does not fit a {cols}×{rows} px "
+                    f"{kind}",
+                )
+
+
+def _jpeg_frame(data, start: int, end: int) -> tuple[int, int, int, int, int] | str:
+    """(SOF marker, precision, lines, samples per line, components) of the JPEG stream in
+    ``data[start:end]``, read the way T.81 Annex B lays out its markers; a string saying what
+    is wrong when there is no well-formed frame header before the first scan."""
+    if data[start : start + 2] != b"\xff\xd8":
+        return "no JPEG start-of-image marker"
+    pos = start + 2
+    while True:
+        if pos >= end or data[pos] != 0xFF:
+            return "no JPEG frame header before the data"
+        while pos < end and data[pos] == 0xFF:  # fill bytes (T.81 B.1.1.2)
+            pos += 1
+        if pos + 3 > end:
+            return "JPEG header cut off"
+        marker = data[pos]
+        (length,) = struct.unpack_from(">H", data, pos + 1)
+        if marker in _SOF_MARKERS:
+            if length < 8 or pos + 9 > end:
+                return "JPEG frame header cut off"
+            precision, lines, per_line, components = struct.unpack_from(">BHHB", data, pos + 3)
+            return marker, precision, lines, per_line, components
+        if marker in (0xD8, 0xD9, 0xDA, 0x01) or 0xD0 <= marker <= 0xD7 or length < 2:
+            return f"JPEG marker 0x{marker:02X} before the frame header"
+        pos += 1 + length
+
+
+def _check_raw(ifd0: _Ifd, raw: _Ifd, path: Path, size: int) -> tuple[_Layout, str]:
+    """The raw IFD's layout and CFA pattern letters, checked."""
+    layout = _layout(raw, path, size, what="raw image", max_pixels=MAX_RAW_PIXELS, samples=1)
+    _check_tifffile_agrees(raw, layout, path, "raw image")
+    if layout.compression == 7:
+        _check_jpeg_frames(layout, path, "raw image")
+
+    dims = _ints(raw, TAG_IDS["CFARepeatPatternDim"]) or [2, 2]
+    pattern = _bytes(raw, TAG_IDS["CFAPattern"])
+    if pattern is None and TAG_IDS["CFAPattern"] in raw.tags:
+        pattern = b""
+    plane_colors = _bytes(raw, TAG_IDS["CFAPlaneColor"])
+    if plane_colors is None:
+        plane_colors = bytes((0, 1, 2))
+    if dims != [2, 2] or pattern is None or len(pattern) != 4:
+        raise _bad(path, f"CFA pattern {tuple(dims)} is not a 2×2 Bayer layout")
+    if _int(raw, TAG_IDS["CFALayout"], 1) != 1:
+        raise _bad(path, "the CFA layout is not rectangular (CFALayout ≠ 1)")
     try:
         cfa = "".join(_COLOR_LETTER[plane_colors[i]] for i in pattern)
     except (KeyError, IndexError):
-        raise UnreadableFile(f"{path}: CFA colours {list(pattern)} are not R, G, B") from None
+        raise _bad(path, f"CFA colours {list(pattern)} are not R, G, B") from None
+    return layout, cfa
 
-    mosaic = raw.asarray()
-    if mosaic.ndim != 2:
-        raise UnreadableFile(f"{path}: raw image has shape {mosaic.shape}, expected (H, W)")
+
+def _black_levels(raw: _Ifd, path: Path) -> tuple[float, float, float, float]:
+    """BlackLevel over its BlackLevelRepeatDim (rows, cols, each 1 or 2), expanded to the
+    2×2 CFA cell in row-major order (DNG 1.4 ch. 4)."""
+    if TAG_IDS["BlackLevel"] not in raw.tags:
+        return (0.0, 0.0, 0.0, 0.0)
+    values = _numbers(raw, TAG_IDS["BlackLevel"])
+    dims = _ints(raw, TAG_IDS["BlackLevelRepeatDim"]) or [1, 1]
+    if len(dims) != 2 or not all(d in (1, 2) for d in dims):
+        raise _bad(path, f"BlackLevelRepeatDim {tuple(dims)} is not supported (1 or 2 a side)")
+    rows, cols = dims
+    if values is None or len(values) != rows * cols:
+        got = "no numbers" if values is None else f"{len(values)} values"
+        raise _bad(path, f"BlackLevel with repeat {tuple(dims)} and {got} is not supported")
+    if not all(math.isfinite(v) for v in values):
+        raise _bad(path, "BlackLevel holds a value that is not a finite number")
+    return tuple(values[(i % rows) * cols + (j % cols)] for i in (0, 1) for j in (0, 1))
+
+
+def _white_level(raw: _Ifd, bits: int, path: Path) -> int:
+    if TAG_IDS["WhiteLevel"] not in raw.tags:
+        return (1 << bits) - 1
+    values = _numbers(raw, TAG_IDS["WhiteLevel"])
+    if not values or not math.isfinite(values[0]) or not 1 <= values[0] < 2**32:
+        raise _bad(path, f"WhiteLevel {values} is not a level of 1 to 2**32 - 1")
+    return int(values[0])
+
+
+def _active_area(raw: _Ifd, height: int, width: int, path: Path) -> tuple[int, int, int, int]:
+    if TAG_IDS["ActiveArea"] not in raw.tags:
+        return (0, 0, height, width)
+    values = _ints(raw, TAG_IDS["ActiveArea"])
+    if values is None or len(values) != 4:
+        raise _bad(path, "ActiveArea is not four integers (top, left, bottom, right)")
+    top, left, bottom, right = values
+    if not (0 <= top < bottom <= height and 0 <= left < right <= width):
+        raise _bad(path, f"ActiveArea {tuple(values)} lies outside the {width}×{height} px image")
+    return top, left, bottom, right
+
+
+def _default_crop(
+    raw: _Ifd, area: tuple[int, int, int, int], path: Path
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """DefaultCropOrigin (x, y) and DefaultCropSize (w, h), inside the active area."""
+    area_w, area_h = area[3] - area[1], area[2] - area[0]
+    origin = (0.0, 0.0)
+    crop_size = (float(area_w), float(area_h))
+    if TAG_IDS["DefaultCropOrigin"] in raw.tags:
+        origin = _finite(_numbers(raw, TAG_IDS["DefaultCropOrigin"]), 2)
+    if TAG_IDS["DefaultCropSize"] in raw.tags:
+        crop_size = _finite(_numbers(raw, TAG_IDS["DefaultCropSize"]), 2)
+    if origin is None or crop_size is None:
+        raise _bad(path, "DefaultCropOrigin / DefaultCropSize are not two finite numbers")
+    x, y = (int(round(v)) for v in origin)
+    w, h = (int(round(v)) for v in crop_size)
+    if not (0 <= x and 0 <= y and w >= 1 and h >= 1 and x + w <= area_w and y + h <= area_h):
+        raise _bad(
+            path,
+            f"the default crop {w}×{h} px at ({x}, {y}) lies outside the {area_w}×{area_h} px "
+            "active area",
+        )
+    return (float(origin[0]), float(origin[1])), (float(crop_size[0]), float(crop_size[1]))
+
+
+# --- step 3: decode ----------------------------------------------------------------------------
+
+
+def _read(tif, path: Path, size: int) -> DngInfo:
+    ifd0, raw = _find_raw(tif, path)
+    layout, cfa = _check_raw(ifd0, raw, path, size)
+    black = _black_levels(raw, path)
+    white = _white_level(raw, layout.bits, path)
+    area = _active_area(raw, layout.height, layout.width, path)
+    crop_origin, crop_size = _default_crop(raw, area, path)
+    opcode_lists = [_opcode_list(raw, n, path) for n in (1, 2, 3)]
+    with _third_party(path, "reading the Exif IFD"):
+        exif_value = ifd0.raw(TAG_IDS["ExifIFD"])
+        exif = dict(exif_value) if isinstance(exif_value, dict) else {}
+
+    with _third_party(path, "decoding the raw image"):
+        mosaic = raw.page.asarray()
+    if mosaic.shape != (layout.height, layout.width) or mosaic.dtype.kind not in "ui":
+        raise _bad(
+            path,
+            f"the raw image decoded to {mosaic.dtype} {mosaic.shape}, expected "
+            f"({layout.height}, {layout.width})",
+        )
     mosaic = mosaic.astype(np.uint16, copy=False)
-    height, width = mosaic.shape
 
-    bits = _tag(raw, "BitsPerSample")
-    bits = bits[0] if isinstance(bits, tuple) else bits
-    white = _numbers(raw, "WhiteLevel")
-    white = int(white[0]) if white else (1 << int(bits or 16)) - 1
-    black = _black_levels(raw)
-
-    area = _tag(raw, "ActiveArea")
-    area = tuple(int(v) for v in area) if area is not None else (0, 0, height, width)
-    crop_origin = _numbers(raw, "DefaultCropOrigin") or (0.0, 0.0)
-    crop_size = _numbers(raw, "DefaultCropSize") or (
-        float(area[3] - area[1]),
-        float(area[2] - area[0]),
-    )
-
-    neutral = _numbers(ifd0, "AsShotNeutral")
-    cm = _numbers(ifd0, "ColorMatrix1")
-    exif = _exif(ifd0)
+    neutral = _finite(_numbers(ifd0, TAG_IDS["AsShotNeutral"]), 3)
+    version = _bytes(ifd0, TAG_IDS["DNGVersion"])
     info = DngInfo(
         path=path,
         mosaic=mosaic,
         cfa_pattern=cfa,
         black_level_dn=black,
         white_level_dn=white,
-        as_shot_neutral=tuple(neutral) if neutral else None,
-        color_matrix_1=np.array(cm).reshape(3, 3) if cm and len(cm) == 9 else None,
-        calibration_illuminant_1=_first(_tag(ifd0, "CalibrationIlluminant1")),
-        default_crop_origin=tuple(crop_origin),
-        default_crop_size=tuple(crop_size),
+        as_shot_neutral=tuple(neutral) if neutral and min(neutral) > 0 else None,
+        color_matrix_1=_matrix(ifd0, "ColorMatrix1"),
+        calibration_illuminant_1=_int(ifd0, TAG_IDS["CalibrationIlluminant1"]),
+        default_crop_origin=crop_origin,
+        default_crop_size=crop_size,
         active_area=area,
-        dng_version=tuple(bytes(_tag(ifd0, "DNGVersion"))),
-        make=_tag(ifd0, "Make"),
-        model=_tag(ifd0, "Model"),
-        unique_camera_model=_tag(ifd0, "UniqueCameraModel"),
-        software=_tag(ifd0, "Software"),
+        dng_version=tuple(version or ()),
+        make=_text(ifd0.raw(TAG_IDS["Make"])),
+        model=_text(ifd0.raw(TAG_IDS["Model"])),
+        unique_camera_model=_text(ifd0.raw(TAG_IDS["UniqueCameraModel"])),
+        software=_text(ifd0.raw(TAG_IDS["Software"])),
         exif=exif,
+        opcode_list_1=opcode_lists[0],
+        opcode_list_2=opcode_lists[1],
+        opcode_list_3=opcode_lists[2],
+        artist=_text(ifd0.raw(TAG_IDS["Artist"])),
+        copyright=_text(ifd0.raw(TAG_IDS["Copyright"])),
     )
     _fill_exif(info, exif)
     _fill_colour(info, ifd0, raw)
-    _fill_lens_and_people(info, ifd0, raw, exif)
-    if ifd0 is not raw and ifd0.photometric == PHOTOMETRIC["RGB"]:
-        try:
-            info.preview = ifd0.asarray()
-        except Exception:  # a broken preview does not make the raw unreadable
-            info.preview = None
+    if ifd0 is not raw:
+        info.preview = _preview(ifd0, path, size)
     return info
 
 
-def _find_raw(tif):
-    candidates = []
-    for page in tif.pages:
-        candidates.append(page)
-        candidates.extend(page.pages or [])
-    for page in candidates:
-        subfile = _tag(page, "NewSubfileType") or 0
-        if page.photometric == PHOTOMETRIC["CFA"] and subfile == 0:
-            return page
-    return None
-
-
-def _tag(page, name: str):
-    tag = page.tags.get(TAG_IDS[name])
-    return None if tag is None else tag.value
-
-
-def _first(value):
-    if isinstance(value, tuple | list):
-        return value[0]
-    return value
-
-
-def _numbers(page, name: str) -> list[float] | None:
-    """A numeric tag as a list of floats; RATIONAL/SRATIONAL pairs are divided out."""
-    tag = page.tags.get(TAG_IDS[name])
-    if tag is None:
+def _preview(ifd0: _Ifd, path: Path, size: int) -> np.ndarray | None:
+    """IFD0's RGB preview when it is a plain uncompressed 8-bit image of at most
+    :data:`MAX_PREVIEW_PIXELS`; otherwise (or when damaged) None: a preview never makes the raw
+    image unreadable, and a huge one is skipped, not decoded."""
+    if _int(ifd0, TAG_IDS["PhotometricInterpretation"]) != PHOTOMETRIC["RGB"]:
         return None
-    value = tag.value if isinstance(tag.value, tuple | list) else (tag.value,)
-    if int(tag.dtype) in (5, 10):  # RATIONAL, SRATIONAL: tifffile gives (n, d, n, d, ...)
-        return [n / d for n, d in zip(value[0::2], value[1::2], strict=True)]
-    return [float(v) for v in value]
+    try:
+        layout = _layout(ifd0, path, size, what="preview", max_pixels=MAX_PREVIEW_PIXELS, samples=3)
+        _check_tifffile_agrees(ifd0, layout, path, "preview")
+    except UnreadableFile:
+        return None
+    if layout.compression != 1 or layout.bits != 8:
+        return None
+    try:
+        with _third_party(path, "decoding the preview"):
+            preview = ifd0.page.asarray()
+    except UnreadableFile:
+        return None
+    if preview.shape != (layout.height, layout.width, 3) or preview.dtype != np.uint8:
+        return None
+    return preview
 
 
-def _black_levels(raw) -> tuple[float, float, float, float]:
-    values = _numbers(raw, "BlackLevel")
-    if values is None:
-        return (0.0, 0.0, 0.0, 0.0)
-    dims = tuple(_tag(raw, "BlackLevelRepeatDim") or (1, 1))
-    if dims == (1, 1) and len(values) == 1:
-        return (values[0],) * 4
-    if dims == (2, 2) and len(values) == 4:
-        return tuple(values)
-    raise UnreadableFile(f"BlackLevel with repeat {dims} and {len(values)} values is not supported")
+def _opcode_list(raw: _Ifd, n: int, path: Path) -> bytes | None:
+    """OpcodeList{n} as stored; its content is checked by decode_opcode_list when used. tifffile
+    reads a tag's value only when it lies inside the file, so its size is bounded by it."""
+    code = TAG_IDS[f"OpcodeList{n}"]
+    if code not in raw.tags:
+        return None
+    data = _bytes(raw, code)
+    if data is None:
+        raise _bad(path, f"OpcodeList{n} is not stored as bytes (TIFF type {raw.type_of(code)})")
+    return data
 
 
-def _exif(ifd0) -> dict:
-    tag = ifd0.tags.get(TAG_IDS["ExifIFD"])
-    return dict(tag.value) if tag is not None and isinstance(tag.value, dict) else {}
+def _matrix(ifd0: _Ifd, name: str) -> np.ndarray | None:
+    values = _finite(_numbers(ifd0, TAG_IDS[name]), 9)
+    return None if values is None else np.array(values).reshape(3, 3)
 
 
 def _fill_exif(info: DngInfo, exif: dict) -> None:
+    """Exposure, aperture, focal length, ISO, date, lens and ID fields of the Exif IFD; a
+    damaged optional field is left out rather than making the raw image unreadable."""
     import tifffile
 
     def get(name: str):
         return exif.get(tifffile.TIFF.TAGS.get(TAG_IDS[name], name))
 
     def ratio(value) -> Fraction | None:
-        if isinstance(value, tuple) and len(value) == 2 and value[1]:
-            return Fraction(int(value[0]), int(value[1]))
+        values = _flat(value)
+        if values is None or len(values) != 2 or not all(isinstance(v, int) for v in values):
+            return None
+        return Fraction(values[0], values[1]) if values[1] else None
+
+    def positive(value: Fraction | None) -> float | None:
+        return None if value is None or value <= 0 else float(value)
+
+    exposure = ratio(get("ExposureTime"))
+    info.exposure_time = exposure if exposure is not None and exposure > 0 else None
+    info.f_number = positive(ratio(get("FNumber")))
+    info.focal_mm = positive(ratio(get("FocalLength")))
+    iso = _flat(get("ISOSpeed")) or _flat(get("PhotographicSensitivity"))
+    info.iso = int(iso[0]) if iso and isinstance(iso[0], int) and iso[0] > 0 else None
+    info.lens_model = _text(get("LensModel"))
+    info.datetime_original = _exif_datetime(
+        _text(get("DateTimeOriginal")),
+        _text(get("SubSecTimeOriginal")) or "",
+        _text(get("OffsetTimeOriginal")) or "",
+    )
+    info.lens_make = _text(get("LensMake"))
+    info.lens_serial_number = _text(get("LensSerialNumber"))
+    info.image_unique_id = _text(get("ImageUniqueID"))
+    spec = _flat(get("LensSpecification"))
+    if spec is not None and len(spec) == 8 and all(isinstance(v, int) and v for v in spec[1::2]):
+        info.lens_specification = tuple(n / d for n, d in zip(spec[0::2], spec[1::2], strict=True))
+    f35 = _flat(get("FocalLengthIn35mmFormat"))
+    info.focal_length_35mm = int(f35[0]) if f35 and isinstance(f35[0], int) else None
+
+
+def _exif_datetime(stamp: str | None, subsec: str, offset: str) -> datetime | None:
+    """Exif 2.32 DateTimeOriginal ("YYYY:MM:DD HH:MM:SS") with its sub-seconds and offset."""
+    if not stamp:
         return None
-
-    info.exposure_time = ratio(get("ExposureTime"))
-    f_number = ratio(get("FNumber"))
-    info.f_number = None if f_number is None else float(f_number)
-    focal = ratio(get("FocalLength"))
-    info.focal_mm = None if focal is None else float(focal)
-    iso = get("ISOSpeed") or get("PhotographicSensitivity")
-    info.iso = None if iso is None else int(_first(iso))
-    info.lens_model = get("LensModel")
-    stamp = get("DateTimeOriginal")
-    if stamp:
-        text = stamp.strip()
-        subsec = (get("SubSecTimeOriginal") or "").strip()
-        offset = (get("OffsetTimeOriginal") or "").strip()
-        try:
-            when = datetime.strptime(text, "%Y:%m:%d %H:%M:%S")
-            if subsec.isdigit():
-                when = when.replace(microsecond=int(subsec[:6].ljust(6, "0")))
-            if offset:
-                when = datetime.fromisoformat(when.isoformat() + offset)
-            info.datetime_original = when
-        except ValueError:
-            info.datetime_original = None
+    try:
+        when = datetime.strptime(stamp, "%Y:%m:%d %H:%M:%S")
+        if subsec.isdigit():
+            when = when.replace(microsecond=int(subsec[:6].ljust(6, "0")))
+        if offset:
+            when = datetime.fromisoformat(when.isoformat() + offset)
+    except ValueError:
+        return None
+    return when
 
 
-def _fill_colour(info: DngInfo, ifd0, raw) -> None:
+def _fill_colour(info: DngInfo, ifd0: _Ifd, raw: _Ifd) -> None:
     """ColorMatrix2, CalibrationIlluminant2, ForwardMatrix1/2, BaselineExposure (IFD0) and
     NoiseProfile (IFD0, or the raw IFD where some writers put it)."""
-
-    def matrix(name: str) -> np.ndarray | None:
-        values = _numbers(ifd0, name)
-        if not values or len(values) != 9 or not all(np.isfinite(values)):
-            return None
-        return np.array(values).reshape(3, 3)
-
-    info.color_matrix_2 = matrix("ColorMatrix2")
-    illuminant_2 = _tag(ifd0, "CalibrationIlluminant2")
-    info.calibration_illuminant_2 = None if illuminant_2 is None else int(_first(illuminant_2))
-    info.forward_matrix_1 = matrix("ForwardMatrix1")
-    info.forward_matrix_2 = matrix("ForwardMatrix2")
-    baseline = _numbers(ifd0, "BaselineExposure")
-    info.baseline_exposure = float(baseline[0]) if baseline and np.isfinite(baseline[0]) else 0.0
-    noise = _numbers(ifd0, "NoiseProfile") or _numbers(raw, "NoiseProfile")
-    if noise and len(noise) in (2, 6) and all(np.isfinite(noise)):
+    info.color_matrix_2 = _matrix(ifd0, "ColorMatrix2")
+    info.calibration_illuminant_2 = _int(ifd0, TAG_IDS["CalibrationIlluminant2"])
+    info.forward_matrix_1 = _matrix(ifd0, "ForwardMatrix1")
+    info.forward_matrix_2 = _matrix(ifd0, "ForwardMatrix2")
+    baseline = _finite(_numbers(ifd0, TAG_IDS["BaselineExposure"]), 1)
+    info.baseline_exposure = baseline[0] if baseline else 0.0
+    noise = _numbers(ifd0, TAG_IDS["NoiseProfile"]) or _numbers(raw, TAG_IDS["NoiseProfile"])
+    if noise and len(noise) in (2, 6) and all(math.isfinite(v) for v in noise):
         info.noise_profile = tuple(
             (float(s), float(o)) for s, o in zip(noise[0::2], noise[1::2], strict=True)
         )
-
-
-def _fill_lens_and_people(info: DngInfo, ifd0, raw, exif: dict) -> None:
-    """Opcode lists (raw IFD), Artist/Copyright (IFD0), lens and ID fields (Exif IFD)."""
-    import tifffile
-
-    for n in (1, 2, 3):
-        value = _tag(raw, f"OpcodeList{n}")
-        if value is not None:
-            setattr(info, f"opcode_list_{n}", bytes(value))
-
-    def text(value) -> str | None:
-        if isinstance(value, bytes):
-            value = value.decode("latin-1")
-        return value.strip("\0 ") or None if isinstance(value, str) else None
-
-    info.artist = text(_tag(ifd0, "Artist"))
-    info.copyright = text(_tag(ifd0, "Copyright"))
-
-    def get(name: str):
-        return exif.get(tifffile.TIFF.TAGS.get(TAG_IDS[name], name))
-
-    info.lens_make = text(get("LensMake"))
-    info.lens_serial_number = text(get("LensSerialNumber"))
-    info.image_unique_id = text(get("ImageUniqueID"))
-    spec = get("LensSpecification")
-    if isinstance(spec, tuple) and len(spec) == 8 and all(spec[1::2]):
-        info.lens_specification = tuple(n / d for n, d in zip(spec[0::2], spec[1::2], strict=True))
-    f35 = _first(get("FocalLengthIn35mmFormat"))
-    # A damaged optional field is left out rather than making the raw image unreadable.
-    info.focal_length_35mm = int(f35) if isinstance(f35, int) else None
