@@ -24,8 +24,17 @@ Each stream is T.81 Annex H with:
 
 Tiles at the right and bottom edges are full size (TIFF 6.0 §15); the samples beyond the image
 repeat the last two columns / rows, so the padding keeps the CFA colour of each column and
-costs almost nothing to code. Tiles are encoded in parallel with numba ``prange`` (``nogil``
-machine code, one tile per task).
+costs almost nothing to code.
+
+Speed: two passes, both parallel over tiles with numba ``prange``. Pass 1 takes each tile's
+histogram, which gives its Huffman tables and a bound on its size, so every tile gets its own
+place in one output buffer; pass 2 codes each tile with the tables of that histogram (it used
+to take the histogram a second time). A tile is read a row at a time into a line buffer
+(padding applied there, so the coding loop has no edge cases), each sample predicted from the
+sample ``nc`` back in that buffer; the coder looks up code and length in one table, gathers
+bits in an int64 and writes 32 at a time, testing the word once for a 0xFF byte to stuff.
+On the 8192×6144 12-bit twin frame of ``bench/dng_write_speed.py`` this took the encoder from
+0.69 s to 0.47 s on one core (0.55 -> 0.38 s on two, a busy machine), the streams bit-identical.
 """
 
 from __future__ import annotations
@@ -74,29 +83,41 @@ def _diff(value, pred):
     return ((value - pred + 32768) & 0xFFFF) - 32768
 
 
-@njit(inline="always", cache=True)
-def _row_start(src, r0, c0, y, nc, k, height, width, precision):
-    # Predictor of a line's first sample: 2**(P-1) on the first line, else the sample above.
-    if y == 0:
-        return np.int32(1 << (precision - 1))
-    return np.int32(src[_clamp(r0 + y - 1, height), _clamp(c0 + k, width)])
+@njit(cache=True)
+def _load_line(src, r, c0, cols, width, line):
+    """Row ``r`` of ``src``, columns ``c0 .. c0+cols-1`` (padded past the edge), into ``line``."""
+    if c0 + cols <= width:
+        for i in range(cols):
+            line[i] = src[r, c0 + i]
+    else:
+        for i in range(cols):
+            line[i] = src[r, _clamp(c0 + i, width)]
 
 
 @njit(cache=True)
 def _histogram(src, r0, c0, rows, cols, nc, height, width, precision, table, hist):
-    """Count the SSSS categories of every difference of one region, per component."""
+    """Count the SSSS categories of every difference of one region, per component.
+
+    The region's samples are taken a row at a time in the frame's order: sample ``i`` of a row
+    is component ``i mod nc``, predicted (predictor 1) by sample ``i - nc`` of the same row; the
+    first ``nc`` of a row by the row above (2**(P-1) on the first row).
+    """
     hist[:, :] = 0
-    xs = cols // nc
-    pred = np.zeros(nc, np.int32)
+    line = np.empty(cols, np.int32)
+    above = np.empty(cols, np.int32)
+    first = np.int32(1 << (precision - 1))
     for y in range(rows):
-        r = _clamp(r0 + y, height)
-        for k in range(nc):
-            pred[k] = _row_start(src, r0, c0, y, nc, k, height, width, precision)
-        for x in range(xs):
-            for k in range(nc):
-                v = np.int32(src[r, _clamp(c0 + x * nc + k, width)])
-                hist[k, _category(_diff(v, pred[k]), table)] += 1
-                pred[k] = v
+        _load_line(src, _clamp(r0 + y, height), c0, cols, width, line)
+        for i in range(nc):
+            p = first if y == 0 else above[i]
+            hist[i, _category(_diff(line[i], p), table)] += 1
+        k = 0
+        for i in range(nc, cols):
+            hist[k, _category(_diff(line[i], line[i - nc]), table)] += 1
+            k += 1
+            if k == nc:
+                k = 0
+        line, above = above, line
 
 
 @njit(cache=True)
@@ -192,6 +213,47 @@ def _put(out, pos, b):
     return pos + 1
 
 
+@njit(inline="always", cache=True)
+def _put_stuffed(out, pos, b):
+    # A 0xFF byte of entropy-coded data is followed by a stuffed zero (F.1.2.3).
+    out[pos] = b
+    if b == 0xFF:
+        out[pos + 1] = 0
+        return pos + 2
+    return pos + 1
+
+
+@njit(inline="always", cache=True)
+def _code(d, k, table, hc, out, pos, acc, nacc):
+    """Append difference ``d`` of component ``k`` to the bit accumulator: the Huffman code of
+    its category ``s``, then ``s`` extra bits (F.1.2.1; a negative ``d`` as the low bits of
+    ``d - 1``; none for s = 0 and s = 16). ``hc[k, s]`` is ``code << 6 | total bit count``.
+    Whole 32-bit words are written out, with 0xFF stuffing."""
+    s = _category(d, table)
+    e = hc[k, s]
+    extra = s & 15
+    n = e & 63
+    word = ((e >> 6) << extra) | ((d - (d < 0)) & ((1 << extra) - 1))
+    acc = (acc << n) | word
+    nacc += n
+    if nacc >= 32:
+        nacc -= 32
+        w = acc >> nacc
+        acc &= (1 << nacc) - 1
+        v = ~w & 0xFFFFFFFF  # a 0xFF byte of w is a zero byte of v (no byte to stuff: one test)
+        if not ((v - 0x01010101) & ~v & 0x80808080):
+            out[pos] = w >> 24
+            out[pos + 1] = (w >> 16) & 0xFF
+            out[pos + 2] = (w >> 8) & 0xFF
+            out[pos + 3] = w & 0xFF
+            return pos + 4, acc, nacc
+        pos = _put_stuffed(out, pos, w >> 24)
+        pos = _put_stuffed(out, pos, (w >> 16) & 0xFF)
+        pos = _put_stuffed(out, pos, (w >> 8) & 0xFF)
+        pos = _put_stuffed(out, pos, w & 0xFF)
+    return pos, acc, nacc
+
+
 @njit(cache=True)
 def _encode_region(src, r0, c0, rows, cols, nc, height, width, precision, table, out, pos, hist):
     """Encode one region as a complete lossless JPEG at ``out[pos:]``; returns the end."""
@@ -249,42 +311,46 @@ def _encode_region(src, r0, c0, rows, cols, nc, height, width, precision, table,
     pos = _put(out, pos, 1)
     pos = _put(out, pos, 0)
     pos = _put(out, pos, 0)
-    # Entropy-coded segment.
-    acc = np.uint64(0)  # pending bits, right-aligned
+    # Entropy-coded segment: the samples in the order of _histogram, bits gathered in ``acc``
+    # (int64, < 64 bits pending) and flushed 32 at a time.
+    hc = np.zeros((nc, N_SYMBOLS), np.int64)
+    for k in range(nc):
+        for s in range(N_SYMBOLS):
+            hc[k, s] = (code[k, s] << 6) | (code_len[k, s] + (s & 15))
+    acc = 0
     nacc = 0
-    pred = np.zeros(nc, np.int32)
+    line = np.empty(cols, np.int32)
+    above = np.empty(cols, np.int32)
+    first = np.int32(1 << (precision - 1))
     for y in range(rows):
-        r = _clamp(r0 + y, height)
-        for k in range(nc):
-            pred[k] = _row_start(src, r0, c0, y, nc, k, height, width, precision)
-        for x in range(xs):
-            for k in range(nc):
-                v = np.int32(src[r, _clamp(c0 + x * nc + k, width)])
-                p = pred[k]
-                pred[k] = v
-                d = _diff(v, p)
-                s = _category(d, table)
-                n = code_len[k, s]
-                word = np.uint64(code[k, s])
-                if 0 < s < 16:
-                    extra = d if d > 0 else d - 1 + (1 << s)  # F.1.2.1.1: negatives as d-1
-                    word = (word << np.uint64(s)) | np.uint64(extra & ((1 << s) - 1))
-                    n += s
-                acc = (acc << np.uint64(n)) | word
-                nacc += n
-                while nacc >= 8:
-                    nacc -= 8
-                    b = (acc >> np.uint64(nacc)) & np.uint64(0xFF)
-                    pos = _put(out, pos, b)
-                    if b == 0xFF:
-                        pos = _put(out, pos, 0)
-                acc &= (np.uint64(1) << np.uint64(nacc)) - np.uint64(1)
+        _load_line(src, _clamp(r0 + y, height), c0, cols, width, line)
+        for i in range(nc):
+            p = first if y == 0 else above[i]
+            pos, acc, nacc = _code(_diff(line[i], p), i, table, hc, out, pos, acc, nacc)
+        if nc == 2:  # the DNG case, unrolled
+            for i in range(2, cols, 2):
+                pos, acc, nacc = _code(
+                    _diff(line[i], line[i - 2]), 0, table, hc, out, pos, acc, nacc
+                )
+                pos, acc, nacc = _code(
+                    _diff(line[i + 1], line[i - 1]), 1, table, hc, out, pos, acc, nacc
+                )
+        else:
+            k = 0
+            for i in range(nc, cols):
+                pos, acc, nacc = _code(
+                    _diff(line[i], line[i - nc]), k, table, hc, out, pos, acc, nacc
+                )
+                k += 1
+                if k == nc:
+                    k = 0
+        line, above = above, line
+    while nacc >= 8:
+        nacc -= 8
+        pos = _put_stuffed(out, pos, (acc >> nacc) & 0xFF)
     if nacc > 0:  # pad the last byte with 1-bits (F.1.2.3)
-        pad = np.uint64(8 - nacc)
-        b = ((acc << pad) | ((np.uint64(1) << pad) - np.uint64(1))) & np.uint64(0xFF)
-        pos = _put(out, pos, b)
-        if b == 0xFF:
-            pos = _put(out, pos, 0)
+        pad = 8 - nacc
+        pos = _put_stuffed(out, pos, ((acc << pad) | ((1 << pad) - 1)) & 0xFF)
     pos = _put(out, pos, 0xFF)
     pos = _put(out, pos, _EOI)
     return pos
@@ -306,28 +372,40 @@ def _coded_bytes(hist, nc):
 
 
 @njit(parallel=True, cache=True)
-def _tile_capacities(src, tile_h, tile_w, nc, precision, table, caps):
+def _tile_histograms(src, tile_h, tile_w, nc, precision, table, hists, caps):
+    """Pass 1, parallel over tiles: each tile's histogram and an upper bound of its bytes."""
     height, width = src.shape
     across = (width + tile_w - 1) // tile_w
     for t in prange(caps.size):
-        hist = np.zeros((nc, N_SYMBOLS), np.int64)
         r0 = (t // across) * tile_h
         c0 = (t % across) * tile_w
-        _histogram(src, r0, c0, tile_h, tile_w, nc, height, width, precision, table, hist)
-        caps[t] = _coded_bytes(hist, nc) + _HEADER_MAX
+        _histogram(src, r0, c0, tile_h, tile_w, nc, height, width, precision, table, hists[t])
+        caps[t] = _coded_bytes(hists[t], nc) + _HEADER_MAX
 
 
 @njit(parallel=True, cache=True)
-def _encode_tiles(src, tile_h, tile_w, nc, precision, table, starts, ends, out):
+def _encode_tiles(src, tile_h, tile_w, nc, precision, table, hists, starts, ends, out):
+    """Pass 2, parallel over tiles: tile ``t`` coded with its histogram's tables at
+    ``out[starts[t]:]``, ending at ``ends[t]``."""
     height, width = src.shape
     across = (width + tile_w - 1) // tile_w
     for t in prange(starts.size):
-        hist = np.zeros((nc, N_SYMBOLS), np.int64)
         r0 = (t // across) * tile_h
         c0 = (t % across) * tile_w
-        _histogram(src, r0, c0, tile_h, tile_w, nc, height, width, precision, table, hist)
         ends[t] = _encode_region(
-            src, r0, c0, tile_h, tile_w, nc, height, width, precision, table, out, starts[t], hist
+            src,
+            r0,
+            c0,
+            tile_h,
+            tile_w,
+            nc,
+            height,
+            width,
+            precision,
+            table,
+            out,
+            starts[t],
+            hists[t],
         )
 
 
@@ -345,6 +423,23 @@ def _check(image: np.ndarray, precision: int, components: int) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
+def _encode(
+    image: np.ndarray, tile_h: int, tile_w: int, components: int, precision: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Both passes over every tile: (buffer, start and end of each tile's stream in it)."""
+    height, width = image.shape
+    n = -(-height // tile_h) * -(-width // tile_w)
+    hists = np.zeros((n, components, N_SYMBOLS), np.int64)
+    caps = np.zeros(n, np.int64)
+    _tile_histograms(image, tile_h, tile_w, components, precision, _CATEGORY, hists, caps)
+    starts = np.zeros(n, np.int64)
+    starts[1:] = np.cumsum(caps)[:-1]
+    out = np.empty(int(caps.sum()), np.uint8)
+    ends = np.zeros(n, np.int64)
+    _encode_tiles(image, tile_h, tile_w, components, precision, _CATEGORY, hists, starts, ends, out)
+    return out, starts, ends
+
+
 def encode_ljpeg(image: np.ndarray, precision: int, components: int = 1) -> bytes:
     """One lossless JPEG stream holding the whole (H, W) uint16 ``image``.
 
@@ -355,13 +450,7 @@ def encode_ljpeg(image: np.ndarray, precision: int, components: int = 1) -> byte
     height, width = image.shape
     if width % components or not (0 < height < 65536 and 0 < width // components < 65536):
         raise ValueError(f"cannot encode a {width}×{height} image with {components} components")
-    caps = np.zeros(1, np.int64)
-    _tile_capacities(image, height, width, components, precision, _CATEGORY, caps)
-    out = np.empty(int(caps[0]), np.uint8)
-    ends = np.zeros(1, np.int64)
-    _encode_tiles(
-        image, height, width, components, precision, _CATEGORY, np.zeros(1, np.int64), ends, out
-    )
+    out, starts, ends = _encode(image, height, width, components, precision)
     return out[: int(ends[0])].tobytes()
 
 
@@ -379,13 +468,6 @@ def encode_tiles(
     height, width = mosaic.shape
     if height < 2 or width < 2:
         raise ValueError(f"a {width}×{height} image is too small to tile")
-    n = -(-height // tile_h) * -(-width // tile_w)
-    caps = np.zeros(n, np.int64)
-    _tile_capacities(mosaic, tile_h, tile_w, components, precision, _CATEGORY, caps)
-    starts = np.zeros(n, np.int64)
-    starts[1:] = np.cumsum(caps)[:-1]
-    out = np.empty(int(caps.sum()), np.uint8)
-    ends = np.zeros(n, np.int64)
-    _encode_tiles(mosaic, tile_h, tile_w, components, precision, _CATEGORY, starts, ends, out)
+    out, starts, ends = _encode(mosaic, tile_h, tile_w, components, precision)
     view = memoryview(out)
     return [view[int(a) : int(b)] for a, b in zip(starts, ends, strict=True)]
