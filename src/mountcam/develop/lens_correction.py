@@ -112,28 +112,48 @@ def _upsample(coarse: np.ndarray, h: int, w: int) -> np.ndarray:
     return up[s : s + h, s : s + w]
 
 
-def _vignette(
-    rgb: np.ndarray, op: FixVignetteRadial, origin, full, *, in_place: bool = False
-) -> np.ndarray:
+def vignette_terms(
+    op: FixVignetteRadial, origin_rc: tuple[int, int], shape_hw: tuple[int, int], full
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(dv², dh², k) of a FixVignetteRadial for the ``shape_hw`` block whose top-left pixel is
+    pixel ``origin_rc`` of the ``full`` (H, W) image: the squared normalised row and column
+    offsets (float32) and the gain polynomial's coefficients, so that a fused kernel can apply
+    g = 1 + x·(k0 + x·(k1 + …)), x = min(dv²[i] + dh²[j], 1), exactly as this module does."""
     height, width = full
     cx, cy = op.center_x * width, op.center_y * height
     norm = _norm_radius(cx, cy, full)
-    h, w = rgb.shape[:2]
+    h, w = shape_hw
     # r² = dv² + dh² separates into a row term and a column term, so the exact gain costs one
     # fused pass (no grid: the gain's curvature is largest in the corners, where it matters).
-    dv2 = (((np.arange(h) + origin[0] + 0.5 - cy) / norm) ** 2).astype(np.float32)
-    dh2 = (((np.arange(w) + origin[1] + 0.5 - cx) / norm) ** 2).astype(np.float32)
+    dv2 = (((np.arange(h) + origin_rc[0] + 0.5 - cy) / norm) ** 2).astype(np.float32)
+    dh2 = (((np.arange(w) + origin_rc[1] + 0.5 - cx) / norm) ** 2).astype(np.float32)
+    return dv2, dh2, np.asarray(op.k, np.float32)
+
+
+def _vignette(
+    rgb: np.ndarray, op: FixVignetteRadial, origin, full, *, in_place: bool = False
+) -> np.ndarray:
+    dv2, dh2, k = vignette_terms(op, origin, rgb.shape[:2], full)
     out = rgb if in_place else np.empty_like(rgb)
-    _vignette_kernel(rgb, out, dv2, dh2, np.asarray(op.k, np.float32))
+    _vignette_kernel(rgb, out, dv2, dh2, k)
     return out
+
+
+@njit(inline="always", nogil=True, cache=True)
+def vignette_gain(dv2_i, dh2_j, k0, k1, k2, k3, k4):  # pragma: no cover - compiled
+    """FixVignetteRadial's gain at one pixel from :func:`vignette_terms` (float32). The
+    coefficients come as scalars: held in registers, not reloaded from an array that the
+    caller's stores might alias."""
+    x = min(dv2_i + dh2_j, np.float32(1.0))
+    return np.float32(1.0) + x * (k0 + x * (k1 + x * (k2 + x * (k3 + x * k4))))
 
 
 @njit(parallel=True, cache=True)
 def _vignette_kernel(rgb, out, dv2, dh2, k):  # pragma: no cover - compiled
+    k0, k1, k2, k3, k4 = k[0], k[1], k[2], k[3], k[4]
     for i in prange(rgb.shape[0]):
         for j in range(rgb.shape[1]):
-            x = min(dv2[i] + dh2[j], np.float32(1.0))
-            g = np.float32(1.0) + x * (k[0] + x * (k[1] + x * (k[2] + x * (k[3] + x * k[4]))))
+            g = vignette_gain(dv2[i], dh2[j], k0, k1, k2, k3, k4)
             for c in range(3):
                 out[i, j, c] = rgb[i, j, c] * g
 

@@ -41,6 +41,7 @@ from numba import njit, prange
 from mountcam.develop.colour import ColourProfile, xyz_d50_to_output
 from mountcam.develop.highlights import blend_pixel, reconstruct_highlights
 from mountcam.develop.image import Image
+from mountcam.develop.lens_correction import vignette_gain
 from mountcam.develop.looks import load_look
 from mountcam.develop.settings import DevelopSettings
 from mountcam.develop.tone import build_lut, build_lut_u8
@@ -125,6 +126,11 @@ class Plan:
     lens_whole_image: bool
     sharpen: Callable[[np.ndarray], np.ndarray] | None
     sharpen_overlap: int
+    #: When the lens correction is one FixVignetteRadial: (origin_rc, shape_hw) -> its
+    #: (dv², dh², k) for the colour kernel to apply in its own pass (``lens`` is then unused).
+    vignette: Callable[[tuple[int, int], tuple[int, int]], tuple] | None = None
+    #: (amount, σ in pixels) of the output sharpening fused after the colour kernel.
+    sharpen_params: tuple[float, float] | None = None
 
 
 def plan_development(info, settings: DevelopSettings) -> Plan:
@@ -169,12 +175,12 @@ def plan_development(info, settings: DevelopSettings) -> Plan:
     denoise_fn, denoise_overlap = (None, 0)
     if eff.denoise:
         denoise_fn, denoise_overlap = _denoise_stage(info, gains)
-    lens_fn, whole = (None, False)
+    lens_fn, whole, vignette = (None, False, None)
     if eff.lens_correction:
-        lens_fn, whole = _lens_stage(info)
-    sharpen_fn, sharpen_overlap = (None, 0)
+        lens_fn, whole, vignette = _lens_stage(info)
+    sharpen_fn, sharpen_overlap, sharpen_params = (None, 0, None)
     if eff.sharpen:
-        sharpen_fn, sharpen_overlap = _sharpen_stage(eff.quality)
+        sharpen_fn, sharpen_overlap, sharpen_params = _sharpen_stage(eff.quality)
 
     rows, cols = info.crop_slices
     h, w = info.mosaic.shape
@@ -203,6 +209,8 @@ def plan_development(info, settings: DevelopSettings) -> Plan:
         lens_whole_image=whole,
         sharpen=sharpen_fn,
         sharpen_overlap=sharpen_overlap,
+        vignette=vignette,
+        sharpen_params=sharpen_params,
     )
 
 
@@ -276,15 +284,15 @@ def _denoise_stage(info, gains: np.ndarray):
 def _lens_stage(info):
     data = getattr(info, "opcode_list_3", None)
     if not data:
-        return None, False
+        return None, False, None
     try:
-        from mountcam.develop.lens_correction import apply_opcodes
-        from mountcam.dng.opcodes import WarpRectilinear, decode_opcode_list
+        from mountcam.develop.lens_correction import apply_opcodes, vignette_terms
+        from mountcam.dng.opcodes import FixVignetteRadial, WarpRectilinear, decode_opcode_list
     except ImportError:
-        return None, False
+        return None, False, None
     ops = decode_opcode_list(data)
     if not ops:
-        return None, False
+        return None, False, None
     top, left, bottom, right = (int(v) for v in info.active_area)
     full = (bottom - top, right - left)
     whole = any(isinstance(op, WarpRectilinear) for op in ops)
@@ -294,17 +302,24 @@ def _lens_stage(info):
             rgb, ops, origin_rc=(origin_rc[0] - top, origin_rc[1] - left), full_size_hw=full
         )
 
-    return apply, whole
+    vignette = None
+    if len(ops) == 1 and isinstance(ops[0], FixVignetteRadial):
+        # The usual case of a fixed-lens phone camera: a per-pixel gain, cheapest inside the
+        # colour kernel's own pass over the strip (one fewer read and write of it).
+        def vignette(origin_rc: tuple[int, int], shape_hw: tuple[int, int]) -> tuple:
+            return vignette_terms(ops[0], (origin_rc[0] - top, origin_rc[1] - left), shape_hw, full)
+
+    return apply, whole, vignette
 
 
 def _sharpen_stage(quality: str):
     try:
         from mountcam.develop import sharpen as module
     except ImportError:
-        return None, 0
+        return None, 0, None
     amount, radius = (0.6, 0.8) if quality == "fast" else (0.8, 0.7)
     overlap = int(math.ceil(4 * radius)) + 2  # the Gaussian's reach (4σ) + the 3×3 clamp
-    return (lambda rgb: module.sharpen(rgb, amount, radius)), overlap
+    return (lambda rgb: module.sharpen(rgb, amount, radius)), overlap, (amount, radius)
 
 
 # --------------------------------------------------------------------------------------------
@@ -412,7 +427,13 @@ def _run(plan: Plan, info, dtype: np.dtype, timings: dict[str, float]) -> np.nda
     scale = (gains_cfa / span).astype(np.float32)
     clip = plan.gains.astype(np.float32)  # clip levels of R, G, B after white balance
 
-    separate_highlights = plan.denoise is not None or plan.lens is not None
+    # A lone vignette gain rides in the colour kernel; any other lens correction (and denoise,
+    # which sits between highlights and lens) needs the demosaiced strip as a whole first.
+    fuse_vignette = plan.vignette is not None and plan.denoise is None
+    separate_lens = plan.lens is not None and not fuse_vignette
+    separate_highlights = plan.denoise is not None or separate_lens
+    no_vignette = (np.zeros(1, np.float32), np.zeros(1, np.float32), np.zeros(5, np.float32))
+    no_luma = np.zeros((1, 1), np.float32)
     margin = plan.demosaic_overlap + plan.denoise_overlap + plan.sharpen_overlap
     margin += margin % 2  # even margins keep the strip's CFA phase simple to follow
     strip_rows = out_h if plan.lens_whole_image else STRIP_ROWS
@@ -425,7 +446,8 @@ def _run(plan: Plan, info, dtype: np.dtype, timings: dict[str, float]) -> np.nda
     c0, c1 = _even_window(cols.start - margin, cols.stop + margin, cols.start, cols.stop, w)
     lut_x_max = np.float32(plan.lut_x_max)
     lut8 = None
-    if dtype == np.uint8 and plan.lut is not None and plan.sharpen is None:
+    sharpen = plan.sharpen_params
+    if dtype == np.uint8 and plan.lut is not None and sharpen is None:
         lut8 = build_lut_u8(plan.tone, plan.lut_x_max)
     local = threading.local()
     lock = threading.Lock()
@@ -461,7 +483,7 @@ def _run(plan: Plan, info, dtype: np.dtype, timings: dict[str, float]) -> np.nda
                 toc = time.perf_counter()
                 spent["denoise"] += toc - tic
                 tic = toc
-            if plan.lens is not None:
+            if separate_lens:
                 rgb = np.ascontiguousarray(plan.lens(rgb, (r0, c0)), dtype=np.float32)
                 toc = time.perf_counter()
                 spent["lens"] += toc - tic
@@ -469,31 +491,45 @@ def _run(plan: Plan, info, dtype: np.dtype, timings: dict[str, float]) -> np.nda
         # Where this strip's output rows/cols sit inside the strip.
         oy, ox = a - r0, cols.start - c0
         target = out[a - rows.start : b - rows.start]
-        if plan.sharpen is None and lut8 is not None:
-            _finish_u8_kernel(
-                rgb, oy, ox, b - a, out_w, clip, not separate_highlights,
-                matrix, lut8, lut_x_max, target,
-            )  # fmt: skip
-            spent["colour_tone"] += time.perf_counter() - tic
-        elif plan.sharpen is None:
-            _finish_kernel(
-                rgb, oy, ox, b - a, out_w, clip, not separate_highlights,
-                matrix, lut, lut_x_max, use_lut, np.float32(out_scale), target,
-            )  # fmt: skip
+        if sharpen is None:
+            vig = plan.vignette((r0 + oy, c0 + ox), (b - a, out_w)) if fuse_vignette else None
+            dv2, dh2, kv = vig if vig is not None else no_vignette
+            if lut8 is not None:
+                _finish_u8_kernel(
+                    rgb, oy, ox, b - a, out_w, clip, not separate_highlights,
+                    vig is not None, dv2, dh2, kv, matrix, lut8, lut_x_max, target,
+                )  # fmt: skip
+            else:
+                _finish_kernel(
+                    rgb, oy, ox, b - a, out_w, clip, not separate_highlights,
+                    vig is not None, dv2, dh2, kv, matrix, lut, lut_x_max, use_lut,
+                    np.float32(out_scale), target, False, no_luma,
+                )  # fmt: skip
             spent["colour_tone"] += time.perf_counter() - tic
         else:
-            if local.enc is None or local.enc.shape[0] < rgb.shape[0] or local.enc.shape[1:] != rgb.shape[1:]:  # fmt: skip
-                local.enc = np.empty((local.cfa.shape[0],) + rgb.shape[1:], dtype=np.float32)
-            enc = local.enc[: rgb.shape[0]]
+            # Colour, tone and encoding of the whole strip (the sharpening reads the context
+            # rows) with its luma in the same pass; then the unsharp mask and the quantisation
+            # write the output rows in one more pass (mountcam.develop.sharpen.sharpen_into).
+            from mountcam.develop.sharpen import sharpen_into
+
+            sh, sw = rgb.shape[:2]
+            if local.enc is None or local.enc.shape[0] < sh or local.enc.shape[1] != sw:
+                local.enc = np.empty((max(sh, local.cfa.shape[0]), sw, 3), dtype=np.float32)
+                local.luma = np.empty(local.enc.shape[:2], dtype=np.float32)
+                local.scratch = {}
+            enc, luma = local.enc[:sh], local.luma[:sh]
+            vig = plan.vignette((r0, c0), (sh, sw)) if fuse_vignette else None
+            dv2, dh2, kv = vig if vig is not None else no_vignette
             _finish_kernel(
-                rgb, 0, 0, rgb.shape[0], rgb.shape[1], clip, not separate_highlights,
-                matrix, lut, lut_x_max, use_lut, np.float32(1.0), enc,
+                rgb, 0, 0, sh, sw, clip, not separate_highlights, vig is not None, dv2, dh2,
+                kv, matrix, lut, lut_x_max, use_lut, np.float32(1.0), enc, True, luma,
             )  # fmt: skip
             toc = time.perf_counter()
             spent["colour_tone"] += toc - tic
-            enc = np.asarray(plan.sharpen(enc), dtype=np.float32)
-            region = enc[oy : oy + (b - a), ox : ox + out_w]
-            _quantise_kernel(region, np.float32(out_scale), int_out, target)
+            sharpen_into(
+                enc, luma, sharpen[0], sharpen[1], (oy, ox, b - a, out_w), out_scale, target,
+                local.scratch,
+            )  # fmt: skip
             spent["sharpen"] += time.perf_counter() - toc
         with lock:
             for k, v in spent.items():
@@ -556,81 +592,95 @@ def _levels_kernel(mosaic, py, px, black, scale, top, out):  # pragma: no cover 
 
 
 @njit(inline="always", nogil=True, cache=True)
-def _lut(lut, v, n_over_x_max, fn):  # pragma: no cover - compiled
-    """Linear interpolation in a LUT from :func:`~mountcam.develop.tone.build_lut`."""
-    u = min(max(v * n_over_x_max, np.float32(0.0)), fn)
-    i = int(u)
-    if i >= lut.size - 1:
-        return lut[lut.size - 1]
-    return lut[i] + (lut[i + 1] - lut[i]) * (u - np.float32(i))
+def _linear_row(rgb, i, ox, ow, recon, clip, vig, dv2_i, dh2, kv, m, gains, buf):
+    """Row ``i`` of ``rgb`` from column ``ox`` (``ow`` pixels): highlights (optional), vignette
+    gain (optional), 3×3 colour matrix, into ``buf`` as three planes (R…, G…, B…): planar, so
+    the LUT pass that follows is one flat loop the compiler can vectorise."""
+    lr, lg, lb = clip[0], clip[1], clip[2]
+    if vig:
+        k0, k1, k2, k3, k4 = kv[0], kv[1], kv[2], kv[3], kv[4]
+        for x in range(ow):
+            gains[x] = vignette_gain(dv2_i, dh2[x], k0, k1, k2, k3, k4)
+    m00, m01, m02 = m[0, 0], m[0, 1], m[0, 2]
+    m10, m11, m12 = m[1, 0], m[1, 1], m[1, 2]
+    m20, m21, m22 = m[2, 0], m[2, 1], m[2, 2]
+    for x in range(ow):
+        r = rgb[i, ox + x, 0]
+        g = rgb[i, ox + x, 1]
+        b = rgb[i, ox + x, 2]
+        if recon:
+            r, g, b = blend_pixel(r, g, b, lr, lg, lb)
+        if vig:
+            gain = gains[x]
+            r, g, b = r * gain, g * gain, b * gain
+        buf[x] = m00 * r + m01 * g + m02 * b
+        buf[ow + x] = m10 * r + m11 * g + m12 * b
+        buf[2 * ow + x] = m20 * r + m21 * g + m22 * b
 
 
 @njit(parallel=True, nogil=True, cache=True)
 def _finish_kernel(
-    rgb, oy, ox, oh, ow, clip, recon, m, lut, x_max, use_lut, out_scale, out
-):  # pragma: no cover - compiled
-    """Highlights (optional), 3×3 colour matrix, tone+encoding LUT (optional), quantisation.
+    rgb, oy, ox, oh, ow, clip, recon, vig, dv2, dh2, kv, m, lut, x_max, use_lut, out_scale, out,
+    with_luma, luma,
+):  # pragma: no cover - compiled  # fmt: skip
+    """Highlights (optional), vignette gain (optional, ``dv2`` / ``dh2`` from
+    :func:`~mountcam.develop.lens_correction.vignette_terms` for the region), 3×3 colour
+    matrix, tone+encoding LUT (optional; linear interpolation in a
+    :func:`~mountcam.develop.tone.build_lut` table), quantisation, and the BT.709 luma Y' of
+    the result (optional, into ``luma``; the sharpening's input).
 
     ``rgb[oy:oy+oh, ox:ox+ow]`` -> ``out[0:oh, 0:ow]``; integer ``out`` gets round(v·scale)
     clipped to 0..scale, float ``out`` gets v (v·scale clipped when the LUT is off and the
     output is integer)."""
-    fn = np.float32(lut.size - 1)
+    n = lut.size
+    fn = np.float32(n - 1)
     inv = fn / x_max
+    last = np.int32(n - 2)
     is_int = out_scale > 1.5
-    lr, lg, lb = clip[0], clip[1], clip[2]
+    zero = np.float32(0.0)
+    half = np.float32(0.5)
+    wr, wg, wb = np.float32(0.2126), np.float32(0.7152), np.float32(0.0722)
     for y in prange(oh):
+        buf = np.empty(3 * ow, np.float32)
+        gains = np.empty(ow if vig else 1, np.float32)
+        _linear_row(rgb, oy + y, ox, ow, recon, clip, vig, dv2[y], dh2, kv, m, gains, buf)
+        if use_lut:
+            for j in range(3 * ow):
+                # u ≤ n − 1 and k ≤ n − 2: no branch for the table's end (u = n − 1 gives
+                # k = n − 2 with weight 1, the last entry).
+                u = min(max(buf[j] * inv, zero), fn)
+                k = min(np.int32(u), last)
+                a = lut[k]
+                buf[j] = a + (lut[k + 1] - a) * (u - np.float32(k))
         for x in range(ow):
-            r = rgb[oy + y, ox + x, 0]
-            g = rgb[oy + y, ox + x, 1]
-            b = rgb[oy + y, ox + x, 2]
-            if recon:
-                r, g, b = blend_pixel(r, g, b, lr, lg, lb)
-            o0 = m[0, 0] * r + m[0, 1] * g + m[0, 2] * b
-            o1 = m[1, 0] * r + m[1, 1] * g + m[1, 2] * b
-            o2 = m[2, 0] * r + m[2, 1] * g + m[2, 2] * b
-            if use_lut:
-                o0 = _lut(lut, o0, inv, fn)
-                o1 = _lut(lut, o1, inv, fn)
-                o2 = _lut(lut, o2, inv, fn)
+            o0 = buf[x]
+            o1 = buf[ow + x]
+            o2 = buf[2 * ow + x]
+            if with_luma:
+                luma[y, x] = wr * o0 + wg * o1 + wb * o2
             if is_int:
-                o0 = min(max(o0 * out_scale + np.float32(0.5), np.float32(0.0)), out_scale)
-                o1 = min(max(o1 * out_scale + np.float32(0.5), np.float32(0.0)), out_scale)
-                o2 = min(max(o2 * out_scale + np.float32(0.5), np.float32(0.0)), out_scale)
+                o0 = min(max(o0 * out_scale + half, zero), out_scale)
+                o1 = min(max(o1 * out_scale + half, zero), out_scale)
+                o2 = min(max(o2 * out_scale + half, zero), out_scale)
             out[y, x, 0] = o0
             out[y, x, 1] = o1
             out[y, x, 2] = o2
 
 
 @njit(parallel=True, nogil=True, cache=True)
-def _finish_u8_kernel(rgb, oy, ox, oh, ow, clip, recon, m, lut8, x_max, out):  # pragma: no cover
+def _finish_u8_kernel(
+    rgb, oy, ox, oh, ow, clip, recon, vig, dv2, dh2, kv, m, lut8, x_max, out
+):  # pragma: no cover - compiled
     """The 8-bit fast path of :func:`_finish_kernel`: nearest entry of a uint8 LUT from
     :func:`~mountcam.develop.tone.build_lut_u8` (no interpolation, no rounding per pixel)."""
     fn = np.float32(lut8.size - 1)
     k = np.float32(lut8.size) / x_max
-    lr, lg, lb = clip[0], clip[1], clip[2]
     zero = np.float32(0.0)
     for y in prange(oh):
+        buf = np.empty(3 * ow, np.float32)
+        gains = np.empty(ow if vig else 1, np.float32)
+        _linear_row(rgb, oy + y, ox, ow, recon, clip, vig, dv2[y], dh2, kv, m, gains, buf)
         for x in range(ow):
-            r = rgb[oy + y, ox + x, 0]
-            g = rgb[oy + y, ox + x, 1]
-            b = rgb[oy + y, ox + x, 2]
-            if recon:
-                r, g, b = blend_pixel(r, g, b, lr, lg, lb)
-            o0 = m[0, 0] * r + m[0, 1] * g + m[0, 2] * b
-            o1 = m[1, 0] * r + m[1, 1] * g + m[1, 2] * b
-            o2 = m[2, 0] * r + m[2, 1] * g + m[2, 2] * b
-            out[y, x, 0] = lut8[int(min(max(o0 * k, zero), fn))]
-            out[y, x, 1] = lut8[int(min(max(o1 * k, zero), fn))]
-            out[y, x, 2] = lut8[int(min(max(o2 * k, zero), fn))]
-
-
-@njit(parallel=True, nogil=True, cache=True)
-def _quantise_kernel(src, out_scale, is_int, out):  # pragma: no cover - compiled
-    h, w = src.shape[0], src.shape[1]
-    for y in prange(h):
-        for x in range(w):
-            for c in range(3):
-                v = src[y, x, c]
-                if is_int:
-                    v = min(max(v * out_scale + np.float32(0.5), np.float32(0.0)), out_scale)
-                out[y, x, c] = v
+            out[y, x, 0] = lut8[int(min(max(buf[x] * k, zero), fn))]
+            out[y, x, 1] = lut8[int(min(max(buf[ow + x] * k, zero), fn))]
+            out[y, x, 2] = lut8[int(min(max(buf[2 * ow + x] * k, zero), fn))]

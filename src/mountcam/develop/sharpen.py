@@ -90,3 +90,68 @@ def _unsharp_kernel(rgb, luma, blurred, lo, hi, amount, overshoot, first, out): 
             out[k, j, 0] = rgb[i, j, 0] + d
             out[k, j, 1] = rgb[i, j, 1] + d
             out[k, j, 2] = rgb[i, j, 2] + d
+
+
+def sharpen_into(
+    enc: np.ndarray,
+    luma: np.ndarray,
+    amount: float,
+    radius_px: float,
+    region: tuple[int, int, int, int],
+    out_scale: float,
+    out: np.ndarray,
+    scratch: dict | None = None,
+) -> None:
+    """The pipeline's fused form of :func:`sharpen`: sharpen one strip and quantise it.
+
+    ``enc``: display-encoded RGB of the strip (float32 (H, W, 3), with the context rows and
+    columns the Gaussian's 4σ reach and the 3×3 range need around ``region``); ``luma``: its
+    BT.709 luma Y' (float32 (H, W)), computed by the caller's colour kernel in the same pass
+    that wrote ``enc``. ``region`` = (row, col, rows, cols) of ``enc`` to output into ``out``
+    (uint8 / uint16 code values ``round(v·out_scale)`` clipped to 0..out_scale, or float32
+    values when ``out`` is float32). Same equations as :func:`sharpen`, without its luma pass,
+    its full-size result array or a separate quantisation pass. ``scratch``: a dict the
+    caller keeps per thread so the blur and range planes are reused, not allocated per strip.
+    """
+    scratch = {} if scratch is None else scratch
+    planes = []
+    for name in ("blurred", "lo", "hi"):
+        buf = scratch.get(name)
+        if buf is None or buf.shape[0] < luma.shape[0] or buf.shape[1] != luma.shape[1]:
+            buf = np.empty(luma.shape, np.float32)
+            scratch[name] = buf
+        planes.append(buf[: luma.shape[0]])
+    blurred, lo, hi = planes
+    cv2.GaussianBlur(luma, (0, 0), radius_px, dst=blurred, borderType=cv2.BORDER_REFLECT)
+    kernel = np.ones((3, 3), np.uint8)
+    cv2.erode(luma, kernel, dst=lo, borderType=cv2.BORDER_REFLECT)
+    cv2.dilate(luma, kernel, dst=hi, borderType=cv2.BORDER_REFLECT)
+    y0, x0, rows, cols = region
+    is_int = out.dtype != np.float32
+    _unsharp_quantise_kernel(
+        enc, luma, blurred, lo, hi, np.float32(amount), np.float32(OVERSHOOT),
+        y0, x0, rows, cols, np.float32(out_scale), is_int, out,
+    )  # fmt: skip
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def _unsharp_quantise_kernel(
+    rgb, luma, blurred, lo, hi, amount, overshoot, y0, x0, rows, cols, out_scale, is_int, out
+):  # pragma: no cover - compiled
+    """:func:`_unsharp_kernel` on ``rgb[y0:y0+rows, x0:x0+cols]`` and the quantisation of the
+    pipeline in the same pass."""
+    zero = np.float32(0.0)
+    half = np.float32(0.5)
+    for k in prange(rows):
+        i = y0 + np.int64(k)
+        for x in range(cols):
+            j = x0 + x
+            y = luma[i, j]
+            t = y + amount * (y - blurred[i, j])
+            t = min(max(t, lo[i, j] - overshoot), hi[i, j] + overshoot)
+            d = t - y
+            for c in range(3):
+                v = rgb[i, j, c] + d
+                if is_int:
+                    v = min(max(v * out_scale + half, zero), out_scale)
+                out[k, x, c] = v
