@@ -25,7 +25,7 @@ along each diagonal (and red at a blue site alike).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 #: Mosaic pixels read beyond the band on each side (green ±3 for the summed activity, +1 for
 #: the colour-difference step). Even, so the halo keeps the CFA phase.
@@ -43,7 +43,8 @@ def demosaic_fast(cfa: np.ndarray, rr: int, rc: int) -> np.ndarray:
     parity ``rr`` and column parity ``rc``."""
     height, width = cfa.shape
     out = np.empty((height, width, 3), dtype=np.float32)
-    _kernel(cfa, int(rr), int(rc), out)
+    bands = -(-height // _BAND)
+    _kernel(cfa, int(rr), int(rc), out, max(1, min(bands, get_num_threads())))
     return out
 
 
@@ -60,86 +61,100 @@ def _reflect(i, n):  # pragma: no cover - compiled
 
 @njit(cache=True, inline="always")
 def _to_sqrt(x):  # pragma: no cover - compiled
-    return np.float32(np.sqrt(x)) if x >= 0 else np.float32(-np.sqrt(-x))
+    # A select, not a branch: the band's fill loop then vectorises.
+    s = np.float32(np.sqrt(abs(x)))
+    return s if x >= 0 else -s
 
 
 @njit(parallel=True, cache=True, fastmath=True)
-def _kernel(cfa, rr, rc, out):  # pragma: no cover - compiled
+def _kernel(cfa, rr, rc, out, runs):  # pragma: no cover - compiled
     height, width = cfa.shape
     bands = (height + _BAND - 1) // _BAND
     wp = width + 2 * _HALO
-    for b in prange(bands):
-        r0 = b * _BAND
-        r1 = min(height, r0 + _BAND)
-        nr = r1 - r0 + 2 * _HALO
-        # The band in the square-root domain, with a mirrored halo.
-        p = np.empty((nr, wp), np.float32)
-        for k in range(nr):
-            row = cfa[_reflect(r0 - _HALO + k, height)]
-            pk = p[k]
-            for j in range(width):
-                pk[j + _HALO] = _to_sqrt(row[j])
-            for j in range(_HALO):
-                pk[_HALO - 1 - j] = _to_sqrt(row[_reflect(-1 - j, width)])
-                pk[width + _HALO + j] = _to_sqrt(row[_reflect(width + j, width)])
+    # One run of consecutive bands per thread, its two band buffers allocated once (not per
+    # band: ~0.8 MB each, which the allocator would map and fault in again every time).
+    for t in prange(runs):
+        p_buf = np.empty((_BAND + 2 * _HALO, wp), np.float32)
+        d_buf = np.empty((_BAND + 2 * _HALO, wp), np.float32)
+        for b in range(t * bands // runs, (t + 1) * bands // runs):
+            _band(cfa, rr, rc, out, b, p_buf, d_buf)
 
-        # d = C - G at every red/blue site of the band plus one row/column of context. Buffer
-        # indices keep the image's parity because r0 and _HALO are even.
-        d = np.empty((nr, wp), np.float32)
-        for k in range(_HALO - 1, nr - _HALO + 1):
-            red_row = (k & 1) == rr
-            q = rc if red_row else 1 - rc  # column parity of the red/blue sites of this row
-            j0 = _HALO - 1 + ((q - (_HALO - 1)) & 1)
-            for j in range(j0, wp - _HALO + 1, 2):
-                c = p[k, j]
-                lh = 2.0 * c - p[k, j - 2] - p[k, j + 2]
-                lv = 2.0 * c - p[k - 2, j] - p[k + 2, j]
-                gh = 0.5 * (p[k, j - 1] + p[k, j + 1]) + 0.25 * lh
-                gv = 0.5 * (p[k - 1, j] + p[k + 1, j]) + 0.25 * lv
-                dh = (
-                    _EPS
-                    + abs(p[k, j - 1] - p[k, j + 1])
-                    + abs(lh)
-                    + 0.5 * (abs(p[k, j - 3] - p[k, j - 1]) + abs(p[k, j + 1] - p[k, j + 3]))
-                    + 0.5 * (abs(p[k, j - 2] - c) + abs(p[k, j + 2] - c))
-                )
-                dv = (
-                    _EPS
-                    + abs(p[k - 1, j] - p[k + 1, j])
-                    + abs(lv)
-                    + 0.5 * (abs(p[k - 3, j] - p[k - 1, j]) + abs(p[k + 1, j] - p[k + 3, j]))
-                    + 0.5 * (abs(p[k - 2, j] - c) + abs(p[k + 2, j] - c))
-                )
-                # weights 1/dh² and 1/dv², normalised
-                wh = dv * dv
-                wv = dh * dh
-                d[k, j] = c - (wh * gh + wv * gv) / (wh + wv)
 
-        for k in range(_HALO, nr - _HALO):
-            o = out[r0 + k - _HALO]
-            red_row = (k & 1) == rr
-            own = 0 if red_row else 2  # channel of the row's own colour
-            other = 2 - own
-            q = rc if red_row else 1 - rc
-            # red/blue sites: the other colour sits on the four diagonals
-            for j in range(_HALO + q, wp - _HALO, 2):
-                c = p[k, j]
-                gc = c - d[k, j]
-                s1 = d[k - 1, j - 1] + d[k + 1, j + 1]
-                s2 = d[k - 1, j + 1] + d[k + 1, j - 1]
-                a1 = _EPS + abs(d[k - 1, j - 1] - d[k + 1, j + 1])
-                a2 = _EPS + abs(d[k - 1, j + 1] - d[k + 1, j - 1])
-                v = gc + 0.5 * (s1 * a2 + s2 * a1) / (a1 + a2)
-                x = j - _HALO
-                o[x, own] = c * abs(c)
-                o[x, 1] = gc * abs(gc)
-                o[x, other] = v * abs(v)
-            # green sites: own colour left/right, the other colour above/below
-            for j in range(_HALO + 1 - q, wp - _HALO, 2):
-                gc = p[k, j]
-                vo = gc + 0.5 * (d[k, j - 1] + d[k, j + 1])
-                vt = gc + 0.5 * (d[k - 1, j] + d[k + 1, j])
-                x = j - _HALO
-                o[x, own] = vo * abs(vo)
-                o[x, 1] = gc * abs(gc)
-                o[x, other] = vt * abs(vt)
+@njit(cache=True, fastmath=True)
+def _band(cfa, rr, rc, out, b, p_buf, d_buf):  # pragma: no cover - compiled
+    height, width = cfa.shape
+    wp = width + 2 * _HALO
+    r0 = b * _BAND
+    r1 = min(height, r0 + _BAND)
+    nr = r1 - r0 + 2 * _HALO
+    # The band in the square-root domain, with a mirrored halo.
+    p = p_buf[:nr]
+    for k in range(nr):
+        row = cfa[_reflect(r0 - _HALO + k, height)]
+        pk = p[k]
+        for j in range(width):
+            pk[j + _HALO] = _to_sqrt(row[j])
+        for j in range(_HALO):
+            pk[_HALO - 1 - j] = _to_sqrt(row[_reflect(-1 - j, width)])
+            pk[width + _HALO + j] = _to_sqrt(row[_reflect(width + j, width)])
+
+    # d = C - G at every red/blue site of the band plus one row/column of context. Buffer
+    # indices keep the image's parity because r0 and _HALO are even.
+    d = d_buf[:nr]
+    for k in range(_HALO - 1, nr - _HALO + 1):
+        red_row = (k & 1) == rr
+        q = rc if red_row else 1 - rc  # column parity of the red/blue sites of this row
+        j0 = _HALO - 1 + ((q - (_HALO - 1)) & 1)
+        for j in range(j0, wp - _HALO + 1, 2):
+            c = p[k, j]
+            lh = 2.0 * c - p[k, j - 2] - p[k, j + 2]
+            lv = 2.0 * c - p[k - 2, j] - p[k + 2, j]
+            gh = 0.5 * (p[k, j - 1] + p[k, j + 1]) + 0.25 * lh
+            gv = 0.5 * (p[k - 1, j] + p[k + 1, j]) + 0.25 * lv
+            dh = (
+                _EPS
+                + abs(p[k, j - 1] - p[k, j + 1])
+                + abs(lh)
+                + 0.5 * (abs(p[k, j - 3] - p[k, j - 1]) + abs(p[k, j + 1] - p[k, j + 3]))
+                + 0.5 * (abs(p[k, j - 2] - c) + abs(p[k, j + 2] - c))
+            )
+            dv = (
+                _EPS
+                + abs(p[k - 1, j] - p[k + 1, j])
+                + abs(lv)
+                + 0.5 * (abs(p[k - 3, j] - p[k - 1, j]) + abs(p[k + 1, j] - p[k + 3, j]))
+                + 0.5 * (abs(p[k - 2, j] - c) + abs(p[k + 2, j] - c))
+            )
+            # weights 1/dh² and 1/dv², normalised
+            wh = dv * dv
+            wv = dh * dh
+            d[k, j] = c - (wh * gh + wv * gv) / (wh + wv)
+
+    for k in range(_HALO, nr - _HALO):
+        o = out[r0 + k - _HALO]
+        red_row = (k & 1) == rr
+        own = 0 if red_row else 2  # channel of the row's own colour
+        other = 2 - own
+        q = rc if red_row else 1 - rc
+        # red/blue sites: the other colour sits on the four diagonals
+        for j in range(_HALO + q, wp - _HALO, 2):
+            c = p[k, j]
+            gc = c - d[k, j]
+            s1 = d[k - 1, j - 1] + d[k + 1, j + 1]
+            s2 = d[k - 1, j + 1] + d[k + 1, j - 1]
+            a1 = _EPS + abs(d[k - 1, j - 1] - d[k + 1, j + 1])
+            a2 = _EPS + abs(d[k - 1, j + 1] - d[k + 1, j - 1])
+            v = gc + 0.5 * (s1 * a2 + s2 * a1) / (a1 + a2)
+            x = j - _HALO
+            o[x, own] = c * abs(c)
+            o[x, 1] = gc * abs(gc)
+            o[x, other] = v * abs(v)
+        # green sites: own colour left/right, the other colour above/below
+        for j in range(_HALO + 1 - q, wp - _HALO, 2):
+            gc = p[k, j]
+            vo = gc + 0.5 * (d[k, j - 1] + d[k, j + 1])
+            vt = gc + 0.5 * (d[k - 1, j] + d[k + 1, j])
+            x = j - _HALO
+            o[x, own] = vo * abs(vo)
+            o[x, 1] = gc * abs(gc)
+            o[x, other] = vt * abs(vt)
