@@ -254,6 +254,31 @@ def test_strips_with_the_stated_overlap_match_the_whole_frame(method, pattern, a
     np.testing.assert_array_equal(got, whole)
 
 
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("pattern", ("RGGB", "GBRG"))
+def test_strips_on_odd_rows_with_their_own_pattern(method, pattern, astronaut_linear):
+    """A strip may start on an odd row if it is given the pattern of its own first row (what
+    the pipeline's ``_pattern_at`` does): still bit-identical."""
+    from mountcam.develop.pipeline import _pattern_at
+
+    cfa = mosaic_of(astronaut_linear[:300], pattern)
+    whole = demosaic(cfa, pattern, method)
+    overlap = demosaic_overlap_rows(method) + 1  # odd: the inner strips start on odd rows
+    got = np.empty_like(whole)
+    starts = []
+    for top in range(0, 300, 100):
+        bottom = min(300, top + 100)
+        r0, r1 = max(0, top - overlap), min(300, bottom + overlap)
+        if (r1 - r0) % 2:  # a mosaic has an even number of rows
+            r1, r0 = (r1 + 1, r0) if r1 < 300 else (r1, r0 - 1)
+        starts.append(r0)
+        got[top:bottom] = demosaic(cfa[r0:r1], _pattern_at(pattern, r0, 0), method)[
+            top - r0 : bottom - r0
+        ]
+    assert any(r0 % 2 for r0 in starts)
+    np.testing.assert_array_equal(got, whole)
+
+
 def test_high_overlap_has_slack(astronaut_linear):
     """high's 32 rows are enough with room to spare: 26 are already exact, 16 are not (so
     the strip test above can fail when the overlap is too small)."""
