@@ -352,3 +352,28 @@ def test_huge_image_tile_and_strip_sizes(seeds, guarded, tmp_path):
         check_case(tmp_path / "case.dng", bytes(data), f"{name} with sizes {edits}")
 
     _run(case, CASES["sizes"], count)
+
+
+# --- the harness itself: each guard must be able to fail a case -------------------------------------
+
+
+def test_the_memory_limit_stops_a_large_allocation(guarded):
+    with pytest.raises(MemoryError):
+        np.ones(2 * MEMORY_HEADROOM_BYTES, np.uint8)
+
+
+def test_a_hang_and_a_foreign_exception_fail_the_case(seeds, guarded, tmp_path, monkeypatch):
+    import time
+
+    module = sys.modules[__name__]
+    monkeypatch.setattr(module, "CASE_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(module, "read_dng", lambda path: time.sleep(2))
+    with pytest.raises(AssertionError, match="hung"):
+        check_case(tmp_path / "x.dng", seeds["tifffile"][0], "a sleeping reader")
+
+    def foreign(path):
+        raise IndexError("not a MountcamError")
+
+    monkeypatch.setattr(module, "read_dng", foreign)
+    with pytest.raises(IndexError):
+        check_case(tmp_path / "x.dng", seeds["tifffile"][0], "a reader raising IndexError")

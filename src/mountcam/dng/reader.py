@@ -60,12 +60,47 @@ _TILE_WIDTH, _TILE_LENGTH, _TILE_OFFSETS, _TILE_BYTE_COUNTS = 322, 323, 324, 325
 _SAMPLE_FORMAT = 339  # §19: 1 = unsigned integer
 _EXTRA_TAGS = (_FILL_ORDER, _PREDICTOR, _TILE_WIDTH, _TILE_LENGTH, _TILE_OFFSETS)
 _WANTED = frozenset(TAG_IDS.values()) | {*_EXTRA_TAGS, _TILE_BYTE_COUNTS, _SAMPLE_FORMAT}
+_TAG_NAMES = {code: name for name, code in TAG_IDS.items()} | {
+    _FILL_ORDER: "FillOrder",
+    _PREDICTOR: "Predictor",
+    _TILE_WIDTH: "TileWidth",
+    _TILE_LENGTH: "TileLength",
+    _TILE_OFFSETS: "TileOffsets",
+    _TILE_BYTE_COUNTS: "TileByteCounts",
+    _SAMPLE_FORMAT: "SampleFormat",
+}
+
+#: Tags whose loss to damage only loses a description (text, resolution, orientation, the
+#: Exif IFD); any other tag the reader uses must be readable where the IFD lists it.
+_DESCRIPTIVE = frozenset(
+    TAG_IDS[name]
+    for name in (
+        "Make", "Model", "Software", "DateTime", "Artist", "Copyright", "UniqueCameraModel",
+        "XMP", "XResolution", "YResolution", "ResolutionUnit", "Orientation", "ExifIFD",
+    )
+)  # fmt: skip
 
 # TIFF field types (TIFF 6.0 §2, plus LONG8 / SLONG8 / IFD8 of BigTIFF).
 _INTEGER_TYPES = frozenset({1, 3, 4, 6, 7, 8, 9, 13, 16, 17, 18})
 _RATIONAL_TYPES = frozenset({5, 10})
 _FLOAT_TYPES = frozenset({11, 12})
 _BYTE_TYPES = frozenset({1, 7})
+#: SHORT, LONG and LONG8: the types TIFF 6.0 §§ 8, 15 (and BigTIFF) give the layout tags.
+_SHORT_LONG = frozenset({3, 4, 16})
+_LAYOUT_TAGS = {
+    TAG_IDS["ImageWidth"]: "ImageWidth",
+    TAG_IDS["ImageLength"]: "ImageLength",
+    TAG_IDS["BitsPerSample"]: "BitsPerSample",
+    TAG_IDS["Compression"]: "Compression",
+    TAG_IDS["SamplesPerPixel"]: "SamplesPerPixel",
+    TAG_IDS["RowsPerStrip"]: "RowsPerStrip",
+    TAG_IDS["StripOffsets"]: "StripOffsets",
+    TAG_IDS["StripByteCounts"]: "StripByteCounts",
+    _TILE_WIDTH: "TileWidth",
+    _TILE_LENGTH: "TileLength",
+    _TILE_OFFSETS: "TileOffsets",
+    _TILE_BYTE_COUNTS: "TileByteCounts",
+}
 
 #: Compression values of the raw IFD we decode (DNG 1.4 §3): none, and lossless Huffman JPEG.
 _COMPRESSIONS = {1: "uncompressed", 7: "lossless JPEG"}
@@ -178,6 +213,16 @@ class _Ifd:
         for tag in page.tags.values():
             if tag.code in _WANTED and tag.code not in self.tags:
                 self.tags[tag.code] = (int(tag.dtype), tag.value)
+        # The tags the IFD lists, read from its entry table: tifffile leaves out a tag whose
+        # type is unknown or whose value lies outside the file, which must not pass unnoticed.
+        tiff, fh = page.parent.tiff, page.parent.filehandle
+        fh.seek(self.offset)
+        (count,) = struct.unpack(tiff.tagnoformat, fh.read(tiff.tagnosize))
+        table = fh.read(count * tiff.tagsize)
+        self.listed = frozenset(
+            struct.unpack_from(tiff.byteorder + "H", table, i * tiff.tagsize)[0]
+            for i in range(len(table) // tiff.tagsize)
+        )
         # tifffile's own reading of the layout, compared with ours before decoding.
         self.tifffile_shape = tuple(page.shape)
         self.tifffile_offsets = tuple(int(v) for v in page.dataoffsets)
@@ -359,6 +404,22 @@ def _finite(values: list[float] | None, count: int) -> list[float] | None:
 # --- step 2: check -----------------------------------------------------------------------------
 
 
+def _check_readable(ifd: _Ifd, path: Path, what: str, *, layout: bool) -> None:
+    """Refuse an IFD that lists a tag the reader uses but tifffile could not read (an unknown
+    type, or a value outside the file: this is what bounds an opcode list by the file size).
+    ``layout``: whether the image layout tags count too (not for IFD0 above a raw SubIFD,
+    whose image is only the preview)."""
+    wanted = _WANTED - _DESCRIPTIVE if layout else _WANTED - _DESCRIPTIVE - set(_LAYOUT_TAGS)
+    lost = sorted(code for code in ifd.listed & wanted if code not in ifd.tags)
+    if lost:
+        names = ", ".join(_TAG_NAMES.get(code, str(code)) for code in lost)
+        raise _bad(
+            path,
+            f"damaged or truncated DNG: the {what}'s {names} cannot be read (unknown type, or "
+            "its value lies outside the file)",
+        )
+
+
 @dataclass(frozen=True)
 class _Layout:
     """The checked geometry of an image IFD: where its segments (strips or tiles) lie and how
@@ -388,6 +449,10 @@ def _layout(
 ) -> _Layout:
     """Check the geometry of ``ifd``'s image before anything is decoded (TIFF 6.0 §§ 3, 15;
     DNG 1.4 §3) and return it. Raises UnreadableFile naming ``what`` and the problem."""
+    for code, name in _LAYOUT_TAGS.items():
+        dtype = ifd.type_of(code)
+        if dtype is not None and dtype not in _SHORT_LONG:
+            raise _bad(path, f"the {what}'s {name} tag has TIFF type {dtype}, not SHORT or LONG")
     width = _int(ifd, TAG_IDS["ImageWidth"])
     height = _int(ifd, TAG_IDS["ImageLength"])
     if width is None or height is None:
@@ -557,6 +622,9 @@ def _jpeg_frame(data, start: int, end: int) -> tuple[int, int, int, int, int] | 
 
 def _check_raw(ifd0: _Ifd, raw: _Ifd, path: Path, size: int) -> tuple[_Layout, str]:
     """The raw IFD's layout and CFA pattern letters, checked."""
+    _check_readable(raw, path, "raw IFD", layout=True)
+    if ifd0 is not raw:
+        _check_readable(ifd0, path, "IFD0", layout=False)
     layout = _layout(raw, path, size, what="raw image", max_pixels=MAX_RAW_PIXELS, samples=1)
     _check_tifffile_agrees(raw, layout, path, "raw image")
     if layout.compression == 7:
