@@ -94,15 +94,26 @@ def test_the_score_is_the_issues():
 
 
 def test_identity_camera_dng_develops_to_its_truth(tmp_path):
-    """The DNG the comparison rests on: a flat grey comes back grey from both developers (so
-    DefaultCrop, white balance and colour are right and only the demosaic is compared)."""
+    """The DNG the comparison rests on: a flat colour comes back that colour from both
+    developers (white balance and colour matrix are the identity), and a textured image is
+    best matched unshifted (the DefaultCrop is the truth's grid, for LibRaw's crop too)."""
+    from skimage import data
+
     from mountcam.lab.demosaic_accuracy import libraw_output, mountcam_output
 
-    path = tmp_path / "grey.dng"
-    truth = write_cfa_dng(np.full((64, 64, 3), 0.18), path)
+    path = tmp_path / "colour.dng"
+    truth = write_cfa_dng(np.broadcast_to([0.5, 0.25, 0.1], (64, 64, 3)), path)
     for out in (libraw_output(path, "AHD"), mountcam_output(path, "fast")):
         assert out.shape == truth.shape
-        assert cpsnr(out, truth) > 60
+        assert cpsnr(out, truth) > 80  # measured 102 (LibRaw), 95 dB (mountcam)
+
+    path = tmp_path / "texture.dng"
+    truth = write_cfa_dng(srgb8_to_linear(data.astronaut()[160:288, 180:308]), path)
+    for out in (libraw_output(path, "AHD"), mountcam_output(path, "fast")):
+        aligned = cpsnr(out[2:-2, 2:-2], truth[2:-2, 2:-2])
+        for dy, dx in ((0, 1), (1, 0), (0, -1), (-1, 0)):
+            shifted = out[2 + dy : out.shape[0] - 2 + dy, 2 + dx : out.shape[1] - 2 + dx]
+            assert cpsnr(shifted, truth[2:-2, 2:-2]) < aligned - 8  # measured 12-16 dB worse
 
 
 def test_images_fast_beats_libraw_ahd(image_scores):
