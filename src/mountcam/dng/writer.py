@@ -4,12 +4,15 @@ Structure (DNG 1.4 §2 "File Structure", the layout Adobe recommends and its con
 
     IFD0      NewSubfileType 1: small 8-bit sRGB preview (strips) + the camera-wide tags
               (DNGVersion, Make/Model, UniqueCameraModel, ColorMatrix1, AsShotNeutral, ...)
-      SubIFDs[0]  NewSubfileType 0: the raw CFA mosaic, 16-bit, uncompressed strips, with the
-                  raw-image tags (CFA layout, BlackLevel, WhiteLevel, DefaultCrop, ActiveArea)
+      SubIFDs[0]  NewSubfileType 0: the raw CFA mosaic, 16-bit uncompressed strips or lossless
+                  JPEG tiles, with the raw-image tags (CFA layout, BlackLevel, WhiteLevel,
+                  DefaultCrop, ActiveArea, OpcodeList3)
       ExifIFD     exposure, aperture, ISO, capture time, focal length (Exif 2.32)
 
 Tag names, numbers and types are in :mod:`mountcam.dng.tags` (DNG 1.4 chapter 4, TIFF 6.0,
-Exif 2.32); the TIFF container is :mod:`mountcam.dng.tiff`.
+Exif 2.32); the TIFF container is :mod:`mountcam.dng.tiff`. The layout, the compression and the
+choices behind them are described in docs/dng.md ("Structure and compression"); the speed at
+50 MP against PiDNG is measured by ``bench/dng_write_speed.py`` (docs/benchmarks.md).
 
 The file is written to a temporary name in the target folder, flushed and fsynced, then moved
 into place, so a reader never sees a half-written DNG and a failure leaves nothing behind.
@@ -54,7 +57,8 @@ DEMOSAIC_MARGIN_PX = 8
 PREVIEW_MAX_WIDTH_PX = 256
 #: Target size of one strip; strips are whole rows, so the real size is within one row of it.
 STRIP_TARGET_BYTES = 256 * 1024
-#: Side of the square lossless-JPEG tiles of the raw image (see docs/dng.md for the measurements).
+#: Side of the square lossless-JPEG tiles of the raw image: the smallest files of 64..2048 on a
+#: 50 MP twin frame (docs/dng.md, "Structure and compression", has the measurements).
 LJPEG_TILE_PX = 256
 DNG_VERSION = (1, 4, 0, 0)
 #: Oldest DNG reader version that can read these files: nothing here needs more than 1.1.
