@@ -242,16 +242,20 @@ class _Ifd:
 def _third_party(path: Path, step: str) -> Iterator[None]:
     """Turn a failure of tifffile / imagecodecs / numpy on this file into UnreadableFile.
 
-    Only third-party calls run inside it: by then the values they work from were checked, so
-    an exception there means the file is damaged. MemoryError is not caught (the checks bound
-    every allocation; one that still fails is not the file's fault), nor is anything that is
-    not an Exception (KeyboardInterrupt, SystemExit).
-    """
+    Only third-party calls run inside it (parsing IFDs and tag values in step 1, decoding
+    checked segments in step 3), so an exception there comes from the file's bytes; our own
+    code runs outside it (but for :class:`_Ifd`'s copying of tifffile's values) and its bugs
+    surface as themselves. MemoryError is not caught (the
+    checks bound every allocation; one that still fails is not the file's fault), nor is
+    anything that is not an Exception (KeyboardInterrupt, SystemExit)."""
     try:
-        yield
+        # tifffile does integer arithmetic on numpy scalars read from the file; overflow there
+        # is the file's damage, reported below if it matters, not a warning for the user.
+        with np.errstate(all="ignore"):
+            yield
     except (UnreadableFile, MemoryError):
         raise
-    except Exception as exc:  # noqa: BLE001 - narrow scope: third-party parsing only
+    except Exception as exc:  # narrow scope: only third-party calls run inside
         raise UnreadableFile(
             f"{path}: damaged or truncated DNG; {step} failed ({type(exc).__name__}: {exc})"
         ) from exc
