@@ -305,10 +305,7 @@ def _write_jpeg(stream, rgb8: np.ndarray, quality: int, subsampling: str, icc: b
         cv2.IMWRITE_JPEG_SAMPLING_FACTOR,
         _CV_SAMPLING[subsampling],
     ]
-    ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(rgb8, cv2.COLOR_RGB2BGR), params)
-    if not ok:
-        raise InvalidSetting("the JPEG encoder refused this image")
-    data = memoryview(encoded).cast("B")
+    data = _encode_jpeg(rgb8, params, _MCU_SIZE[subsampling])
     if bytes(data[:2]) != b"\xff\xd8":
         raise AssertionError("JPEG encoder output does not start with SOI")
     rest = 2
@@ -322,6 +319,109 @@ def _write_jpeg(stream, rgb8: np.ndarray, quality: int, subsampling: str, icc: b
     ]
     stream.write(b"".join(head))
     stream.write(data[rest:])
+
+
+#: (rows, columns) of pixels in one JPEG MCU for each subsampling (ITU-T T.81 A.2: 16 along
+#: a direction in which chroma is halved).
+_MCU_SIZE = {"4:4:4": (8, 8), "4:2:2": (8, 16), "4:2:0": (16, 16)}
+#: Images smaller than this are encoded in one piece (threads would not pay for themselves).
+PARALLEL_JPEG_MIN_PIXELS = 4_000_000
+
+
+def _encode_jpeg(rgb8: np.ndarray, params: list[int], mcu: tuple[int, int]) -> memoryview:
+    """Baseline JPEG bytes of ``rgb8`` (libjpeg-turbo through OpenCV), encoded in horizontal
+    parts on several threads when the image is large.
+
+    Why it is exact: a JPEG with a restart interval (DRI, ITU-T T.81 B.2.4.4) resets its DC
+    predictions and byte-aligns the entropy code at every RSTm marker, so the MCUs between two
+    markers are encoded exactly as a separate image of those rows would be, with the same
+    quantisation and (standard) Huffman tables. Each part is therefore encoded on its own,
+    in parallel, and the parts' entropy-coded segments are joined with RST0..RST7 under the
+    first part's headers, its height set to the whole image's and a DRI of one part's MCUs
+    added. The result is byte for byte the file libjpeg writes for the whole image with that
+    restart interval (tested), which any baseline decoder reads. OpenCV's encoder releases
+    the GIL, so the threads run in parallel.
+    """
+    import cv2
+
+    height, width = rgb8.shape[:2]
+    threads = min(4, os.cpu_count() or 1)
+    plan = _jpeg_parts(height, width, mcu, threads)
+    if plan is None:
+        ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(rgb8, cv2.COLOR_RGB2BGR), params)
+        if not ok:
+            raise InvalidSetting("the JPEG encoder refused this image")
+        return memoryview(encoded).cast("B")
+    rows_per_part, interval = plan
+    starts = list(range(0, height, rows_per_part))
+
+    def encode(top: int) -> bytes:
+        part = cv2.cvtColor(rgb8[top : top + rows_per_part], cv2.COLOR_RGB2BGR)
+        ok, encoded = cv2.imencode(".jpg", part, params)
+        if not ok:
+            raise InvalidSetting("the JPEG encoder refused this image")
+        return encoded.tobytes()
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        parts = list(pool.map(encode, starts))
+    return memoryview(_join_jpeg_parts(parts, height, interval))
+
+
+def _jpeg_parts(height: int, width: int, mcu: tuple[int, int], threads: int):
+    """(pixel rows per part, MCUs per part) for a parallel encode, or None for one piece."""
+    if threads < 2 or height * width < PARALLEL_JPEG_MIN_PIXELS:
+        return None
+    mcu_rows, mcu_cols = mcu
+    mcus_per_row = -(-width // mcu_cols)
+    mcu_row_count = -(-height // mcu_rows)
+    # Two parts per thread evens out the threads' finishing times; the DRI field is 16 bits.
+    per_part = -(-mcu_row_count // (2 * threads))
+    per_part = min(per_part, 0xFFFF // mcus_per_row)
+    if per_part < 1 or mcu_row_count <= per_part:
+        return None
+    return per_part * mcu_rows, per_part * mcus_per_row
+
+
+def _join_jpeg_parts(parts: list[bytes], height: int, interval: int) -> bytes:
+    """One JPEG from separately encoded horizontal parts (see :func:`_encode_jpeg`)."""
+    head: list[bytes] = [b"\xff\xd8"]
+    scans: list[bytes] = []
+    reference_tables = None
+    for n, data in enumerate(parts):
+        pos, tables = 2, []
+        while True:
+            if data[pos] != 0xFF:
+                raise AssertionError("JPEG encoder output is not a marker sequence")
+            marker = data[pos + 1]
+            length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+            segment = data[pos : pos + 2 + length]
+            pos += 2 + length
+            if marker in (0xDB, 0xC4):  # DQT, DHT: must be the same in every part
+                tables.append(segment)
+            if n == 0 and marker != 0xE0:  # the first part's headers, less JFIF APP0
+                if marker == 0xC0:  # SOF0: the whole image's height
+                    segment = segment[:5] + height.to_bytes(2, "big") + segment[7:]
+                if marker == 0xDA:  # DRI just before the scan
+                    head.append(b"\xff\xdd\x00\x04" + interval.to_bytes(2, "big"))
+                head.append(segment)
+            if marker == 0xDA:
+                break
+        if reference_tables is None:
+            reference_tables = tables
+        elif tables != reference_tables:
+            raise AssertionError("JPEG parts were encoded with different tables")
+        if data[-2:] != b"\xff\xd9":
+            raise AssertionError("JPEG encoder output does not end with EOI")
+        scans.append(data[pos:-2])
+    out = head
+    for n, scan in enumerate(scans):
+        if n:
+            out.append(bytes((0xFF, 0xD0 + (n - 1) % 8)))
+        out.append(scan)
+    out.append(b"\xff\xd9")
+    return b"".join(out)
 
 
 def _write_tiff16(stream, rgb16: np.ndarray, icc: bytes, ifd0: Ifd) -> None:
