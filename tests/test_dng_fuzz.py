@@ -109,17 +109,24 @@ def seeds(tmp_path_factory) -> dict[str, tuple[bytes, list[int], str]]:
     out["tifffile"] = foreign.read_bytes()
     result = {}
     for name, data in out.items():
-        read_dng_bytes_ok(tmp_path_factory.mktemp("check") / f"{name}.dng", data)
+        check_seed(tmp_path_factory.mktemp("check") / f"{name}.dng", data, name)
         entries, order = ifd_entries(data)
         result[name] = (data, entries, order)
     return result
 
 
-def read_dng_bytes_ok(path: Path, data: bytes) -> None:
-    """A seed must read cleanly, or the mutations would test nothing."""
+def check_seed(path: Path, data: bytes, name: str) -> None:
+    """A seed must read cleanly and be the variant its name says, or the mutations would not
+    test what this file claims."""
+    import tifffile
+
     path.write_bytes(data)
     info = read_dng(path)
     assert info.mosaic.shape == (48, 64)
+    assert (info.opcode_list_3 is not None) == name.endswith("-opcodes"), name
+    with tifffile.TiffFile(path) as tif:
+        raw = tif.pages[0] if name == "tifffile" else tif.pages[0].pages[0]
+        assert raw.compression == (7 if "-ljpeg-" in name else 1), name
 
 
 def ifd_entries(data: bytes) -> tuple[list[int], str]:

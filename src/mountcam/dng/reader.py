@@ -276,6 +276,8 @@ def _find_raw(tif, path: Path) -> tuple[_Ifd, _Ifd]:
     ifd0: _Ifd | None = None
     parsed = 0
     for index in range(MAX_IFDS):
+        if parsed >= MAX_IFDS:
+            break
         with _third_party(path, f"reading IFD {index}"):
             try:
                 page = tif.pages[index]
@@ -541,7 +543,7 @@ def _layout(
             )
         samples_i = rows_i * cols_i * samples
         if compression == 1:
-            needed = rows_i * math.ceil(cols_i * samples * bits / 8)
+            needed = rows_i * -(-cols_i * samples * bits // 8)  # rows start on a byte
             if nbytes < needed:
                 raise _bad(
                     path,
