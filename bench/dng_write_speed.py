@@ -245,6 +245,8 @@ def decoded_equal(path: Path, mosaic: np.ndarray) -> bool:
 
 def stages(frame, profile, state, calibration, repeat: int, folder: Path) -> None:
     """Best-of-``repeat`` seconds of each part of ``write_dng`` (the ``--stages`` table)."""
+    import numba
+
     from mountcam.dng import writer
     from mountcam.dng.ljpeg import encode_tiles
     from mountcam.dng.noise_profile import noise_profile_for_frame
@@ -276,6 +278,14 @@ def stages(frame, profile, state, calibration, repeat: int, folder: Path) -> Non
 
         return run
 
+    def one_thread(fn: Callable[[], object]) -> object:
+        threads = numba.get_num_threads()
+        numba.set_num_threads(1)
+        try:
+            return fn()
+        finally:
+            numba.set_num_threads(threads)
+
     parts: dict[str, Callable[[], object]] = {
         "render_preview": lambda: render_preview(
             mosaic,
@@ -294,7 +304,12 @@ def stages(frame, profile, state, calibration, repeat: int, folder: Path) -> Non
             xmp_packet(frame, artist=None, copyright=None, lens_fit=None),
             writer.image_unique_id(frame),
         ),
-        "ljpeg encode_tiles": lambda: encode_tiles(mosaic, tile_h, tile_w, precision, 2),
+        f"ljpeg encode_tiles, {numba.get_num_threads()} threads": lambda: encode_tiles(
+            mosaic, tile_h, tile_w, precision, 2
+        ),
+        "ljpeg encode_tiles, 1 thread": lambda: one_thread(
+            lambda: encode_tiles(mosaic, tile_h, tile_w, precision, 2)
+        ),
         "build_dng none (all of the above but ljpeg)": lambda: writer.build_dng(
             frame, calibration=calibration, compression="none", **lens
         ),
