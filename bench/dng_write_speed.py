@@ -11,7 +11,9 @@ ColorChecker chart, seed 11. Its DN statistics (shot and read noise, the chart's
 the remosaic's rounded means) are what the lossless JPEG coder sees on a real shot; a tiled-up
 small capture would repeat the same noise and a random array would not compress at all. It
 takes ~10 s to simulate, so it is pickled once under ``--cache-dir`` (default
-``$TMPDIR/mountcam-bench``, outside the repository) and reused.
+``$XDG_CACHE_HOME/mountcam-bench``, i.e. ``~/.cache/mountcam-bench``: outside the repository,
+and private to the user, since a pickle and a shared library are loaded from there) and
+reused. The files are written in a temporary folder inside it.
 
 **What is timed**, from the RawFrame in memory to the closed file, best of ``--repeat`` (the
 four writers take turns in every round, so a busy machine slows all of them alike; the first
@@ -344,7 +346,7 @@ def main() -> None:
     parser.add_argument(
         "--cache-dir",
         type=Path,
-        default=Path(tempfile.gettempdir()) / "mountcam-bench",
+        default=Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mountcam-bench",
         help="where the simulated frame and PiDNG's compiled liblj92 are kept",
     )
     parser.add_argument(
@@ -352,6 +354,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    args.cache_dir.mkdir(parents=True, exist_ok=True)
     frame, profile, state, calibration = capture(args.quick, args.cache_dir)
     h, w = frame.mosaic.shape
     writers: dict[str, Callable[[Path], Path]] = {
@@ -401,7 +404,6 @@ def main() -> None:
             f"{sizes[name] / 1e6:.1f} | {ratio} | {'yes' if ok[name] else 'NO'} |"
         )
     if args.stages:
-        args.cache_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="dng_stages-", dir=args.cache_dir) as tmp:
             stages(frame, profile, state, calibration, args.repeat, Path(tmp))
     if not all(ok.values()):
