@@ -59,7 +59,21 @@ _PREDICTOR = 317  # §14: 1 = none
 _TILE_WIDTH, _TILE_LENGTH, _TILE_OFFSETS, _TILE_BYTE_COUNTS = 322, 323, 324, 325  # §15
 _SAMPLE_FORMAT = 339  # §19: 1 = unsigned integer
 _EXTRA_TAGS = (_FILL_ORDER, _PREDICTOR, _TILE_WIDTH, _TILE_LENGTH, _TILE_OFFSETS)
-_WANTED = frozenset(TAG_IDS.values()) | {*_EXTRA_TAGS, _TILE_BYTE_COUNTS, _SAMPLE_FORMAT}
+#: The tags of IFD0 and the raw IFD that the reader uses (the Exif IFD comes whole).
+_WANTED = frozenset(
+    TAG_IDS[name]
+    for name in (
+        "NewSubfileType", "ImageWidth", "ImageLength", "BitsPerSample", "Compression",
+        "PhotometricInterpretation", "StripOffsets", "SamplesPerPixel", "RowsPerStrip",
+        "StripByteCounts", "PlanarConfiguration", "SubIFDs", "ExifIFD", "Make", "Model",
+        "Software", "Artist", "Copyright", "UniqueCameraModel", "DNGVersion",
+        "CFARepeatPatternDim", "CFAPattern", "CFAPlaneColor", "CFALayout",
+        "BlackLevelRepeatDim", "BlackLevel", "WhiteLevel", "ActiveArea", "DefaultCropOrigin",
+        "DefaultCropSize", "ColorMatrix1", "ColorMatrix2", "CalibrationIlluminant1",
+        "CalibrationIlluminant2", "ForwardMatrix1", "ForwardMatrix2", "AsShotNeutral",
+        "BaselineExposure", "NoiseProfile", "OpcodeList1", "OpcodeList2", "OpcodeList3",
+    )
+) | {*_EXTRA_TAGS, _TILE_BYTE_COUNTS, _SAMPLE_FORMAT}  # fmt: skip
 _TAG_NAMES = {code: name for name, code in TAG_IDS.items()} | {
     _FILL_ORDER: "FillOrder",
     _PREDICTOR: "Predictor",
@@ -70,15 +84,12 @@ _TAG_NAMES = {code: name for name, code in TAG_IDS.items()} | {
     _SAMPLE_FORMAT: "SampleFormat",
 }
 
-#: Tags whose loss to damage only loses a description (text, resolution, orientation, the
-#: Exif IFD); any other tag the reader uses must be readable where the IFD lists it.
+#: Tags whose loss to damage only loses a description (text, the Exif IFD); any other tag
+#: the reader uses must be readable where the IFD lists it.
 _DESCRIPTIVE = frozenset(
     TAG_IDS[name]
-    for name in (
-        "Make", "Model", "Software", "DateTime", "Artist", "Copyright", "UniqueCameraModel",
-        "XMP", "XResolution", "YResolution", "ResolutionUnit", "Orientation", "ExifIFD",
-    )
-)  # fmt: skip
+    for name in ("Make", "Model", "Software", "Artist", "Copyright", "UniqueCameraModel", "ExifIFD")
+)
 
 # TIFF field types (TIFF 6.0 §2, plus LONG8 / SLONG8 / IFD8 of BigTIFF).
 _INTEGER_TYPES = frozenset({1, 3, 4, 6, 7, 8, 9, 13, 16, 17, 18})
