@@ -223,14 +223,17 @@ def check_case(path: Path, data: bytes, what: str) -> None:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         faulthandler.cancel_dump_traceback_later()
-    check_frame(info, what)
+    check_frame(info, what, len(data))
 
 
-def check_frame(info, what: str) -> None:
+def check_frame(info, what: str, file_bytes: int) -> None:
     """What develop relies on in a DngInfo that read_dng returned."""
     mosaic = info.mosaic
     assert isinstance(mosaic, np.ndarray) and mosaic.dtype == np.uint16, what
     assert mosaic.ndim == 2 and mosaic.size > 0, what
+    # Every pixel comes from the file: at least one bit of lossless JPEG, or a byte
+    # uncompressed. More pixels than that were made up (zeros for tiles the file lacks).
+    assert mosaic.size <= 8 * file_bytes, what
     height, width = mosaic.shape
     assert len(info.cfa_pattern) == 4 and set(info.cfa_pattern) <= set("RGB"), what
     top, left, bottom, right = info.active_area

@@ -239,6 +239,13 @@ def test_tile_geometry_must_match_the_tile_count(seeds, tmp_path, no_decoding):
     refused(path, "needs 4 tiles for 64×48 px but lists 1 offsets and 1 byte counts")
 
 
+def test_an_enlarged_image_with_its_one_tile_is_refused(seeds, tmp_path, no_decoding):
+    # The reader before these checks returned this 7.5 kB file as a 12000×12000 frame (288 MB,
+    # 99.998 % zeros: tifffile fills the tiles the file does not list).
+    path = Dng(seeds["tile"]).set("raw", WIDTH, 12_000).set("raw", LENGTH, 12_000)
+    refused(path.write(tmp_path / "big.dng"), "needs 47000 tiles for 12000×12000 px but lists 1")
+
+
 def test_a_tile_beyond_the_end_of_the_file_is_refused(seeds, tmp_path, no_decoding):
     size = len(seeds["tile"])
     path = Dng(seeds["tile"]).set("raw", TILE_OFFSETS, size - 10).write(tmp_path / "far.dng")
