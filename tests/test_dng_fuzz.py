@@ -10,8 +10,8 @@ cases in all, derandomized so that CI runs the same cases every time.
 Per case, ``read_dng`` must return a usable frame (checked below) or raise a
 :class:`~mountcam.errors.MountcamError`; anything else fails. Opcode lists it returns must
 decode or be refused the same way. A hang fails the case after :data:`CASE_TIMEOUT_S`
-(``setitimer``; ``faulthandler`` kills the run with every thread's stack if a hang sits in C
-code that never returns to Python). Memory: the cases run under an address-space limit
+(``setitimer``; ``faulthandler`` ends the run with every thread's stack after
+:data:`BACKSTOP_S` in one test if a hang sits in C code that never returns to Python). Memory: the cases run under an address-space limit
 (``RLIMIT_AS``) of the process's size when the test starts plus :data:`MEMORY_HEADROOM_BYTES`,
 so an allocation sized by a corrupt field fails with MemoryError, which is not a
 MountcamError, instead of filling the machine; the seeds are 8–11 kB, so no honest read comes
@@ -21,7 +21,9 @@ near the limit.
 from __future__ import annotations
 
 import faulthandler
+import hashlib
 import logging
+import os
 import signal
 import struct
 import sys
@@ -29,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from conftest import shoot
@@ -41,6 +43,9 @@ from mountcam.errors import MountcamError
 CASES = {"flips": 3000, "entries": 3000, "truncation": 1500, "splices": 1500, "sizes": 1000}
 #: A case that takes longer than this has hung (a read of these files takes ~1 ms).
 CASE_TIMEOUT_S = 5.0
+#: faulthandler ends the whole run, printing every thread's stack, after this long in one test:
+#: the backstop for a hang in C code, which the per-case alarm cannot interrupt.
+BACKSTOP_S = 600.0
 #: Address space the cases may add to the process (see the module docstring).
 MEMORY_HEADROOM_BYTES = 512 * 1024 * 1024
 
@@ -180,9 +185,12 @@ def guarded():
     if old_limit[1] != resource.RLIM_INFINITY:
         limit = min(limit, old_limit[1])
     resource.setrlimit(resource.RLIMIT_AS, (limit, old_limit[1]))
+    # Armed once per test: re-arming per case costs ~1 ms (the watchdog thread is joined).
+    faulthandler.dump_traceback_later(BACKSTOP_S, exit=True)
     try:
         yield
     finally:
+        faulthandler.cancel_dump_traceback_later()
         resource.setrlimit(resource.RLIMIT_AS, old_limit)
         signal.signal(signal.SIGALRM, old_handler)
         logger.setLevel(level)
@@ -202,9 +210,8 @@ pytestmark = pytest.mark.skipif(
 
 
 def check_case(path: Path, data: bytes, what: str) -> None:
-    """Read ``data`` as a DNG: a checked frame or a MountcamError, within the time limit."""
-    path.write_bytes(data)
-    faulthandler.dump_traceback_later(4 * CASE_TIMEOUT_S, exit=True)
+    """Read ``path`` (holding ``data``) as a DNG: a checked frame or a MountcamError, within
+    the time limit."""
     signal.setitimer(signal.ITIMER_REAL, CASE_TIMEOUT_S)
     try:
         info = read_dng(path)
@@ -222,7 +229,6 @@ def check_case(path: Path, data: bytes, what: str) -> None:
         raise AssertionError(f"read_dng hung (> {CASE_TIMEOUT_S} s) on {what}") from None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        faulthandler.cancel_dump_traceback_later()
     check_frame(info, what, len(data))
 
 
@@ -251,9 +257,34 @@ def _put(data: bytearray, offset: int, fmt: str, value: int) -> None:
         struct.pack_into(fmt, data, offset, value)
 
 
-def _run(test, n: int, count: list[int]) -> None:
-    settings(max_examples=n, suppress_health_check=SUPPRESS, **COMMON)(test)()
-    assert count[0] >= n, f"only {count[0]} of {n} cases ran"
+class Cases:
+    """The distinct files one test reads: a mutation that reproduces a file already read (a
+    field set to the value it had, a splice that changes nothing) is rejected, so that
+    hypothesis draws another and every counted case is a different file."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / "case.dng"
+        self.seen: set[bytes] = set()
+        # One file rewritten in place: on ext4 mounted with `discard`, truncating a file to
+        # zero and writing it again costs ~2 ms, pwrite + ftruncate of the tail ~10 µs.
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def check(self, data: bytes, what: str) -> None:
+        digest = hashlib.blake2b(data, digest_size=16).digest()
+        if digest in self.seen:
+            reject()
+        self.seen.add(digest)
+        os.pwrite(self.fd, data, 0)
+        os.ftruncate(self.fd, len(data))
+        check_case(self.path, data, what)
+
+
+def _run(test, n: int, cases: Cases) -> None:
+    try:
+        settings(max_examples=n, suppress_health_check=SUPPRESS, **COMMON)(test)()
+    finally:
+        os.close(cases.fd)
+    assert len(cases.seen) >= n, f"only {len(cases.seen)} distinct files of {n} were read"
 
 
 seed_names = st.sampled_from(SEED_NAMES)
@@ -262,24 +293,23 @@ positions = st.one_of(st.integers(0, 2047), st.integers(0, 2**20))
 
 
 def test_random_byte_flips(seeds, guarded, tmp_path):
-    count = [0]
+    cases = Cases(tmp_path)
 
     @given(
         name=seed_names,
         flips=st.lists(st.tuples(positions, st.integers(1, 255)), min_size=1, max_size=8),
     )
     def case(name, flips):
-        count[0] += 1
         data = bytearray(seeds[name][0])
         for pos, xor in flips:
             data[pos % len(data)] ^= xor
-        check_case(tmp_path / "case.dng", bytes(data), f"{name} with flips {flips}")
+        cases.check(bytes(data), f"{name} with flips {flips}")
 
-    _run(case, CASES["flips"], count)
+    _run(case, CASES["flips"], cases)
 
 
 def test_ifd_entry_fields_rewritten(seeds, guarded, tmp_path):
-    count = [0]
+    cases = Cases(tmp_path)
     fields = st.sampled_from(("tag", "type", "count", "value"))
     numbers = st.one_of(st.sampled_from(EDGE_VALUES), st.integers(0, 2**32 - 1))
     tags = st.one_of(st.sampled_from(READER_TAGS), st.integers(0, 65535))
@@ -291,7 +321,6 @@ def test_ifd_entry_fields_rewritten(seeds, guarded, tmp_path):
         ),
     )
     def case(name, edits):
-        count[0] += 1
         data, entries, order = seeds[name]
         data = bytearray(data)
         for index, which, number, tag in edits:
@@ -304,25 +333,24 @@ def test_ifd_entry_fields_rewritten(seeds, guarded, tmp_path):
                 _put(data, entry + 4, order + "I", number)
             else:
                 _put(data, entry + 8, order + "I", number)
-        check_case(tmp_path / "case.dng", bytes(data), f"{name} with entry edits {edits}")
+        cases.check(bytes(data), f"{name} with entry edits {edits}")
 
-    _run(case, CASES["entries"], count)
+    _run(case, CASES["entries"], cases)
 
 
 def test_truncation_at_any_length(seeds, guarded, tmp_path):
-    count = [0]
+    cases = Cases(tmp_path)
 
     @given(name=seed_names, cut=st.integers(0, 2**20))
     def case(name, cut):
-        count[0] += 1
         data = seeds[name][0]
-        check_case(tmp_path / "case.dng", data[: cut % len(data)], f"{name} cut at {cut}")
+        cases.check(data[: cut % len(data)], f"{name} cut at {cut}")
 
-    _run(case, CASES["truncation"], count)
+    _run(case, CASES["truncation"], cases)
 
 
 def test_inserted_and_deleted_bytes(seeds, guarded, tmp_path):
-    count = [0]
+    cases = Cases(tmp_path)
 
     @given(
         name=seed_names,
@@ -331,18 +359,17 @@ def test_inserted_and_deleted_bytes(seeds, guarded, tmp_path):
         insert=st.binary(max_size=32),
     )
     def case(name, pos, delete, insert):
-        count[0] += 1
         data = seeds[name][0]
         pos %= len(data)
         spliced = data[:pos] + insert + data[pos + delete :]
         what = f"{name} with {delete} bytes deleted and {insert!r} inserted at {pos}"
-        check_case(tmp_path / "case.dng", spliced, what)
+        cases.check(spliced, what)
 
-    _run(case, CASES["splices"], count)
+    _run(case, CASES["splices"], cases)
 
 
 def test_huge_image_tile_and_strip_sizes(seeds, guarded, tmp_path):
-    count = [0]
+    cases = Cases(tmp_path)
     sizes = st.one_of(st.sampled_from(HUGE_SIZES), st.integers(0, 2**32 - 1))
 
     @given(
@@ -350,7 +377,6 @@ def test_huge_image_tile_and_strip_sizes(seeds, guarded, tmp_path):
         edits=st.lists(st.tuples(st.integers(0, 10_000), sizes), min_size=1, max_size=3),
     )
     def case(name, edits):
-        count[0] += 1
         data, entries, order = seeds[name]
         data = bytearray(data)
         targets = [e for e in entries if struct.unpack_from(order + "H", data, e)[0] in SIZE_TAGS]
@@ -359,9 +385,9 @@ def test_huge_image_tile_and_strip_sizes(seeds, guarded, tmp_path):
             _put(data, entry + 2, order + "H", 4)  # LONG, count 1, value in place
             _put(data, entry + 4, order + "I", 1)
             _put(data, entry + 8, order + "I", size)
-        check_case(tmp_path / "case.dng", bytes(data), f"{name} with sizes {edits}")
+        cases.check(bytes(data), f"{name} with sizes {edits}")
 
-    _run(case, CASES["sizes"], count)
+    _run(case, CASES["sizes"], cases)
 
 
 # --- the harness itself: each guard must be able to fail a case -------------------------------------
@@ -376,14 +402,16 @@ def test_a_hang_and_a_foreign_exception_fail_the_case(seeds, guarded, tmp_path, 
     import time
 
     module = sys.modules[__name__]
+    path = tmp_path / "x.dng"
+    path.write_bytes(seeds["tifffile"][0])
     monkeypatch.setattr(module, "CASE_TIMEOUT_S", 0.2)
     monkeypatch.setattr(module, "read_dng", lambda path: time.sleep(2))
     with pytest.raises(AssertionError, match="hung"):
-        check_case(tmp_path / "x.dng", seeds["tifffile"][0], "a sleeping reader")
+        check_case(path, seeds["tifffile"][0], "a sleeping reader")
 
     def foreign(path):
         raise IndexError("not a MountcamError")
 
     monkeypatch.setattr(module, "read_dng", foreign)
     with pytest.raises(IndexError):
-        check_case(tmp_path / "x.dng", seeds["tifffile"][0], "a reader raising IndexError")
+        check_case(path, seeds["tifffile"][0], "a reader raising IndexError")
