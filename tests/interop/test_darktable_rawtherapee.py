@@ -52,8 +52,10 @@ RAWTHERAPEE = shutil.which("rawtherapee-cli")
 REQUIRED = os.environ.get("MOUNTCAM_INTEROP_REQUIRED") == "1"
 
 #: Window simulated for every variant (output pixels). Wider than the DNG's 256-pixel preview,
-#: so a tool that fell back to the preview instead of the raw data fails the size check.
-CROP_WH = (320, 240)
+#: so a tool that fell back to the preview instead of the raw data fails the size check, and
+#: large enough that every variant's file exceeds 100 000 bytes: RawTherapee 5.9 refuses a
+#: smaller DNG ("Error loading file"; docs/interop.md). At 384×288 the smallest is 140 802 bytes.
+CROP_WH = (384, 288)
 #: Fraction of the window width the chart spans.
 CHART_FILL = 0.8
 #: The meter averages the whole field, which outside the window is the chart's 3 % black
