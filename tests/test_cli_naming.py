@@ -51,14 +51,14 @@ def test_a_number_taken_meanwhile_is_skipped(tmp_path):
 
 def test_real_writer_refuses_existing_name(tmp_path):
     """The refusal _write_numbered relies on: write_dng links, never renames over a file."""
-    from mountcam.dng.writer import _move_into_place
+    from mountcam.atomic_file import publish
 
     target = tmp_path / "MTC_0001.dng"
     target.write_bytes(b"old")
     tmp = tmp_path / ".new.tmp"
     tmp.write_bytes(b"new")
     with pytest.raises(OutputExists):
-        _move_into_place(tmp, target, overwrite=False)
+        publish(tmp, target, overwrite=False)
     assert target.read_bytes() == b"old"
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -64,31 +63,19 @@ def _next_stems(out_dir: Path, count: int) -> list[str]:
 
 
 def _write_truth(path: Path, truth: np.ndarray) -> None:
+    """The noise-free image as a float TIFF beside its DNG; never replaces a file."""
     import tifffile
 
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    from mountcam.atomic_file import atomic_output
+
+    with atomic_output(path) as stream:
         tifffile.imwrite(
-            tmp,
+            stream,
             truth.astype(np.float32),
             photometric="rgb",
             compression="zlib",
             metadata={"colorspace": "linear sRGB (D65)", "white": 1.0},
         )
-        _link_no_clobber(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _link_no_clobber(tmp: Path, path: Path) -> None:
-    """Give ``tmp`` the name ``path`` unless something already has it (link() is atomic and
-    never replaces; a rename would)."""
-    from mountcam.errors import OutputExists
-
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        raise OutputExists(f"{path} already exists; it was left as it is") from None
 
 
 #: How many times shoot moves on to the next number when another process took one first.

@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import uuid
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
@@ -31,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from mountcam import __version__
+from mountcam.atomic_file import atomic_output
 from mountcam.dng.calibration import BASELINE_EXPOSURE_EV, ColorCalibration
 from mountcam.dng.noise_profile import noise_profile_for_frame
 from mountcam.dng.preview import render_preview
@@ -102,7 +102,7 @@ def write_dng(
     raise ``OSError``. On any error the temporary file is removed.
     """
     path = Path(path)
-    if path.exists() and not overwrite:
+    if path.exists() and not overwrite:  # before the work of building the file
         raise OutputExists(f"{path} already exists; choose another name or allow overwriting")
     root = build_dng(
         frame,
@@ -116,52 +116,9 @@ def write_dng(
         compression=compression,
     )
 
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            write_tiff(stream, [root])
-            stream.flush()
-            os.fsync(stream.fileno())
-        _move_into_place(tmp, path, overwrite)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
+    with atomic_output(path, overwrite=overwrite) as stream:
+        write_tiff(stream, [root])
     return path
-
-
-def _move_into_place(tmp: Path, path: Path, overwrite: bool) -> None:
-    if overwrite:
-        os.replace(tmp, path)
-        return
-    try:  # link() refuses to replace an existing name: no-clobber without a race
-        os.link(tmp, path)
-    except FileExistsError:
-        raise OutputExists(
-            f"{path} already exists; choose another name or allow overwriting"
-        ) from None
-    except OSError:  # filesystems without hard links
-        if path.exists():
-            raise OutputExists(
-                f"{path} already exists; choose another name or allow overwriting"
-            ) from None
-        os.replace(tmp, path)
-        return
-    tmp.unlink()
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - e.g. Windows
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
 
 
 def _put_image(ifd: Ifd, pixels: np.ndarray, bits: int, photometric: str) -> None:
