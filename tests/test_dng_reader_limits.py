@@ -187,7 +187,7 @@ def test_layout_tags_must_be_short_or_long(seeds, tmp_path, no_decoding):
     "ifd, tag, words",
     [
         ("ifd0", 50706, "DNGVersion tag is not 4 bytes"),
-        ("raw", CFA_PATTERN, "CFA pattern"),
+        ("raw", CFA_PATTERN, "CFAPattern is not stored as bytes (TIFF type 4)"),
         ("raw", OPCODE_LIST_3, "OpcodeList3 is not stored as bytes (TIFF type 4)"),
     ],
 )
@@ -307,6 +307,12 @@ def test_cfa_colours_outside_rgb_are_refused(seeds, tmp_path, no_decoding):
     dng = Dng(seeds["strips"])
     dng.set("raw", CFA_PATTERN, int.from_bytes(bytes((0, 1, 7, 2)), "little"), type_=1, count=4)
     refused(dng.write(tmp_path / "cfa.dng"), "CFA colours [0, 1, 7, 2] are not R, G, B")
+
+
+def test_a_cfa_pattern_of_three_colours_is_refused(seeds, tmp_path, no_decoding):
+    dng = Dng(seeds["strips"])
+    dng.set("raw", CFA_PATTERN, int.from_bytes(bytes((0, 1, 1, 0)), "little"), type_=1, count=3)
+    refused(dng.write(tmp_path / "cfa3.dng"), "CFAPattern has 3 colours; a 2×2 Bayer layout has 4")
 
 
 def test_black_level_count_must_match_its_repeat(seeds, tmp_path, no_decoding):

@@ -650,12 +650,16 @@ def _check_raw(ifd0: _Ifd, raw: _Ifd, path: Path, size: int) -> tuple[_Layout, s
     dims = _ints(raw, TAG_IDS["CFARepeatPatternDim"]) or [2, 2]
     pattern = _bytes(raw, TAG_IDS["CFAPattern"])
     if pattern is None and TAG_IDS["CFAPattern"] in raw.tags:
-        pattern = b""
+        kind = raw.type_of(TAG_IDS["CFAPattern"])
+        raise _bad(path, f"CFAPattern is not stored as bytes (TIFF type {kind})")
     plane_colors = _bytes(raw, TAG_IDS["CFAPlaneColor"])
     if plane_colors is None:
         plane_colors = bytes((0, 1, 2))
-    if dims != [2, 2] or pattern is None or len(pattern) != 4:
+    if dims != [2, 2]:
         raise _bad(path, f"CFA pattern {tuple(dims)} is not a 2×2 Bayer layout")
+    if pattern is None or len(pattern) != 4:
+        got = "no" if pattern is None else len(pattern)
+        raise _bad(path, f"CFAPattern has {got} colours; a 2×2 Bayer layout has 4")
     if _int(raw, TAG_IDS["CFALayout"], 1) != 1:
         raise _bad(path, "the CFA layout is not rectangular (CFALayout ≠ 1)")
     try:
@@ -728,10 +732,11 @@ def _default_crop(
     return (float(origin[0]), float(origin[1])), (float(crop_size[0]), float(crop_size[1]))
 
 
-# --- step 3: decode ----------------------------------------------------------------------------
+# --- step 3: decode, and the steps together ----------------------------------------------------
 
 
 def _read(tif, path: Path, size: int) -> DngInfo:
+    """Extract, check, decode (see the module docstring)."""
     ifd0, raw = _find_raw(tif, path)
     layout, cfa = _check_raw(ifd0, raw, path, size)
     black = _black_levels(raw, path)
