@@ -182,3 +182,73 @@ def test_auto_white_balance_finds_a_cast() -> None:
     planes[:, :20, :20] = 1.0  # a clipped highlight must not pull the estimate
     est = auto_neutral(*planes)
     np.testing.assert_allclose(est, cast, rtol=0.05)
+
+
+# --- damaged colour tags: a clear error, never a ValueError from deep inside ------------------
+
+
+@pytest.fixture(scope="module")
+def small_dng_info(tmp_path_factory):
+    from mountcam.body.camera import Camera, CaptureRequest
+    from mountcam.dng import read_dng, write_dng
+    from mountcam.dng.calibration import calibrate_dual
+    from mountcam.scene import load_scene
+    from mountcam.sensor.model import load_sensor
+
+    frame = Camera().capture(
+        load_scene("chart:colorchecker"), CaptureRequest(crop=(48, 32), iso=100, seed=2)
+    )[0]
+    path = tmp_path_factory.mktemp("dmg") / "x.dng"
+    write_dng(frame, path, calibration=calibrate_dual(load_sensor("imx989").qe))
+    return read_dng(path)
+
+
+@pytest.mark.parametrize(
+    "field, value, words",
+    [
+        ("color_matrix_1", np.zeros((3, 3)), "colormatrix1"),
+        ("color_matrix_2", np.ones((3, 3)), "colormatrix2"),  # singular
+        ("color_matrix_1", -np.eye(3), "non-positive camera signal"),
+    ],
+)
+def test_a_damaged_color_matrix_is_named(small_dng_info, field, value, words):
+    import dataclasses
+
+    from mountcam.develop import DevelopSettings, develop
+    from mountcam.errors import UnreadableFile
+
+    info = dataclasses.replace(small_dng_info, **{field: value})
+    with pytest.raises(UnreadableFile) as e:
+        develop(info, DevelopSettings())
+    assert words in str(e.value).lower()
+
+
+def test_fuzzed_colour_tags_give_a_picture_or_a_mountcam_error(small_dng_info):
+    """Random damage to the matrices and the neutral (what read_dng's fuzz test found escaping
+    as ValueError): develop returns pixels or raises a MountcamError, nothing else."""
+    import dataclasses
+
+    from mountcam.develop import DevelopSettings, develop
+    from mountcam.errors import MountcamError
+
+    rng = np.random.default_rng(17)
+    outcomes = {"picture": 0, "refused": 0}
+    for _ in range(150):
+        changes = {}
+        for name in ("color_matrix_1", "color_matrix_2", "forward_matrix_1", "forward_matrix_2"):
+            m = getattr(small_dng_info, name)
+            if rng.random() < 0.5:
+                damaged = m.copy()
+                idx = tuple(rng.integers(0, 3, size=2))
+                damaged[idx] = rng.choice([0.0, -damaged[idx], 10 * damaged[idx], 1e30, -1e-30])
+                changes[name] = damaged
+        if rng.random() < 0.3:
+            changes["as_shot_neutral"] = tuple(rng.uniform(-0.2, 1.5, size=3))
+        try:
+            img = develop(dataclasses.replace(small_dng_info, **changes), DevelopSettings())
+        except MountcamError:
+            outcomes["refused"] += 1
+        else:
+            assert np.isfinite(img.pixels.astype(np.float64)).all()
+            outcomes["picture"] += 1
+    assert outcomes["picture"] > 0 and outcomes["refused"] > 0, outcomes

@@ -166,6 +166,19 @@ def interpolation_weight(cct_k: float, cct1_k: float, cct2_k: float) -> float:
     return float(min(1.0, max(0.0, w)))
 
 
+#: Largest condition number accepted for a ColorMatrix: real cameras' are below ~100; a
+#: (nearly) singular matrix cannot be inverted into a camera -> XYZ transform.
+MAX_COLOR_MATRIX_CONDITION = 1e6
+
+
+def _maps_white_to_camera(m: np.ndarray) -> bool:
+    """True if ``m`` (XYZ -> camera) is invertible and gives a D50 white a positive signal in
+    every channel, as any camera's ColorMatrix does."""
+    if np.linalg.cond(m) > MAX_COLOR_MATRIX_CONDITION:
+        return False
+    return bool(np.all(m @ xy_to_xyz(D50_XY) > 0))
+
+
 def _as_matrix(value) -> np.ndarray | None:
     if value is None:
         return None
@@ -217,6 +230,16 @@ class ColourProfile:
             fm1 = fm2 = None  # a ForwardMatrix for one calibration only is not usable
         ab = getattr(info, "analog_balance", None)
         ab = tuple(float(v) for v in ab) if ab is not None else (1.0, 1.0, 1.0)
+        where = getattr(info, "path", "this DNG")
+        for name, m in (("ColorMatrix1", cm1), ("ColorMatrix2", cm2)):
+            if m is not None and not _maps_white_to_camera(m):
+                raise UnreadableFile(
+                    f"{where}: {name} {np.round(m, 4).tolist()} is damaged (singular, or a white "
+                    "light gives a non-positive camera signal), so its colours cannot be "
+                    "interpreted"
+                )
+        if not all(np.isfinite(v) and v > 0 for v in ab):
+            raise UnreadableFile(f"{where}: AnalogBalance {ab} is not three positive values")
         return cls(cm1, cct1, cm2, cct2, fm1, fm2, ab)
 
     @property
@@ -250,12 +273,20 @@ class ColourProfile:
     def neutral_to_xy(self, neutral, max_passes: int = 30) -> np.ndarray:
         """White point xy of a camera neutral (e.g. AsShotNeutral), by the iteration of DNG 1.4
         §6: xy -> CCT -> interpolated matrix -> inverse applied to the neutral -> xy."""
+        from mountcam.errors import UnreadableFile
+
         n = np.asarray(neutral, dtype=np.float64)
         last = np.array(D50_XY)
         for i in range(max_passes):
             cct, _ = xy_to_cct(last)
             xyz = np.linalg.solve(self.xyz_to_camera(cct), n)
-            nxt = xyz_to_xy(xyz)
+            try:
+                nxt = xyz_to_xy(xyz)
+            except ValueError:
+                raise UnreadableFile(
+                    f"the camera neutral {tuple(np.round(n, 4))} has no white point through "
+                    "the file's ColorMatrix (damaged AsShotNeutral or colour matrices)"
+                ) from None
             if np.abs(nxt - last).sum() < 1e-7:
                 return nxt
             # The SDK's guard against a 2-cycle: settle on the midpoint on the last pass.
@@ -267,7 +298,12 @@ class ColourProfile:
         cct, _ = xy_to_cct(xy)
         n = self.xyz_to_camera(cct) @ xy_to_xyz(xy)
         if not np.all(n > 0):
-            raise ValueError(f"white point {tuple(xy)} gives a non-positive camera neutral {n}")
+            from mountcam.errors import UnreadableFile
+
+            raise UnreadableFile(
+                f"white point {tuple(np.round(xy, 4))} gives a non-positive camera neutral "
+                f"{tuple(np.round(n, 4))} through the file's ColorMatrix (damaged colour tags?)"
+            )
         return n / n.max()
 
     def camera_to_pcs(self, neutral) -> np.ndarray:
