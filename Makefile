@@ -42,10 +42,16 @@ format: $(STAMP)
 test: $(STAMP) system-deps lint
 	$(BIN)/python -m pytest -n 2 -q
 
+# The benchmarks behind docs/benchmarks.md. The develop peers (darktable-cli, rawtherapee-cli)
+# are Debian packages, installed when missing; McMaster-18 is read from ../shared/data.
 bench: $(STAMP)
+	@tools/install-system-deps.sh interop
 	$(BIN)/python bench/sim_speed.py
 	$(BIN)/python bench/optics_speed.py
 	$(BIN)/python bench/defocus_speed.py
+	$(BIN)/python bench/dng_write_speed.py
+	$(BIN)/python bench/develop_speed.py
+	$(BIN)/python bench/develop_accuracy.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache
