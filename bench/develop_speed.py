@@ -5,9 +5,11 @@
 The input is an 8192×6144 12-bit DNG of the twin (``mountcam shoot --scene sample:motorcycle
 --mode full --bits 12 --seed 1``), written once and cached under
 ``$TMPDIR/mountcam-bench/`` (``--dng`` takes any other file). Every contender develops that
-same file to a JPEG at quality 90 in the same run, each in its own child process, and the best
-of ``--repeat`` timed runs is kept after one untimed warm-up run (file cache, numba's compiled
-kernels, darktable's fresh configuration directory):
+same file to a JPEG at quality 90 in the same run, each in its own child process. The runs go
+round-robin (round k runs every contender once), so a burst of load from other processes hits
+all contenders alike; the best of ``--repeat`` rounds is kept, after one untimed warm-up run
+(file cache, numba's compiled kernels, darktable's fresh configuration directory; the
+in-process children warm up inside each child):
 
 - ``rawpy AHD + JPEG``: LibRaw's AHD through rawpy (``postprocess`` with the camera's white
   balance, sRGB, 8 bits), then libjpeg-turbo through OpenCV (``cv2.imencode``, q90, 4:2:0) and
@@ -164,89 +166,68 @@ def mountcam_command() -> str:
     return str(beside) if beside.exists() else (shutil.which("mountcam") or "mountcam")
 
 
-def in_process(result: Result, cmd: list[str], repeat: int) -> Result:
-    """A child that times itself (``RESULT total part1 part2``); RSS from wait4."""
+def in_process_once(cmd: list[str]) -> tuple[float, float, str]:
+    """A child that warms up, then times one run of itself (``RESULT total part1 part2 n``):
+    (its time, its peak RSS in MB, how it split)."""
     _, rss, out = run_measured(cmd)
     line = [s for s in out.splitlines() if s.startswith("RESULT")][-1].split()
     total, a, b = (float(v) for v in line[1:4])
-    result.best_s, result.times_s, result.peak_rss_mb = total, [total] * int(line[4]), rss
-    result.detail += f" ({a:.2f} s develop + {b:.2f} s JPEG)"
-    return result
+    return total, rss, f"{a:.2f} s develop + {b:.2f} s JPEG"
 
 
-def wall_runs(result: Result, make_cmd, repeat: int, warm: bool) -> Result:
-    """Best wall time of ``repeat`` runs of ``make_cmd(i)`` after an untimed warm-up."""
-    for i in range(repeat + (1 if warm else 0)):
-        wall, rss, _ = run_measured(make_cmd(i))
-        result.peak_rss_mb = max(result.peak_rss_mb, rss)
-        if warm and i == 0:
-            continue
-        result.times_s.append(wall)
-    result.best_s = min(result.times_s)
-    return result
+def wall_once(cmd: list[str]) -> tuple[float, float, str]:
+    """Wall time of a command, its peak RSS in MB."""
+    wall, rss, _ = run_measured(cmd)
+    return wall, rss, ""
 
 
 def contenders(dng: Path, out: Path, repeat: int, warm: bool) -> list[Result]:
+    """Time every contender ``repeat`` times, round-robin: round k runs each contender once,
+    so that a burst of load from other processes falls on all of them alike rather than on
+    whichever happened to be running then."""
     py = sys.executable
-    results: list[Result] = []
-
-    def attempt(result: Result, fn) -> None:
-        try:
-            fn(result)
-        except (RuntimeError, OSError, FileNotFoundError) as exc:
-            result.error = str(exc).strip().splitlines()[0][:200] if str(exc) else repr(exc)
-        results.append(result)
-        shown = f"{result.best_s:.2f} s" if not result.error else f"failed: {result.error}"
-        print(f"  {result.name}: {shown}", file=sys.stderr, flush=True)
-
-    reps = max(repeat, 1)
-    attempt(
+    runs = "1" if warm else "0"  # in-process children: one untimed warm-up run, then one timed
+    entries: list[tuple[Result, object, bool]] = []  # (result, one timed run, is a command)
+    entries.append((
         Result("rawpy AHD + JPEG (OpenCV)", "peer", detail="in-process"),
-        lambda r: in_process(
-            r, [py, "-c", RAWPY_CHILD, str(dng), str(out / "rawpy.jpg"), str(reps if warm else 0)],
-            reps,
+        lambda i: in_process_once(
+            [py, "-c", RAWPY_CHILD, str(dng), str(out / "rawpy.jpg"), runs]
         ),
-    )  # fmt: skip
+        False,
+    ))  # fmt: skip
     rt = shutil.which("rawtherapee-cli")
-    if rt:
-        attempt(
-            Result("rawtherapee-cli -d -j90", "peer", detail="wall, start-up included"),
-            lambda r: wall_runs(
-                r,
-                lambda i: [rt, "-o", str(out / "rt.jpg"), "-d", "-j90", "-js1", "-Y", "-c",
-                           str(dng)],
-                reps, warm,
-            ),
-        )  # fmt: skip
-    else:
-        results.append(Result("rawtherapee-cli", "peer", error="not installed"))
+    rt_cmd = [rt, "-o", str(out / "rt.jpg"), "-d", "-j90", "-js1", "-Y", "-c", str(dng)]
+    entries.append((
+        Result("rawtherapee-cli -d -j90", "peer", detail="wall, start-up included",
+               error="" if rt else "not installed"),
+        lambda i: wall_once(rt_cmd),
+        True,
+    ))  # fmt: skip
     dt = shutil.which("darktable-cli")
-    if dt:
-        conf = out / "darktable-config"
+    conf = out / "darktable-config"
 
-        def dt_cmd(i: int) -> list[str]:
-            target = out / f"dt_{i}.jpg"
-            target.unlink(missing_ok=True)  # darktable-cli adds a suffix rather than overwrite
-            return [
-                dt, str(dng), str(target), "--core", "--configdir", str(conf),
-                "--library", ":memory:", "--conf", "plugins/imageio/format/jpeg/quality=90",
-            ]  # fmt: skip
+    def dt_cmd(i: int) -> list[str]:
+        target = out / f"dt_{i}.jpg"
+        target.unlink(missing_ok=True)  # darktable-cli adds a suffix rather than overwrite
+        return [
+            dt, str(dng), str(target), "--core", "--configdir", str(conf),
+            "--library", ":memory:", "--conf", "plugins/imageio/format/jpeg/quality=90",
+        ]  # fmt: skip
 
-        attempt(
-            Result("darktable-cli q90", "peer", detail="wall, start-up included"),
-            lambda r: wall_runs(r, dt_cmd, reps, warm),
-        )
-    else:
-        results.append(Result("darktable-cli", "peer", error="not installed"))
+    entries.append((
+        Result("darktable-cli q90", "peer", detail="wall, start-up included",
+               error="" if dt else "not installed"),
+        lambda i: wall_once(dt_cmd(i)),
+        True,
+    ))  # fmt: skip
     for quality in ("fast", "high"):
-        attempt(
+        entries.append((
             Result(f"mountcam {quality}: develop()+save", "mountcam", detail="in-process"),
-            lambda r, q=quality: in_process(
-                r, [py, "-c", MOUNTCAM_CHILD, str(dng), str(out / f"mc_{q}.jpg"), q,
-                    str(reps if warm else 0)],
-                reps,
+            lambda i, q=quality: in_process_once(
+                [py, "-c", MOUNTCAM_CHILD, str(dng), str(out / f"mc_{q}.jpg"), q, runs]
             ),
-        )  # fmt: skip
+            False,
+        ))  # fmt: skip
 
         def cli_cmd(i: int, q=quality) -> list[str]:
             target = out / f"mc_cli_{q}_{i}.jpg"
@@ -254,11 +235,33 @@ def contenders(dng: Path, out: Path, repeat: int, warm: bool) -> list[Result]:
             return [mountcam_command(), "develop", str(dng), "-o", str(target), "--quality", q,
                     "--jpeg-quality", "90"]  # fmt: skip
 
-        attempt(
+        entries.append((
             Result(f"mountcam {quality}: CLI", "mountcam", detail="wall, start-up included"),
-            lambda r, c=cli_cmd: wall_runs(r, c, reps, warm),
-        )
-    return results
+            lambda i, c=cli_cmd: wall_once(c(i)),
+            True,
+        ))  # fmt: skip
+
+    first = -1 if warm else 0  # round −1: the commands' untimed warm-up
+    for round_index in range(first, max(repeat, 1)):
+        for result, once, is_command in entries:
+            if result.error or (round_index < 0 and not is_command):
+                continue
+            try:
+                seconds, rss, split = once(round_index)
+            except (RuntimeError, OSError) as exc:
+                result.error = str(exc).strip().splitlines()[0][:200] if str(exc) else repr(exc)
+                continue
+            result.peak_rss_mb = max(result.peak_rss_mb, rss)
+            if round_index < 0:
+                continue
+            result.times_s.append(seconds)
+            if seconds <= result.best_s:
+                result.best_s = seconds
+                if split:
+                    result.detail = f"in-process ({split})"
+            print(f"  round {round_index + 1}: {result.name} {seconds:.2f} s",
+                  file=sys.stderr, flush=True)  # fmt: skip
+    return [result for result, _, _ in entries]
 
 
 def report(results: list[Result], dng: Path) -> dict:
