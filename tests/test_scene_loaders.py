@@ -70,8 +70,8 @@ def test_jpeg(tmp_path: Path, codes8: np.ndarray) -> None:
 
 
 def test_tiff_integer_and_float(tmp_path: Path, codes8: np.ndarray) -> None:
-    tifffile.imwrite(tmp_path / "a8.tif", codes8)
-    tifffile.imwrite(tmp_path / "a16.tif", codes8.astype(np.uint16) * 257)
+    tifffile.imwrite(tmp_path / "a8.tif", codes8, photometric="rgb")
+    tifffile.imwrite(tmp_path / "a16.tif", codes8.astype(np.uint16) * 257, photometric="rgb")
     tifffile.imwrite(tmp_path / "planar.tif", np.moveaxis(codes8, 2, 0), photometric="rgb",
                      planarconfig="separate")  # fmt: skip
     ref = read_linear_rgb(_write_png(tmp_path / "a.png", codes8))
@@ -79,7 +79,7 @@ def test_tiff_integer_and_float(tmp_path: Path, codes8: np.ndarray) -> None:
         np.testing.assert_allclose(read_linear_rgb(tmp_path / name), ref, atol=1e-7, err_msg=name)
     linear = np.random.default_rng(1).random((5, 6, 3)).astype(np.float32) * 4
     linear[0, 0] = [np.nan, np.inf, -1.0]
-    tifffile.imwrite(tmp_path / "f.tif", linear)
+    tifffile.imwrite(tmp_path / "f.tif", linear, photometric="rgb")
     out = read_linear_rgb(tmp_path / "f.tif")
     np.testing.assert_array_equal(out[1:], linear[1:])  # float = linear, as is
     np.testing.assert_array_equal(out[0, 0], [0.0, 65504.0, -1.0])
