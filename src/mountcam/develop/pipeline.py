@@ -18,8 +18,12 @@ neighbourhood stages need) so that each strip's intermediates stay in cache; lev
 balance are one pass that produces the demosaic's input; highlights, the colour matrix,
 exposure, saturation, tone curve, encoding and quantisation are one numba kernel (every linear
 step folded into a single 3×3 matrix, every per-channel step into a single LUT) that writes the
-final uint8/uint16/float32 pixels in place. Only the stages that exist and are switched on
-run; the rest cost nothing.
+final uint8/uint16/float32 pixels in place. A lone FixVignetteRadial (the usual lens
+correction of a fixed lens) rides in that kernel too, as a per-pixel gain. With sharpening on,
+the kernel also writes the luma the sharpening needs, and the unsharp mask and the
+quantisation are one more pass into the output (:func:`mountcam.develop.sharpen.sharpen_into`).
+Only the stages that exist and are switched on run; the rest cost nothing. Profile and
+figures: docs/benchmarks.md, "Develop speed".
 """
 
 from __future__ import annotations
