@@ -24,8 +24,8 @@ from mountcam.errors import InvalidSetting
 METHODS = ("fast", "high")
 CHANNEL = {"R": 0, "G": 1, "B": 2}
 #: Pixels from the edge beyond which the mirrored border no longer reaches an affine signal:
-#: ``fast`` reads ±4 mosaic pixels; ``high`` chains windowed filters that reach 25 (measured:
-#: 26 rows of strip overlap are bit-exact, 24 are not).
+#: ``fast`` reads ±4 mosaic pixels; ``high`` chains windowed filters that reach 27 (measured:
+#: 28 rows of strip overlap are bit-exact, 26 are not).
 INTERIOR_PX = {"fast": 6, "high": 28}
 
 
@@ -216,7 +216,8 @@ def _colour_error_by_distance(out: np.ndarray, truth: np.ndarray) -> tuple[np.nd
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("period_px", (24.0, 64.0))
 def test_mirrored_border_on_a_smooth_image(method, period_px):
-    """From 2 px inside the edge on, the colour error is the interior's. The edge pixel and
+    """From 2 px inside the edge on, the colour error is the interior's (within 1.6×, 1.8×
+    for high on the smoothest field). The edge pixel and
     its neighbour are worse (measured up to ~13× on the smoothest field): mirroring makes each
     colour difference one-sided there, a first-order error where the interior's is second
     order. Both lie inside the DNG's demosaic margin, which develop crops away."""
@@ -228,7 +229,10 @@ def test_mirrored_border_on_a_smooth_image(method, period_px):
             rms, interior = _colour_error_by_distance(out, truth)
             ratios.append(rms / interior)
     ratio = np.mean(ratios, axis=0)
-    assert np.all(ratio[2:] < 1.6), np.round(ratio, 2)
+    # high: 1.64 at 3 px on the 64-px field since its slope ridge cut the interior's error
+    # there 2.4× (25e-4 -> 10.5e-4 RMS) while the error 2-3 px in stayed ~16e-4.
+    limit = {"fast": 1.6, "high": 1.8}[method]
+    assert np.all(ratio[2:] < limit), np.round(ratio, 2)
     assert np.all(ratio[:2] < 20), np.round(ratio, 2)
     assert DEMOSAIC_MARGIN_PX > 2
 
@@ -280,7 +284,7 @@ def test_strips_on_odd_rows_with_their_own_pattern(method, pattern, astronaut_li
 
 
 def test_high_overlap_has_slack(astronaut_linear):
-    """high's 32 rows are enough with room to spare: 26 are already exact, 16 are not (so
+    """high's 34 rows are enough with room to spare: 28 are already exact, 16 are not (so
     the strip test above can fail when the overlap is too small)."""
     from mountcam.develop.pipeline import STRIP_ROWS
 
@@ -295,7 +299,7 @@ def test_high_overlap_has_slack(astronaut_linear):
             got[top:bottom] = demosaic(cfa[r0:r1], "RGGB", "high")[top - r0 : bottom - r0]
         return got
 
-    np.testing.assert_array_equal(stripped(26), whole)
+    np.testing.assert_array_equal(stripped(28), whole)
     assert np.abs(stripped(16) - whole).max() > 1e-5
 
 
