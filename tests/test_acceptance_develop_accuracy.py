@@ -12,12 +12,12 @@ Measured here (the file takes ~8 s nice'd on 2 cores):
 
 * four skimage images, 256×256 centre crops, identity-camera DNGs: fast − AHD = +2.80 dB,
   high − AAHD = +3.40 dB. Both hold.
-* three twin captures at 256×256, ISO 100 (astronaut, coffee, Siemens star): high − AAHD =
-  +1.07 dB (holds, by a thin margin: the optics' blur and the sensor noise leave little for
-  a demosaic to win); fast − AHD = −0.35 dB does **not** hold: ``fast`` loses 2.7 dB to AHD
-  on the star's centre (beyond Nyquist). That assertion is a strict xfail (it turns into a
-  failure the day it passes, so the marker cannot outlive the gap); regression guards at
-  the measured level run beside it.
+* three twin captures at 256×256, ISO 100 (astronaut, coffee, Siemens star): fast − AHD =
+  +0.36 dB, high − AAHD = +1.07 dB. Both hold, by thin margins: the optics' blur and the
+  sensor noise leave little for a demosaic to win, and ``fast`` is still 0.67 dB behind AHD
+  on the star's centre (beyond Nyquist), where it was 2.7 dB behind before its directional
+  colour differences were smoothed (``high``: +0.70 dB before its ridged slopes and
+  Hamilton-Adams direction weights). Regression guards at the measured level run beside.
 """
 
 from __future__ import annotations
@@ -126,11 +126,6 @@ def test_images_high_beats_libraw_aahd_by_1db(image_scores):
     assert high_margin >= 1.0, _table(image_scores)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="measured fast − AHD = −0.35 dB on the twin set (Siemens star −2.7 dB); issue 5",
-)
 def test_twin_fast_beats_libraw_ahd(twin_scores):
     fast_margin, _ = margins(twin_scores)
     assert fast_margin >= 0.0, _table(twin_scores)
@@ -143,13 +138,14 @@ def test_twin_high_beats_libraw_aahd_by_1db(twin_scores):
 
 def test_twin_regression_guards(twin_scores):
     """Not the acceptance: where the twin set stands today, so that a change that loses
-    accuracy shows (measured −0.35 and +1.07 dB)."""
+    accuracy shows (measured +0.36 and +1.07 dB)."""
     fast_margin, high_margin = margins(twin_scores)
-    assert fast_margin > -0.8, _table(twin_scores)
+    assert fast_margin > 0.2, _table(twin_scores)
     assert high_margin > 0.8, _table(twin_scores)
-    # On the star's aliased centre high's residual interpolation is far ahead of fast (2.5 dB)
+    # On the star's aliased centre high is ahead of fast (measured 1.0 dB) and of AAHD (1.0)
     star = twin_scores["chart:siemens-star"]
-    assert star["mountcam high"] > star["mountcam fast"] + 1.0, _table(twin_scores)
+    assert star["mountcam high"] > star["mountcam fast"] + 0.5, _table(twin_scores)
+    assert star["mountcam high"] > star["LibRaw AAHD"] + 0.5, _table(twin_scores)
 
 
 def _table(rows: dict[str, dict[str, float]]) -> str:
