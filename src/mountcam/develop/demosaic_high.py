@@ -11,7 +11,9 @@ complete guide plane ``I`` into a tentative estimate ``aI + b`` of the sparse pl
 fitted per window; the *residual* ``p − (aI + b)``, known at ``p``'s own sites, is much
 smoother than the colour difference and is interpolated linearly, then added back. MLRI fits
 ``a`` on Laplacians (``a = Σ ΔI·Δp / Σ ΔI²``), which makes the residual smooth rather than
-small, the property that linear interpolation needs.
+small, the property that linear interpolation needs. Here that slope is ridged towards 1 (the
+colour-difference model) so that it falls back to a colour difference where the window holds
+too little Laplacian energy to fit it (:data:`_RB_PRIOR`, :data:`_G_PRIOR`).
 
 Steps, all on the mosaic padded by :data:`_PAD` mirrored pixels:
 
@@ -19,9 +21,11 @@ Steps, all on the mosaic padded by :data:`_PAD` mirrored pixels:
    along d (the tentative guide), MLRI with a 1-D window along d estimates G at red/blue sites
    and red/blue at green sites of the same row (column); the colour difference
    Δ_d = G − C follows on every pixel.
-2. The two Δ_d are combined with four directional weights ``1/(Σ_{5×5}|∂_d Δ_d|)²`` taken one
-   pixel to the north, south, west and east, each applied to a half-Gaussian average of Δ_d on
-   that side (Pekkucuksen & Altunbasak 2010, as used by Kiku et al.). G = C + Δ at C sites.
+2. Each Δ_d is averaged half and half with Hamilton-Adams' difference along d, and the two
+   are combined with four directional weights ``1/(Σ_{3×3}|∂_d Δ_HA,d|)²`` (gradients of the
+   Hamilton-Adams differences) taken one pixel to the north, south, west and east, each
+   applied to a half-Gaussian average of Δ_d on that side (Pekkucuksen & Altunbasak 2010, as
+   used by Kiku et al.). G = C + Δ at C sites.
 3. Red and blue: MLRI guided by the full green plane with a 2-D window, Laplacians on the
    sparse (stride-2) grid, residuals interpolated bilinearly.
 
