@@ -24,7 +24,7 @@ from mountcam.errors import InvalidSetting
 METHODS = ("fast", "high")
 CHANNEL = {"R": 0, "G": 1, "B": 2}
 #: Pixels from the edge beyond which the mirrored border no longer reaches an affine signal:
-#: ``fast`` reads ±5 mosaic pixels; ``high`` chains windowed filters that reach 27 (measured:
+#: ``fast`` reads ±4 mosaic pixels; ``high`` chains windowed filters that reach 27 (measured:
 #: 28 rows of strip overlap are bit-exact, 26 are not).
 INTERIOR_PX = {"fast": 6, "high": 28}
 

@@ -15,7 +15,7 @@ Each direction's colour difference ``Δ = G − C`` (Ĝ − C at a red/blue site
 site, Ĉ by the same formula) is smoothed along that direction by a Gaussian of σ = 0.7 px over
 five pixels, as Pekkucuksen & Altunbasak (ICIP 2010) average it: noise and aliases average
 out, an edge across the direction is not crossed. Δ is linear in the mosaic, so the smoothed
-Δ is one fixed 9-tap filter along the row (column), :data:`_FIR`. The two smoothed Δ are
+Δ is one fixed 7-tap filter along the row (column), :data:`_FIR`. The two smoothed Δ are
 blended with weights ``1/(ε + D)²`` where ``D`` is the directional activity
 ``|G_w − G_e| + |2C − C_ww − C_ee|`` summed over the site and its two neighbours along that
 direction (a soft decision in the spirit of Pekkucuksen & Altunbasak, rather than
@@ -32,9 +32,10 @@ from __future__ import annotations
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-#: Mosaic pixels read beyond the band on each side (green ±4 for the smoothed colour
-#: difference, +1 for the red/blue step, rounded up to even so the halo keeps the CFA phase).
-_HALO = 6
+#: Mosaic pixels read beyond the band on each side (green ±3 for the smoothed colour
+#: difference and the summed activity, +1 for the red/blue step). Even, so the halo keeps the
+#: CFA phase.
+_HALO = 4
 #: Rows per band: small enough for the band buffers (~10 rows × width × 8 bytes) to stay in L2.
 _BAND = 16
 #: Rows of context a horizontal strip needs above and below (see ``demosaic_overlap_rows``).
@@ -43,27 +44,32 @@ CONTEXT_ROWS = _HALO
 _EPS = np.float32(1e-6)
 #: Width (px) of the Gaussian that smooths each directional colour difference along its own
 #: direction. Chosen on McMaster-18 and the twin's captures together: σ = 0.7 px gives
-#: McMaster +0.07 dB and the twin's 256×256 set +0.71 dB against no smoothing; 1 px gains the
+#: McMaster +0.08 dB and the twin's 256×256 set +0.70 dB against no smoothing; 1 px gains the
 #: twin another 0.19 dB but costs McMaster 0.13 dB.
 _SIGMA_PX = 0.7
 
 
 def _smoothed_difference_fir(sigma_px: float) -> np.ndarray:
-    """Taps (offsets −4..4) giving, from the square-root mosaic along one row (column), the
+    """Taps (offsets −3..3) giving, from the square-root mosaic along one row (column), the
     colour difference G − C at a red/blue site smoothed by a five-tap Gaussian of σ px.
 
     The Hamilton-Adams difference at a red/blue site is ``e = [−¼, ½, −½, ½, −¼]`` applied to
     the mosaic; at the green sites on either side it is ``−e`` (G − Ĉ there); so the smoothed
-    difference is ``e`` convolved with the Gaussian taps, the odd ones negated.
+    difference is ``e`` convolved with the Gaussian taps, the odd ones negated: nine taps. The
+    two outermost (−0.0024 each at σ = 0.7) are folded into the centre, a same-colour site,
+    so that the filter reaches ±3 like the activity: the same-colour taps still sum to −1 and
+    the green ones to +1, so flat fields and channels affine in position stay exact.
     """
     g = np.exp(-(np.arange(3) ** 2) / (2.0 * sigma_px**2))
     g /= g[0] + 2.0 * (g[1] + g[2])
-    return np.convolve([-0.25, 0.5, -0.5, 0.5, -0.25], [g[2], -g[1], g[0], -g[1], g[2]])
+    taps = np.convolve([-0.25, 0.5, -0.5, 0.5, -0.25], [g[2], -g[1], g[0], -g[1], g[2]])
+    taps[4] += taps[0] + taps[8]
+    return taps[1:8]
 
 
-#: The nine taps (symmetric: the centre and offsets 1..4 are enough); they sum to 0.
+#: The seven taps (symmetric: the centre and offsets 1..3 are enough); they sum to 0.
 _FIR = _smoothed_difference_fir(_SIGMA_PX)
-_C0, _C1, _C2, _C3, _C4 = (np.float32(x) for x in _FIR[4:])
+_C0, _C1, _C2, _C3 = (np.float32(x) for x in _FIR[3:])
 
 
 def demosaic_fast(cfa: np.ndarray, rr: int, rc: int) -> np.ndarray:
@@ -143,14 +149,12 @@ def _band(cfa, rr, rc, out, b, p_buf, d_buf):  # pragma: no cover - compiled
                 + _C1 * (pk[j - 1] + pk[j + 1])
                 + _C2 * (pk[j - 2] + pk[j + 2])
                 + _C3 * (pk[j - 3] + pk[j + 3])
-                + _C4 * (pk[j - 4] + pk[j + 4])
             )
             sv = (
                 _C0 * c
                 + _C1 * (p[k - 1, j] + p[k + 1, j])
                 + _C2 * (p[k - 2, j] + p[k + 2, j])
                 + _C3 * (p[k - 3, j] + p[k + 3, j])
-                + _C4 * (p[k - 4, j] + p[k + 4, j])
             )
             dh = (
                 _EPS
