@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mountcam import __version__
+from mountcam.atomic_file import publish
 from mountcam.develop.icc import icc_profile
 from mountcam.dng.tiff import Ifd, TiffType, write_tiff
 from mountcam.errors import CannotWrite, InvalidSetting, OutputExists
@@ -175,25 +176,8 @@ def save_image(
 
 
 def _publish(tmp: Path, path: Path, overwrite: bool) -> None:
-    """Move ``tmp`` to ``path``; without ``overwrite``, a hard link refuses an existing name
-    atomically, so a file that appeared meanwhile is not replaced either."""
-    if overwrite:
-        os.replace(tmp, path)
-        return
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        raise OutputExists(
-            f"{path} already exists; choose another name or allow overwriting"
-        ) from None
-    except OSError:  # filesystems without hard links
-        if path.exists():
-            raise OutputExists(
-                f"{path} already exists; choose another name or allow overwriting"
-            ) from None
-        os.replace(tmp, path)
-        return
-    tmp.unlink()
+    """Move ``tmp`` to ``path`` without replacing a file (see :mod:`mountcam.atomic_file`)."""
+    publish(tmp, path, overwrite=overwrite)
 
 
 # --- EXIF --------------------------------------------------------------------------------------
