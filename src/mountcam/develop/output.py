@@ -165,7 +165,7 @@ def save_image(
                 stream.write(_png_bytes(pixels, icc, exif))
             stream.flush()
             os.fsync(stream.fileno())
-        _publish(tmp, path, overwrite)
+        publish(tmp, path, overwrite=overwrite)
     except OSError as e:
         tmp.unlink(missing_ok=True)
         raise CannotWrite(f"could not write {path} ({e.strerror or e}); nothing was left") from None
@@ -173,11 +173,6 @@ def save_image(
         tmp.unlink(missing_ok=True)
         raise
     return path
-
-
-def _publish(tmp: Path, path: Path, overwrite: bool) -> None:
-    """Move ``tmp`` to ``path`` without replacing a file (see :mod:`mountcam.atomic_file`)."""
-    publish(tmp, path, overwrite=overwrite)
 
 
 # --- EXIF --------------------------------------------------------------------------------------

@@ -410,7 +410,7 @@ def _fit_with_errors(
     if weighting == "lab":
         design, target = _lab_weighted_rows(a, b, lab_white)
     else:
-        design, target = np.einsum("rk,ij->irkj", np.eye(3), a).reshape(-1, 3, 9), b
+        design, target = _xyz_rows(a, b)
     gram = np.einsum("irk,irl->kl", design, design)
     cross = np.einsum("irk,ir->k", design, target)
     matrix = _solve_kkt(gram, cross, a_white, b_white)  # = lab_weighted_lstsq(...)
@@ -485,13 +485,18 @@ def lab_weighted_lstsq(
     return _solve_kkt(gram, cross, a_white, b_white)
 
 
+def _xyz_rows(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The least-squares rows of the plain XYZ fit: per patch the (3, 9) design ``I ⊗ a_iᵀ``
+    acting on ``vec(M)`` (row-major) and the target ``b_i``."""
+    return np.einsum("rk,ij->irkj", np.eye(3), a).reshape(a.shape[0], 3, 9), b
+
+
 def _white_preserving_lstsq(
     a: np.ndarray, b: np.ndarray, a_white: np.ndarray, b_white: np.ndarray
 ) -> np.ndarray:
     """3×3 ``M`` minimising ``Σ‖M a_i − b_i‖²`` subject to ``M a_white = b_white`` exactly
     (the plain XYZ fit; kept to compare against and for callers without a CIELAB white)."""
-    n = a.shape[0]
-    design = np.einsum("rk,ij->irkj", np.eye(3), a).reshape(n, 3, 9)
+    design, _ = _xyz_rows(a, b)
     gram = np.einsum("irk,irl->kl", design, design)
     cross = np.einsum("irk,ir->k", design, b)
     return _solve_kkt(gram, cross, a_white, b_white)
