@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -243,3 +244,24 @@ def test_the_output_name_chooses_the_format(tmp_path):
     code, _, stderr = run_cli("develop", str(dng), "-o", str(tmp_path / "a.webp"))
     assert code == 2 and "--format" in stderr
     assert not (tmp_path / "a.webp").exists()
+
+
+def test_develop_does_not_import_colour_science(tmp_path):
+    # Importing colour-science takes 1-2 s, longer than developing a 50 MP picture; the
+    # develop command must not pay it (the CCT is computed by mountcam.develop.colour).
+    dng = write_foreign_dng(tmp_path / "foreign.dng")
+    code = (
+        "import sys\n"
+        "from mountcam.app.cli import main\n"
+        f"sys.argv = ['mountcam', 'develop', {str(dng)!r}, '--wb', '4300', '-o', "
+        f"{str(tmp_path / 'out.jpg')!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as e:\n"
+        "    assert not e.code, e.code\n"
+        "print('colour-science imported:', 'colour' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "out.jpg").is_file()
+    assert "colour-science imported: False" in out.stdout

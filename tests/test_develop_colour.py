@@ -67,6 +67,24 @@ def test_cct_of_standard_illuminants() -> None:
     assert xy_to_cct(D50_XY)[0] == pytest.approx(5003, abs=5)
 
 
+def test_robertson_cct_matches_colour_science() -> None:
+    # The local Robertson implementation (kept to avoid importing colour-science at develop
+    # time) against colour-science's, both ways, across the table, off the locus and past
+    # its ends (extrapolation below 1667 K).
+    rng = np.random.default_rng(5)
+    for xy in rng.uniform([0.22, 0.22], [0.58, 0.44], (400, 2)):
+        ref = colour.temperature.uv_to_CCT_Robertson1968(colour.xy_to_UCS_uv(xy))
+        cct, duv = xy_to_cct(xy)
+        assert cct == pytest.approx(ref[0], rel=1e-12)
+        assert duv == pytest.approx(ref[1], abs=1e-14)
+    for cct in (1000.0, 1700.0, 2850.0, 3333.0, 6500.0, 15000.0, 1e6):
+        for duv in (-0.02, 0.0, 0.015):
+            uv = colour.temperature.CCT_to_uv_Robertson1968(np.array([cct, duv]))
+            np.testing.assert_allclose(cct_to_xy(cct, duv), colour.UCS_uv_to_xy(uv), atol=1e-14)
+    with pytest.raises(ValueError):
+        cct_to_xy(0.0)
+
+
 def test_interpolated_color_matrix_follows_the_spec() -> None:
     for cct in (2850.0, 3500.0, 5000.0, 6500.0):
         g = (1 / cct - 1 / 6500) / (1 / 2850 - 1 / 6500)
