@@ -8,10 +8,12 @@ value at its own CFA site; only the two missing colours are estimated.
 ``fast`` (:mod:`.demosaic_fast`)
     Green by Hamilton-Adams directional interpolation (US patent 5,629,734, 1997: the average
     of the two green neighbours along a direction, corrected by the second derivative of the
-    site's own colour), with the horizontal and vertical estimates blended by weights that
-    fall with the gradients of the colour difference summed along each direction, instead of
-    a hard choice (the soft decision of Pekkucuksen & Altunbasak, "Gradient based threshold
-    free color filter array interpolation", ICIP 2010). Red and blue by bilinear interpolation
+    site's own colour); each direction's colour difference G − C is smoothed along that
+    direction by a five-tap Gaussian (σ = 0.7 px), and the horizontal and vertical
+    differences are blended by weights that fall with the directional activity summed along
+    each direction, instead of a hard choice (the smoothing and the soft decision of
+    Pekkucuksen & Altunbasak, "Gradient based threshold free color filter array
+    interpolation", ICIP 2010). Red and blue by bilinear interpolation
     of the colour differences R−G and B−G (Pei & Tam 2003), diagonals chosen by gradient. One
     numba pass over bands of rows, float32.
 
