@@ -113,19 +113,7 @@ def sharpen_into(
     its full-size result array or a separate quantisation pass. ``scratch``: a dict the
     caller keeps per thread so the blur and range planes are reused, not allocated per strip.
     """
-    scratch = {} if scratch is None else scratch
-    planes = []
-    for name in ("blurred", "lo", "hi"):
-        buf = scratch.get(name)
-        if buf is None or buf.shape[0] < luma.shape[0] or buf.shape[1] != luma.shape[1]:
-            buf = np.empty(luma.shape, np.float32)
-            scratch[name] = buf
-        planes.append(buf[: luma.shape[0]])
-    blurred, lo, hi = planes
-    cv2.GaussianBlur(luma, (0, 0), radius_px, dst=blurred, borderType=cv2.BORDER_REFLECT)
-    kernel = np.ones((3, 3), np.uint8)
-    cv2.erode(luma, kernel, dst=lo, borderType=cv2.BORDER_REFLECT)
-    cv2.dilate(luma, kernel, dst=hi, borderType=cv2.BORDER_REFLECT)
+    blurred, lo, hi = _blur_and_range(luma, radius_px, scratch)
     y0, x0, rows, cols = region
     is_int = out.dtype != np.float32
     _unsharp_quantise_kernel(
@@ -155,3 +143,95 @@ def _unsharp_quantise_kernel(
                 if is_int:
                     v = min(max(v * out_scale + half, zero), out_scale)
                 out[k, x, c] = v
+
+
+def sharpen_fixed_into(
+    enc16: np.ndarray,
+    luma: np.ndarray,
+    amount: float,
+    radius_px: float,
+    region: tuple[int, int, int, int],
+    out: np.ndarray,
+    scratch: dict | None = None,
+) -> None:
+    """:func:`sharpen_into` for the pipeline's 8-bit path, whose colour kernel writes the
+    encoded RGB as uint16 fixed point (8-bit code × 256, :data:`~mountcam.develop.tone.FIXED_ONE`
+    = white) instead of float32: half the bytes to write and read back, and the rounding to
+    8 bits still comes after the sharpening's change. ``luma`` is float32, 1.0 = white, as for
+    :func:`sharpen_into`; ``out`` is uint8 (rows, cols, 3). Same equations as :func:`sharpen`;
+    the result differs from :func:`sharpen_into` on float input only where the input's
+    1/256-code fixed point moves a value across a rounding boundary (at most one code).
+    """
+    if out.dtype != np.uint8 or enc16.dtype != np.uint16:
+        raise ValueError("sharpen_fixed_into takes uint16 fixed-point input and uint8 output")
+    blurred, lo, hi = _blur_and_range(luma, radius_px, scratch)
+    y0, x0, rows, cols = region
+    _unsharp_fixed_kernel(
+        enc16, luma, blurred, lo, hi, np.float32(amount), np.float32(OVERSHOOT), y0, x0, rows,
+        cols, out,
+    )  # fmt: skip
+
+
+def _blur_and_range(
+    luma: np.ndarray, radius_px: float, scratch: dict | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The Gaussian blur (σ = ``radius_px``) and the 3×3 minimum and maximum of ``luma``, in
+    planes kept in ``scratch`` (a per-thread dict) between calls."""
+    scratch = {} if scratch is None else scratch
+    planes = []
+    for name in ("blurred", "lo", "hi"):
+        buf = scratch.get(name)
+        if buf is None or buf.shape[0] < luma.shape[0] or buf.shape[1] != luma.shape[1]:
+            buf = np.empty(luma.shape, np.float32)
+            scratch[name] = buf
+        planes.append(buf[: luma.shape[0]])
+    blurred, lo, hi = planes
+    cv2.GaussianBlur(luma, (0, 0), radius_px, dst=blurred, borderType=cv2.BORDER_REFLECT)
+    kernel = np.ones((3, 3), np.uint8)
+    cv2.erode(luma, kernel, dst=lo, borderType=cv2.BORDER_REFLECT)
+    cv2.dilate(luma, kernel, dst=hi, borderType=cv2.BORDER_REFLECT)
+    return blurred, lo, hi
+
+
+@njit(nogil=True, cache=True)
+def _unsharp_fixed_row(e, luma, blurred, lo, hi, amount, overshoot, out, d):  # pragma: no cover
+    """One row: the luma change ``d`` (in 8-bit codes) in a branch-free loop, then the
+    interleaved output ``round(e/256 + d)`` clipped to 0..255. Unsigned indices: numba then
+    drops its negative-index wrap-around and the loops vectorise."""
+    n = np.uint64(d.size)
+    code = np.float32(255.0)
+    for x in range(n):
+        y = luma[x]
+        t = y + amount * (y - blurred[x])
+        t = min(max(t, lo[x] - overshoot), hi[x] + overshoot)
+        d[x] = (t - y) * code + np.float32(0.5)
+    zero = np.float32(0.0)
+    inv = np.float32(1.0 / 256.0)
+    u1, u2, u3 = np.uint64(1), np.uint64(2), np.uint64(3)
+    for x in range(n):
+        x3 = u3 * x
+        dx = d[x]
+        out[x3] = np.uint8(min(max(np.float32(e[x3]) * inv + dx, zero), code))
+        out[x3 + u1] = np.uint8(min(max(np.float32(e[x3 + u1]) * inv + dx, zero), code))
+        out[x3 + u2] = np.uint8(min(max(np.float32(e[x3 + u2]) * inv + dx, zero), code))
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def _unsharp_fixed_kernel(
+    enc16, luma, blurred, lo, hi, amount, overshoot, y0, x0, rows, cols, out
+):  # pragma: no cover - compiled
+    """:func:`_unsharp_quantise_kernel` on fixed-point input, row by row."""
+    for k in prange(rows):
+        i = y0 + np.int64(k)
+        d = np.empty(cols, np.float32)
+        _unsharp_fixed_row(
+            enc16[i].reshape(-1)[3 * x0 : 3 * (x0 + cols)],
+            luma[i, x0 : x0 + cols],
+            blurred[i, x0 : x0 + cols],
+            lo[i, x0 : x0 + cols],
+            hi[i, x0 : x0 + cols],
+            amount,
+            overshoot,
+            out[k].reshape(-1),
+            d,
+        )
