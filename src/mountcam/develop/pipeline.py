@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -612,7 +613,12 @@ def _run(plan: Plan, info, dtype: np.dtype, timings: dict[str, float]) -> np.nda
     if workers > 1:
         # Two strips in flight keep both cores busy through the serial parts of each stage
         # (Python glue, OpenCV calls, allocation) that a single strip would leave idle.
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        # One numba thread per strip worker (numba's setting is per calling thread): the
+        # strips already keep both cores busy, and a parallel kernel launched from each of
+        # them would split every strip again and wait on the other's threads.
+        with ThreadPoolExecutor(
+            max_workers=workers, initializer=numba.set_num_threads, initargs=(1,)
+        ) as pool:
             list(pool.map(strip, starts))
     else:
         for a in starts:
