@@ -110,12 +110,13 @@ def _kernel(cfa, rr, rc, out, runs):  # pragma: no cover - compiled
     for t in prange(runs):
         p_buf = np.empty((_BAND + 2 * _HALO, wp), np.float32)
         d_buf = np.empty((_BAND + 2 * _HALO, wp), np.float32)
+        planes = np.empty((3, width), np.float32)
         for b in range(t * bands // runs, (t + 1) * bands // runs):
-            _band(cfa, rr, rc, out, b, p_buf, d_buf)
+            _band(cfa, rr, rc, out, b, p_buf, d_buf, planes)
 
 
 @njit(cache=True, fastmath=True)
-def _band(cfa, rr, rc, out, b, p_buf, d_buf):  # pragma: no cover - compiled
+def _band(cfa, rr, rc, out, b, p_buf, d_buf, planes):  # pragma: no cover - compiled
     height, width = cfa.shape
     wp = width + 2 * _HALO
     r0 = b * _BAND
@@ -132,74 +133,97 @@ def _band(cfa, rr, rc, out, b, p_buf, d_buf):  # pragma: no cover - compiled
             pk[_HALO - 1 - j] = _to_sqrt(row[_reflect(-1 - j, width)])
             pk[width + _HALO + j] = _to_sqrt(row[_reflect(width + j, width)])
 
-    # d = C - G at every red/blue site of the band plus one row/column of context. Buffer
+    # d = C - G at every red/blue site of the band plus one row/column of context (and, for
+    # the vectorised loop's sake, at the green sites too, where it is never used). Buffer
     # indices keep the image's parity because r0 and _HALO are even.
     d = d_buf[:nr]
     for k in range(_HALO - 1, nr - _HALO + 1):
-        red_row = (k & 1) == rr
-        q = rc if red_row else 1 - rc  # column parity of the red/blue sites of this row
-        j0 = _HALO - 1 + ((q - (_HALO - 1)) & 1)
-        for j in range(j0, wp - _HALO + 1, 2):
-            c = p[k, j]
-            lh = 2.0 * c - p[k, j - 2] - p[k, j + 2]
-            lv = 2.0 * c - p[k - 2, j] - p[k + 2, j]
-            pk = p[k]
-            sh = (
-                _C0 * c
-                + _C1 * (pk[j - 1] + pk[j + 1])
-                + _C2 * (pk[j - 2] + pk[j + 2])
-                + _C3 * (pk[j - 3] + pk[j + 3])
-            )
-            sv = (
-                _C0 * c
-                + _C1 * (p[k - 1, j] + p[k + 1, j])
-                + _C2 * (p[k - 2, j] + p[k + 2, j])
-                + _C3 * (p[k - 3, j] + p[k + 3, j])
-            )
-            dh = (
-                _EPS
-                + abs(p[k, j - 1] - p[k, j + 1])
-                + abs(lh)
-                + 0.5 * (abs(p[k, j - 3] - p[k, j - 1]) + abs(p[k, j + 1] - p[k, j + 3]))
-                + 0.5 * (abs(p[k, j - 2] - c) + abs(p[k, j + 2] - c))
-            )
-            dv = (
-                _EPS
-                + abs(p[k - 1, j] - p[k + 1, j])
-                + abs(lv)
-                + 0.5 * (abs(p[k - 3, j] - p[k - 1, j]) + abs(p[k + 1, j] - p[k + 3, j]))
-                + 0.5 * (abs(p[k - 2, j] - c) + abs(p[k + 2, j] - c))
-            )
-            # weights 1/dh² and 1/dv², normalised
-            wh = dv * dv
-            wv = dh * dh
-            d[k, j] = -(wh * sh + wv * sv) / (wh + wv)  # C - G
+        _d_row(p[k - 3], p[k - 2], p[k - 1], p[k], p[k + 1], p[k + 2], p[k + 3], d[k], wp)
 
     for k in range(_HALO, nr - _HALO):
-        o = out[r0 + k - _HALO]
         red_row = (k & 1) == rr
-        own = 0 if red_row else 2  # channel of the row's own colour
-        other = 2 - own
-        q = rc if red_row else 1 - rc
-        # red/blue sites: the other colour sits on the four diagonals
-        for j in range(_HALO + q, wp - _HALO, 2):
-            c = p[k, j]
-            gc = c - d[k, j]
-            s1 = d[k - 1, j - 1] + d[k + 1, j + 1]
-            s2 = d[k - 1, j + 1] + d[k + 1, j - 1]
-            a1 = _EPS + abs(d[k - 1, j - 1] - d[k + 1, j + 1])
-            a2 = _EPS + abs(d[k - 1, j + 1] - d[k + 1, j - 1])
-            v = gc + 0.5 * (s1 * a2 + s2 * a1) / (a1 + a2)
-            x = j - _HALO
-            o[x, own] = c * abs(c)
-            o[x, 1] = gc * abs(gc)
-            o[x, other] = v * abs(v)
-        # green sites: own colour left/right, the other colour above/below
-        for j in range(_HALO + 1 - q, wp - _HALO, 2):
-            gc = p[k, j]
-            vo = gc + 0.5 * (d[k, j - 1] + d[k, j + 1])
-            vt = gc + 0.5 * (d[k - 1, j] + d[k + 1, j])
-            x = j - _HALO
-            o[x, own] = vo * abs(vo)
-            o[x, 1] = gc * abs(gc)
-            o[x, other] = vt * abs(vt)
+        q = rc if red_row else 1 - rc  # column parity of the red/blue sites of this row
+        _rgb_row(p[k], d[k - 1], d[k], d[k + 1], q, width, planes[0], planes[1], planes[2])
+        r, b = (planes[0], planes[2]) if red_row else (planes[2], planes[0])
+        _interleave(out[r0 + k - _HALO].reshape(-1), r, planes[1], b, width)
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def _d_row(pm3, pm2, pm1, pk, pp1, pp2, pp3, dk, wp):  # pragma: no cover - compiled
+    """One row of the soft-decision colour difference ``d`` (module text), from the square-
+    root rows ``k − 3 … k + 3``, at every column from ``_HALO − 1`` to ``wp − _HALO``.
+
+    Every column, not every other one: stride-1 loads vectorise. ``error_model="numpy"``:
+    numba's default guards each division with a ZeroDivisionError check (the denominators
+    here are ≥ 2·_EPS²), and that branch alone kept the loop scalar. Unsigned column indices
+    spare the negative-index wrap-around. Measured at 50 MP, one thread: 0.11 s for this
+    step against 0.37 s for the scalar loop over red/blue sites."""
+    u1, u2, u3 = np.uint64(1), np.uint64(2), np.uint64(3)
+    for j in range(np.uint64(_HALO - 1), np.uint64(wp - _HALO + 1)):
+        c = pk[j]
+        lh = 2.0 * c - pk[j - u2] - pk[j + u2]
+        lv = 2.0 * c - pm2[j] - pp2[j]
+        sh = (
+            _C0 * c
+            + _C1 * (pk[j - u1] + pk[j + u1])
+            + _C2 * (pk[j - u2] + pk[j + u2])
+            + _C3 * (pk[j - u3] + pk[j + u3])
+        )
+        sv = _C0 * c + _C1 * (pm1[j] + pp1[j]) + _C2 * (pm2[j] + pp2[j]) + _C3 * (pm3[j] + pp3[j])
+        dh = (
+            _EPS
+            + abs(pk[j - u1] - pk[j + u1])
+            + abs(lh)
+            + 0.5 * (abs(pk[j - u3] - pk[j - u1]) + abs(pk[j + u1] - pk[j + u3]))
+            + 0.5 * (abs(pk[j - u2] - c) + abs(pk[j + u2] - c))
+        )
+        dv = (
+            _EPS
+            + abs(pm1[j] - pp1[j])
+            + abs(lv)
+            + 0.5 * (abs(pm3[j] - pm1[j]) + abs(pp1[j] - pp3[j]))
+            + 0.5 * (abs(pm2[j] - c) + abs(pp2[j] - c))
+        )
+        wh = dv * dv
+        wv = dh * dh
+        dk[j] = -(wh * sh + wv * sv) / (wh + wv)
+
+
+@njit(cache=True, fastmath={"nnan", "ninf", "nsz", "contract"}, error_model="numpy")
+def _rgb_row(pk, dm1, dk, dp1, q, width, own, green, other):  # pragma: no cover - compiled
+    """(own colour, green, other colour) of one output row into three planes. Both site
+    formulas run at every pixel and a select by the column's parity keeps the right one:
+    stride-1 loads the compiler vectorises, where loops over every other pixel need gathers
+    (measured at 50 MP, one thread: 0.11 s against 0.26 s). ``fastmath`` without
+    reassociation or reciprocals keeps each value's rounding that of the scalar formula."""
+    u1 = np.uint64(1)
+    h = np.uint64(_HALO)
+    uq = np.uint64(q)
+    for x in range(np.uint64(width)):
+        j = x + h
+        # red/blue site: the other colour sits on the four diagonals
+        c = pk[j]
+        gc = c - dk[j]
+        s1 = dm1[j - u1] + dp1[j + u1]
+        s2 = dm1[j + u1] + dp1[j - u1]
+        a1 = _EPS + abs(dm1[j - u1] - dp1[j + u1])
+        a2 = _EPS + abs(dm1[j + u1] - dp1[j - u1])
+        v = gc + 0.5 * (s1 * a2 + s2 * a1) / (a1 + a2)
+        # green site: own colour left/right, the other colour above/below
+        vo = c + 0.5 * (dk[j - u1] + dk[j + u1])
+        vt = c + 0.5 * (dm1[j] + dp1[j])
+        site = ((x + uq) & u1) == 0  # a red/blue site: x has the parity of q
+        own[x] = c * abs(c) if site else vo * abs(vo)
+        green[x] = gc * abs(gc) if site else c * abs(c)
+        other[x] = v * abs(v) if site else vt * abs(vt)
+
+
+@njit(cache=True)
+def _interleave(o, r, g, b, width):  # pragma: no cover - compiled
+    """o[3x : 3x + 3] = r[x], g[x], b[x]: the planes of a row into the interleaved output."""
+    u1, u2, u3 = np.uint64(1), np.uint64(2), np.uint64(3)
+    for x in range(np.uint64(width)):
+        x3 = u3 * x
+        o[x3] = r[x]
+        o[x3 + u1] = g[x]
+        o[x3 + u2] = b[x]
