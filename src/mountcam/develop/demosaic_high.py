@@ -212,19 +212,15 @@ def _slab(cfa, rows, cols, rr, rc, start, out):  # pragma: no cover - compiled
         q = rc if (y & 1) == rr else 1 - rc
         _green_row(m[y], dif_h[y], act_h[y], act_v[y - 1], act_v[y + 1], h_n, h_s, q, g[y])
 
-    # 3. Red and blue, each guided by green; the dead planes of the green step are reused.
-    for ch in (0, 2):
-        pr = rr if ch == 0 else 1 - rr
-        pc = rc if ch == 0 else 1 - rc
-        tent = act_h
-        _red_blue(m, g, pr, pc, start, end, grad_h, grad_v, dif_h, dif_v, tent)
-        for y in range(start, end):
-            _rb_out_row(
-                m[y - 1], m[y], m[y + 1], tent[y - 1], tent[y], tent[y + 1],
-                (y & 1) == pr, pc, out[y - start], ch,
-            )  # fmt: skip
+    # 3. Red and blue, each guided by green; the dead planes of the green step are reused
+    # (the two tentative estimates go to the activities' planes).
+    _red_blue(m, g, rr, rc, start, end, grad_h, grad_v, dif_h, dif_v, act_h)
+    _red_blue(m, g, 1 - rr, 1 - rc, start, end, grad_h, grad_v, dif_h, dif_v, act_v)
     for y in range(start, end):
-        _green_out_row(g[y], out[y - start])
+        _out_row(
+            m[y - 1], m[y], m[y + 1], act_h[y - 1], act_h[y], act_h[y + 1],
+            act_v[y - 1], act_v[y], act_v[y + 1], g[y], (y & 1) == rr, rc, out[y - start],
+        )  # fmt: skip
 
 
 @njit(**_JIT)
@@ -539,14 +535,6 @@ def _green_row(m, dh, ah, a_n, a_s, h_n, h_s, q, g):  # pragma: no cover - compi
 
 
 @njit(**_JIT)
-def _green_out_row(g, o):  # pragma: no cover - compiled
-    """Green of one output row back to linear light (the square, sign kept)."""
-    for j in range(o.shape[0]):
-        v = g[_PAD + j]
-        o[j, 1] = v * abs(v)
-
-
-@njit(**_JIT)
 def _red_blue(m, g, pr, pc, start, end, pp, qq, pa, pb, tent):  # pragma: no cover - compiled
     """Tentative red or blue (sites at row/column parity ``pr``/``pc``) into ``tent`` for slab
     rows ``start − 1 .. end + 1``: MLRI guided by green with a 7×7 window, the slope ridged
@@ -648,22 +636,38 @@ def _rb_tentative_row(sa, sb, g, tent):  # pragma: no cover - compiled
 
 
 @njit(**_JIT)
-def _rb_out_row(mu, mm, md, tu, tm, td, own_row, pc, o, ch):  # pragma: no cover - compiled
-    """Channel ``ch`` of one output row: the tentative estimate plus the residual m − tent
-    of the channel's sites, interpolated bilinearly; back to linear light."""
+def _out_row(mu, mm, md, ru, rm, rd, bu, bm, bd, g, red_row, rc, o):  # pragma: no cover
+    """One output row in linear light (squares, signs kept): red and blue their tentative
+    estimates (``r*``, ``b*``: rows above, at, below) plus the residuals m − tent of their
+    sites interpolated bilinearly; green as estimated."""
+    if red_row:
+        _out_row_own_other(mu, mm, md, ru, rm, rd, bu, bm, bd, g, rc, o, 0, 2)
+    else:
+        _out_row_own_other(mu, mm, md, bu, bm, bd, ru, rm, rd, g, 1 - rc, o, 2, 0)
+
+
+@njit(**_JIT)
+def _out_row_own_other(mu, mm, md, su, sm, sd, tu, tm, td, g, sc, o, cs, ct):  # pragma: no cover
+    """The row holds the sites of channel ``cs`` (tentative ``s*``, at column parity ``sc``);
+    channel ``ct`` (tentative ``t*``) has its sites on the rows above and below, in the other
+    columns."""
     for x in range(o.shape[0]):
         j = _PAD + x
-        t = tm[j]
-        if own_row:
-            r_same = mm[j] - t
-            r_other = _HALF * (mm[j - 1] - tm[j - 1]) + _HALF * (mm[j + 1] - tm[j + 1])
-        else:
-            r_same = _HALF * (mu[j] - tu[j]) + _HALF * (md[j] - td[j])
-            r_other = _QUARTER * (
-                (mu[j - 1] - tu[j - 1])
-                + (mu[j + 1] - tu[j + 1])
-                + (md[j - 1] - td[j - 1])
-                + (md[j + 1] - td[j + 1])
-            )
-        v = t + (r_same if (j & 1) == pc else r_other)
-        o[x, ch] = v * abs(v)
+        own_col = (j & 1) == sc
+        # channel cs: its own site here, or the mean of the two beside
+        r_s = mm[j] - sm[j]
+        r_sh = _HALF * (mm[j - 1] - sm[j - 1]) + _HALF * (mm[j + 1] - sm[j + 1])
+        v = sm[j] + (r_s if own_col else r_sh)
+        o[x, cs] = v * abs(v)
+        # channel ct: the mean of the four diagonal sites, or of the two above and below
+        r_tv = _HALF * (mu[j] - tu[j]) + _HALF * (md[j] - td[j])
+        r_td = _QUARTER * (
+            (mu[j - 1] - tu[j - 1])
+            + (mu[j + 1] - tu[j + 1])
+            + (md[j - 1] - td[j - 1])
+            + (md[j + 1] - td[j + 1])
+        )
+        v = tm[j] + (r_td if own_col else r_tv)
+        o[x, ct] = v * abs(v)
+        v = g[j]
+        o[x, 1] = v * abs(v)
