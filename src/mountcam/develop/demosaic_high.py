@@ -288,21 +288,23 @@ def _own_other_row(b, k):  # pragma: no cover - compiled
 
 
 @njit(**_JIT)
-def _fits_row(pp, qq, avg, x, a_out, b_out, par, n, at_c):  # pragma: no cover - compiled
+def _fits_row(pp, qq, avg, x, ag, bg, ac, bc, par, n):  # pragma: no cover - compiled
     for i in range(n):
         p5, p6 = _own_other_row(pp, i + _HL)
         q5, q6 = _own_other_row(qq, i + _HL)
         a5, a6 = _own_other_row(avg, i + _HL)
         x5, x6 = _own_other_row(x, i + _HL)
-        own = par[i] == at_c
-        ps = p5 if own else p6
-        qs = q5 if own else q6
-        gs = a5 if own else a6
-        ms = x5 if own else x6
-        cnt = _FIVE if own else _SIX
-        a = (ps + _G_PRIOR32) / ((qs + _EPS32) + _G_PRIOR32)
-        a_out[i + _HL] = a
-        b_out[i + _HL] = ms / cnt - a * (gs / cnt)
+        c = par[i]
+        # fit for G: its sites are the centre's parity at a green centre
+        cnt = _SIX if c else _FIVE
+        a = ((p6 if c else p5) + _G_PRIOR32) / (((q6 if c else q5) + _EPS32) + _G_PRIOR32)
+        ag[i + _HL] = a
+        bg[i + _HL] = (x6 if c else x5) / cnt - a * ((a6 if c else a5) / cnt)
+        # fit for C (red/blue sites)
+        cnt = _FIVE if c else _SIX
+        a = ((p5 if c else p6) + _G_PRIOR32) / (((q5 if c else q6) + _EPS32) + _G_PRIOR32)
+        ac[i + _HL] = a
+        bc[i + _HL] = (x5 if c else x6) / cnt - a * ((a5 if c else a6) / cnt)
 
 
 @njit(**_JIT, inline="always")
@@ -323,12 +325,15 @@ def _box11_row(b, k):  # pragma: no cover - compiled
 
 
 @njit(**_JIT)
-def _tentative_row(a, b, x, avg, tent, par, n, at_c):  # pragma: no cover - compiled
+def _tentative_row(ag, bg, ac, bc, x, avg, tg, tc, par, n):  # pragma: no cover - compiled
     for i in range(n):
-        guide = avg[i + _HL] if par[i] == at_c else x[i + _HL]
-        tent[i + _HL] = (_box11_row(a, i + _HL) / _ELEVEN) * guide + _box11_row(
-            b, i + _HL
-        ) / _ELEVEN
+        k = i + _HL
+        c = par[i]
+        # the fit for G is guided by C along the line, the fit for C by G
+        guide_g = x[k] if c else avg[k]
+        guide_c = avg[k] if c else x[k]
+        tg[k] = (_box11_row(ag, k) / _ELEVEN) * guide_g + _box11_row(bg, k) / _ELEVEN
+        tc[k] = (_box11_row(ac, k) / _ELEVEN) * guide_c + _box11_row(bc, k) / _ELEVEN
 
 
 @njit(**_JIT)
@@ -357,14 +362,12 @@ def _line_row(buf, par, n, grad_out, dif_out):  # pragma: no cover - compiled
     _laplacians_row(x, avg, ha, pp, qq, n, par)
     _halo(pp, m, 1)
     _halo(qq, m, 1)
-    _fits_row(pp, qq, avg, x, ag, bg, par, n, False)
-    _fits_row(pp, qq, avg, x, ac, bc, par, n, True)
+    _fits_row(pp, qq, avg, x, ag, bg, ac, bc, par, n)
     _halo(ag, m, 1)
     _halo(bg, m, 1)
     _halo(ac, m, 1)
     _halo(bc, m, 1)
-    _tentative_row(ag, bg, x, avg, tg, par, n, False)
-    _tentative_row(ac, bc, x, avg, tc, par, n, True)
+    _tentative_row(ag, bg, ac, bc, x, avg, tg, tc, par, n)
     _halo(tg, m, 1)
     _halo(tc, m, 1)
     _halo(ha, m, 1)
@@ -410,21 +413,23 @@ def _own_other_col(b, k):  # pragma: no cover - compiled
 
 
 @njit(**_JIT)
-def _fits_col(pp, qq, avg, x, a_out, b_out, par, n, at_c):  # pragma: no cover - compiled
+def _fits_col(pp, qq, avg, x, ag, bg, ac, bc, par, n):  # pragma: no cover - compiled
     for i in range(n):
         p5, p6 = _own_other_col(pp, i + _HL_COL)
         q5, q6 = _own_other_col(qq, i + _HL_COL)
         a5, a6 = _own_other_col(avg, i + _HL_COL)
         x5, x6 = _own_other_col(x, i + _HL_COL)
-        own = par[i] == at_c
-        ps = p5 if own else p6
-        qs = q5 if own else q6
-        gs = a5 if own else a6
-        ms = x5 if own else x6
-        cnt = _FIVE if own else _SIX
-        a = (ps + _G_PRIOR32) / ((qs + _EPS32) + _G_PRIOR32)
-        a_out[i + _HL_COL] = a
-        b_out[i + _HL_COL] = ms / cnt - a * (gs / cnt)
+        c = par[i]
+        # fit for G: its sites are the centre's parity at a green centre
+        cnt = _SIX if c else _FIVE
+        a = ((p6 if c else p5) + _G_PRIOR32) / (((q6 if c else q5) + _EPS32) + _G_PRIOR32)
+        ag[i + _HL_COL] = a
+        bg[i + _HL_COL] = (x6 if c else x5) / cnt - a * ((a6 if c else a5) / cnt)
+        # fit for C (red/blue sites)
+        cnt = _FIVE if c else _SIX
+        a = ((p5 if c else p6) + _G_PRIOR32) / (((q5 if c else q6) + _EPS32) + _G_PRIOR32)
+        ac[i + _HL_COL] = a
+        bc[i + _HL_COL] = (x5 if c else x6) / cnt - a * ((a5 if c else a6) / cnt)
 
 
 @njit(**_JIT, inline="always")
@@ -445,12 +450,15 @@ def _box11_col(b, k):  # pragma: no cover - compiled
 
 
 @njit(**_JIT)
-def _tentative_col(a, b, x, avg, tent, par, n, at_c):  # pragma: no cover - compiled
+def _tentative_col(ag, bg, ac, bc, x, avg, tg, tc, par, n):  # pragma: no cover - compiled
     for i in range(n):
-        guide = avg[i + _HL_COL] if par[i] == at_c else x[i + _HL_COL]
-        tent[i + _HL_COL] = (_box11_col(a, i + _HL_COL) / _ELEVEN) * guide + _box11_col(
-            b, i + _HL_COL
-        ) / _ELEVEN
+        k = i + _HL_COL
+        c = par[i]
+        # the fit for G is guided by C along the line, the fit for C by G
+        guide_g = x[k] if c else avg[k]
+        guide_c = avg[k] if c else x[k]
+        tg[k] = (_box11_col(ag, k) / _ELEVEN) * guide_g + _box11_col(bg, k) / _ELEVEN
+        tc[k] = (_box11_col(ac, k) / _ELEVEN) * guide_c + _box11_col(bc, k) / _ELEVEN
 
 
 @njit(**_JIT)
@@ -479,14 +487,12 @@ def _line_col(buf, par, n, grad_out, dif_out):  # pragma: no cover - compiled
     _laplacians_col(x, avg, ha, pp, qq, n, par)
     _halo(pp, m, _TILE)
     _halo(qq, m, _TILE)
-    _fits_col(pp, qq, avg, x, ag, bg, par, n, False)
-    _fits_col(pp, qq, avg, x, ac, bc, par, n, True)
+    _fits_col(pp, qq, avg, x, ag, bg, ac, bc, par, n)
     _halo(ag, m, _TILE)
     _halo(bg, m, _TILE)
     _halo(ac, m, _TILE)
     _halo(bc, m, _TILE)
-    _tentative_col(ag, bg, x, avg, tg, par, n, False)
-    _tentative_col(ac, bc, x, avg, tc, par, n, True)
+    _tentative_col(ag, bg, ac, bc, x, avg, tg, tc, par, n)
     _halo(tg, m, _TILE)
     _halo(tc, m, _TILE)
     _halo(ha, m, _TILE)
