@@ -93,7 +93,17 @@ def test_fixed_kernel_matches_the_float_kernel(vig):
     assert np.array_equal(plain[20:], u8[20:])
 
 
-def test_sharpen_fixed_into_matches_sharpen_into():
+@pytest.mark.parametrize(
+    ("region", "radius"),
+    [
+        ((7, 9, 90, 130), 0.8),  # inside: the pipeline's strips
+        ((0, 0, 110, 150), 0.8),  # the whole image: every edge reflected
+        ((0, 2, 5, 147), 0.7),  # top rows, columns next to both edges
+        ((104, 0, 6, 150), 0.6),  # bottom rows
+        ((7, 9, 90, 130), 1.5),  # a radius OpenCV blurs with more taps: its planes
+    ],
+)
+def test_sharpen_fixed_into_matches_sharpen_into(region, radius):
     rng = np.random.default_rng(1)
     small = rng.random((20, 24, 3)).astype(np.float32)
     enc = cv2.resize(small, (150, 110), interpolation=cv2.INTER_NEAREST)  # hard edges
@@ -101,14 +111,14 @@ def test_sharpen_fixed_into_matches_sharpen_into():
     e16 = np.round(enc * FIXED_ONE).astype(np.uint16)
     enc = (e16 / FIXED_ONE).astype(np.float32)  # the same values in both forms
     luma = cv2.transform(enc, LUMA_WEIGHTS)
-    region = (7, 9, 90, 130)
-    ref = np.empty((90, 130, 3), np.uint8)
-    sharpen_into(enc, luma, 0.6, 0.8, region, 255.0, ref)
+    y0, x0, rows, cols = region
+    ref = np.empty((rows, cols, 3), np.uint8)
+    sharpen_into(enc, luma, 0.6, radius, region, 255.0, ref)
     out = np.empty_like(ref)
-    sharpen_fixed_into(e16, luma, 0.6, 0.8, region, out)
+    sharpen_fixed_into(e16, luma, 0.6, radius, region, out)
     assert np.abs(out.astype(int) - ref).max() <= 1
     assert np.mean(out == ref) > 0.999
-    before = np.round(enc[7:97, 9:139] * 255)
+    before = np.round(enc[y0 : y0 + rows, x0 : x0 + cols] * 255)
     assert np.abs(out - before).max() > 5  # it sharpens
     with pytest.raises(ValueError, match="uint16"):
-        sharpen_fixed_into(enc, luma, 0.6, 0.8, region, out)
+        sharpen_fixed_into(enc, luma, 0.6, radius, region, out)

@@ -28,6 +28,10 @@ from mountcam.errors import InvalidSetting
 OVERSHOOT = 0.02
 #: Rows per strip: the luma planes of a strip stay small and in cache.
 STRIP_ROWS = 256
+#: Half-width (px) of the Gaussian in :func:`sharpen_fixed_into`'s own blur: 7 taps, the size
+#: OpenCV's GaussianBlur picks for float input when ``round(8σ + 1) | 1 == 7``, i.e. σ from
+#: 0.5625 to just under 0.8125 (the pipeline's 0.7 and 0.8); other radii take OpenCV's path.
+FUSED_REACH = 3
 #: BT.709 luma weights for R', G', B'.
 LUMA_WEIGHTS = np.array([[0.2126, 0.7152, 0.0722]], np.float32)
 
@@ -164,12 +168,19 @@ def sharpen_fixed_into(
     """
     if out.dtype != np.uint8 or enc16.dtype != np.uint16:
         raise ValueError("sharpen_fixed_into takes uint16 fixed-point input and uint8 output")
-    blurred, lo, hi = _blur_and_range(luma, radius_px, scratch)
     y0, x0, rows, cols = region
-    _unsharp_fixed_kernel(
-        enc16, luma, blurred, lo, hi, np.float32(amount), np.float32(OVERSHOOT), y0, x0, rows,
-        cols, out,
-    )  # fmt: skip
+    size = 2 * FUSED_REACH + 1
+    if round(8.0 * radius_px + 1.0) | 1 != size:  # OpenCV would pick another kernel size
+        blurred, lo, hi = _blur_and_range(luma, radius_px, scratch)
+        _unsharp_fixed_kernel(
+            enc16, luma, blurred, lo, hi, np.float32(amount), np.float32(OVERSHOOT), y0, x0,
+            rows, cols, out,
+        )  # fmt: skip
+        return
+    taps = cv2.getGaussianKernel(size, radius_px, cv2.CV_32F).ravel()
+    _sharpen_fused_kernel(
+        enc16, luma, taps, np.float32(amount), np.float32(OVERSHOOT), y0, x0, rows, cols, out
+    )
 
 
 def _blur_and_range(
@@ -235,3 +246,96 @@ def _unsharp_fixed_kernel(
             out[k].reshape(-1),
             d,
         )
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _reflect(i, n):  # pragma: no cover - compiled
+    """OpenCV's BORDER_REFLECT (``fedcba|abcdef|fedcba``) for a reach shorter than ``n``."""
+    if i < 0:
+        return -i - 1
+    if i >= n:
+        return 2 * n - i - 1
+    return i
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _sharpen_fused_row(
+    enc_row, l0, l1, l2, l3, l4, l5, l6, taps, amount, overshoot, x0, cols, out_row, vb, vmin,
+    vmax, d,
+):  # pragma: no cover - compiled  # fmt: skip
+    """One output row of :func:`_sharpen_fused_kernel`. ``l0`` … ``l6``: the luma rows
+    ``i − 3 … i + 3`` (reflected at the image's edges); ``vb``, ``vmin``, ``vmax``: scratch
+    of ``cols + 6`` values for the vertical passes at columns ``x0 − 3 …``; ``d``: scratch
+    of ``cols`` values. Unsigned loop indices: no negative-index wrap-around, so the loops
+    vectorise."""
+    width = l3.shape[0]
+    r = FUSED_REACH
+    g0, g1, g2, g3 = taps[3], taps[2], taps[1], taps[0]
+    a = max(x0 - r, 0)
+    b = min(x0 + cols + r, width)
+    off = x0 - r  # column of vb[0]
+    # Vertical passes (7-tap Gaussian, 3-row minimum and maximum) where the columns exist.
+    for x in range(np.uint64(a), np.uint64(b)):
+        t = x - np.uint64(a) + np.uint64(a - off)
+        c = l3[x]
+        vb[t] = g0 * c + g1 * (l2[x] + l4[x]) + g2 * (l1[x] + l5[x]) + g3 * (l0[x] + l6[x])
+        vmin[t] = min(min(l2[x], c), l4[x])
+        vmax[t] = max(max(l2[x], c), l4[x])
+    # Columns beyond the image's edges mirror those inside (BORDER_REFLECT).
+    for t in range(0, a - off):
+        src = _reflect(t + off, width) - off
+        vb[t], vmin[t], vmax[t] = vb[src], vmin[src], vmax[src]
+    for t in range(b - off, cols + 2 * r):
+        src = _reflect(t + off, width) - off
+        vb[t], vmin[t], vmax[t] = vb[src], vmin[src], vmax[src]
+    # Horizontal passes and the luma change, in 8-bit codes (+ ½ for the rounding).
+    code = np.float32(255.0)
+    half = np.float32(0.5)
+    u1, u2, u3 = np.uint64(1), np.uint64(2), np.uint64(3)
+    u4, u5, u6 = np.uint64(4), np.uint64(5), np.uint64(6)
+    for x in range(np.uint64(cols)):
+        blurred = (
+            g0 * vb[x + u3]
+            + g1 * (vb[x + u2] + vb[x + u4])
+            + g2 * (vb[x + u1] + vb[x + u5])
+            + g3 * (vb[x] + vb[x + u6])
+        )
+        lo = min(min(vmin[x + u2], vmin[x + u3]), vmin[x + u4])
+        hi = max(max(vmax[x + u2], vmax[x + u3]), vmax[x + u4])
+        y = l3[x + np.uint64(x0)]
+        t = y + amount * (y - blurred)
+        t = min(max(t, lo - overshoot), hi + overshoot)
+        d[x] = (t - y) * code + half
+    zero = np.float32(0.0)
+    inv = np.float32(1.0 / 256.0)
+    for x in range(np.uint64(cols)):
+        x3 = u3 * x
+        dx = d[x]
+        out_row[x3] = np.uint8(min(max(np.float32(enc_row[x3]) * inv + dx, zero), code))
+        out_row[x3 + u1] = np.uint8(min(max(np.float32(enc_row[x3 + u1]) * inv + dx, zero), code))
+        out_row[x3 + u2] = np.uint8(min(max(np.float32(enc_row[x3 + u2]) * inv + dx, zero), code))
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def _sharpen_fused_kernel(
+    enc16, luma, taps, amount, overshoot, y0, x0, rows, cols, out
+):  # pragma: no cover - compiled
+    """The whole of :func:`sharpen_fixed_into` in one pass over the rows: the 7-tap Gaussian
+    (separable, ``taps``), the 3×3 range and the unsharp mask with its quantisation, from
+    the luma rows around each output row, without writing the blur and range planes."""
+    height = luma.shape[0]
+    r = FUSED_REACH
+    for k in prange(rows):
+        i = y0 + np.int64(k)
+        n = cols + 2 * r
+        vb = np.empty(n, np.float32)
+        vmin = np.empty(n, np.float32)
+        vmax = np.empty(n, np.float32)
+        d = np.empty(cols, np.float32)
+        _sharpen_fused_row(
+            enc16[i].reshape(-1)[3 * x0 : 3 * (x0 + cols)],
+            luma[_reflect(i - 3, height)], luma[_reflect(i - 2, height)],
+            luma[_reflect(i - 1, height)], luma[i], luma[_reflect(i + 1, height)],
+            luma[_reflect(i + 2, height)], luma[_reflect(i + 3, height)],
+            taps, amount, overshoot, x0, cols, out[k].reshape(-1), vb, vmin, vmax, d,
+        )  # fmt: skip
