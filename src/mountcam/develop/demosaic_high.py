@@ -212,15 +212,8 @@ def _slab(cfa, rows, cols, rr, rc, start, out):  # pragma: no cover - compiled
         q = rc if (y & 1) == rr else 1 - rc
         _green_row(m[y], dif_h[y], act_h[y], act_v[y - 1], act_v[y + 1], h_n, h_s, q, g[y])
 
-    # 3. Red and blue, each guided by green; the dead planes of the green step are reused
-    # (the two tentative estimates go to the activities' planes).
-    _red_blue(m, g, rr, rc, start, end, grad_h, grad_v, dif_h, dif_v, act_h)
-    _red_blue(m, g, 1 - rr, 1 - rc, start, end, grad_h, grad_v, dif_h, dif_v, act_v)
-    for y in range(start, end):
-        _out_row(
-            m[y - 1], m[y], m[y + 1], act_h[y - 1], act_h[y], act_h[y + 1],
-            act_v[y - 1], act_v[y], act_v[y + 1], g[y], (y & 1) == rr, rc, out[y - start],
-        )  # fmt: skip
+    # 3. Red and blue, each guided by green, and the output rows.
+    _red_blue_out(m, g, rr, rc, start, end, out)
 
 
 @njit(**_JIT)
@@ -541,36 +534,70 @@ def _green_row(m, dh, ah, a_n, a_s, h_n, h_s, q, g):  # pragma: no cover - compi
 
 
 @njit(**_JIT)
-def _red_blue(m, g, pr, pc, start, end, pp, qq, pa, pb, tent):  # pragma: no cover - compiled
-    """Tentative red or blue (sites at row/column parity ``pr``/``pc``) into ``tent`` for slab
-    rows ``start − 1 .. end + 1``: MLRI guided by green with a 7×7 window, the slope ridged
-    towards 1 by :data:`_RB_PRIOR`. ``pp``, ``qq``, ``pa``, ``pb`` are scratch planes."""
+def _red_blue_out(m, g, rr, rc, start, end, out):  # pragma: no cover - compiled
+    """Red and blue by MLRI guided by green (7×7 window, stride-2 Laplacians, the slope ridged
+    towards 1 by :data:`_RB_PRIOR`, the residual interpolated bilinearly), and the output
+    rows ``start .. end`` of the slab.
+
+    Streamed down the rows: when the Laplacian products of row y are made, the slope and
+    offset of row y − 3 (whose window they complete) follow, then the tentative estimate of
+    row y − 6 and the output row y − 7; each quantity lives in a ring of its last 8 (4) rows,
+    which stays in the caches. Every value is computed as a whole-plane pass would.
+    """
     wp = m.shape[1]
-    for y in range(start - 7, end + 7):
-        if (y & 1) == pr:
-            _rb_laplacians_row(g[y - 2], g[y], g[y + 2], m[y - 2], m[y], m[y + 2], pp[y], qq[y])
+    ring = np.empty((2, 4, 8, wp), np.float32)  # channel; products, slope, offset; row & 7
+    tent = np.empty((2, 4, wp), np.float32)  # channel; row & 3
     sp = np.empty(wp, np.float32)
     sq = np.empty(wp, np.float32)
     sg = np.empty(wp, np.float32)
     sm = np.empty(wp, np.float32)
-    for y in range(start - 4, end + 4):
-        # The window's rows of the channel: 3 when the centre row is one, else 4.
-        if (y & 1) == pr:
-            _sum3(pp[y - 2], pp[y], pp[y + 2], sp)
-            _sum3(qq[y - 2], qq[y], qq[y + 2], sq)
-            _sum3(g[y - 2], g[y], g[y + 2], sg)
-            _sum3(m[y - 2], m[y], m[y + 2], sm)
-            _rb_fit_row(sp, sq, sg, sm, _THREE, pc, pa[y], pb[y])
-        else:
-            _sum4(pp[y - 3], pp[y - 1], pp[y + 1], pp[y + 3], sp)
-            _sum4(qq[y - 3], qq[y - 1], qq[y + 1], qq[y + 3], sq)
-            _sum4(g[y - 3], g[y - 1], g[y + 1], g[y + 3], sg)
-            _sum4(m[y - 3], m[y - 1], m[y + 1], m[y + 3], sm)
-            _rb_fit_row(sp, sq, sg, sm, _FOUR, pc, pa[y], pb[y])
-    for y in range(start - 1, end + 1):
-        _sum7_rows(pa, y, sp)
-        _sum7_rows(pb, y, sq)
-        _rb_tentative_row(sp, sq, g[y], tent[y])
+    for y in range(start - 7, end + 7):
+        ya = y - 3  # slope and offset: the window's rows of products are done
+        yt = y - 6  # tentative estimate: the window's slopes and offsets are done
+        for c in range(2):
+            pr = rr if c == 0 else 1 - rr  # parity of the channel's rows
+            pc = rc if c == 0 else 1 - rc  # and columns
+            pp, qq, pa, pb = ring[c, 0], ring[c, 1], ring[c, 2], ring[c, 3]
+            if (y & 1) == pr:
+                _rb_laplacians_row(
+                    g[y - 2], g[y], g[y + 2], m[y - 2], m[y], m[y + 2], pp[y & 7], qq[y & 7]
+                )
+            if start - 4 <= ya < end + 4:
+                # The window's rows of the channel: 3 when the centre row is one, else 4.
+                if (ya & 1) == pr:
+                    _sum3(pp[(ya - 2) & 7], pp[ya & 7], pp[(ya + 2) & 7], sp)
+                    _sum3(qq[(ya - 2) & 7], qq[ya & 7], qq[(ya + 2) & 7], sq)
+                    _sum3(g[ya - 2], g[ya], g[ya + 2], sg)
+                    _sum3(m[ya - 2], m[ya], m[ya + 2], sm)
+                    _rb_fit_row(sp, sq, sg, sm, _THREE, pc, pa[ya & 7], pb[ya & 7])
+                else:
+                    r0, r1, r2, r3 = (ya - 3) & 7, (ya - 1) & 7, (ya + 1) & 7, (ya + 3) & 7
+                    _sum4(pp[r0], pp[r1], pp[r2], pp[r3], sp)
+                    _sum4(qq[r0], qq[r1], qq[r2], qq[r3], sq)
+                    _sum4(g[ya - 3], g[ya - 1], g[ya + 1], g[ya + 3], sg)
+                    _sum4(m[ya - 3], m[ya - 1], m[ya + 1], m[ya + 3], sm)
+                    _rb_fit_row(sp, sq, sg, sm, _FOUR, pc, pa[ya & 7], pb[ya & 7])
+            if start - 1 <= yt < end + 1:
+                _sum7_ring(pa, yt, sp)
+                _sum7_ring(pb, yt, sq)
+                _rb_tentative_row(sp, sq, g[yt], tent[c, yt & 3])
+        yo = y - 7  # output: the tentative estimates of rows yo − 1 .. yo + 1 are done
+        if start <= yo < end:
+            ru, rm, rd = tent[0, (yo - 1) & 3], tent[0, yo & 3], tent[0, (yo + 1) & 3]
+            bu, bm, bd = tent[1, (yo - 1) & 3], tent[1, yo & 3], tent[1, (yo + 1) & 3]
+            _out_row(
+                m[yo - 1], m[yo], m[yo + 1], ru, rm, rd, bu, bm, bd, g[yo], (yo & 1) == rr, rc,
+                out[yo - start],
+            )  # fmt: skip
+
+
+@njit(**_JIT)
+def _sum7_ring(ring, y, out):  # pragma: no cover - compiled
+    """Sums of rows y − 3 .. y + 3 of a ring of 8 rows."""
+    _sum7(
+        ring[(y - 3) & 7], ring[(y - 2) & 7], ring[(y - 1) & 7], ring[y & 7],
+        ring[(y + 1) & 7], ring[(y + 2) & 7], ring[(y + 3) & 7], out,
+    )  # fmt: skip
 
 
 @njit(**_JIT)
@@ -599,10 +626,8 @@ def _sum4(a, b, c, d, out):  # pragma: no cover - compiled
 
 
 @njit(**_JIT)
-def _sum7_rows(p, y, out):  # pragma: no cover - compiled
-    """Sums of rows y − 3 .. y + 3 of ``p`` (columns 11 .. width − 11)."""
-    a, b, c, d = p[y - 3], p[y - 2], p[y - 1], p[y]
-    e, f, h = p[y + 1], p[y + 2], p[y + 3]
+def _sum7(a, b, c, d, e, f, h, out):  # pragma: no cover - compiled
+    """Sums of seven rows (columns 11 .. width − 11)."""
     for i in range(out.size - 22):
         j = i + 11
         out[j] = a[j] + b[j] + c[j] + d[j] + e[j] + f[j] + h[j]
