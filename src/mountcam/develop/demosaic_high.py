@@ -196,24 +196,8 @@ def _slab(cfa, rows, cols, rr, rc, start, out):  # pragma: no cover - compiled
             _copy(tile_grad[i * _TILE : i * _TILE + nt], grad_v[i, c0 : c0 + nt])
             _copy(tile_dif[i * _TILE : i * _TILE + nt], dif_v[i, c0 : c0 + nt])
 
-    # 2. Activities (3×3 sums of the gradients) and green at red/blue sites.
-    act_h = np.empty((hp, wp), np.float32)
-    act_v = np.empty((hp, wp), np.float32)
-    col = np.empty(wp, np.float32)
-    for y in range(start - 10, end + 10):
-        _sum3x3(grad_h[y - 1], grad_h[y], grad_h[y + 1], col, act_h[y])
-        _sum3x3(grad_v[y - 1], grad_v[y], grad_v[y + 1], col, act_v[y])
-    g = np.empty((hp, wp), np.float32)
-    h_n = np.empty(wp, np.float32)
-    h_s = np.empty(wp, np.float32)
-    for y in range(start - 9, end + 9):
-        _half_gaussian(dif_v[y], dif_v[y - 1], dif_v[y - 2], dif_v[y - 3], dif_v[y - 4], h_n)
-        _half_gaussian(dif_v[y], dif_v[y + 1], dif_v[y + 2], dif_v[y + 3], dif_v[y + 4], h_s)
-        q = rc if (y & 1) == rr else 1 - rc
-        _green_row(m[y], dif_h[y], act_h[y], act_v[y - 1], act_v[y + 1], h_n, h_s, q, g[y])
-
-    # 3. Red and blue, each guided by green, and the output rows.
-    _red_blue_out(m, g, rr, rc, start, end, out)
+    # 2. Green at red/blue sites, red and blue, the output rows: streamed down the rows.
+    _finish(m, grad_h, dif_h, grad_v, dif_v, rr, rc, start, end, out)
 
 
 @njit(**_JIT)
@@ -534,24 +518,47 @@ def _green_row(m, dh, ah, a_n, a_s, h_n, h_s, q, g):  # pragma: no cover - compi
 
 
 @njit(**_JIT)
-def _red_blue_out(m, g, rr, rc, start, end, out):  # pragma: no cover - compiled
-    """Red and blue by MLRI guided by green (7×7 window, stride-2 Laplacians, the slope ridged
-    towards 1 by :data:`_RB_PRIOR`, the residual interpolated bilinearly), and the output
-    rows ``start .. end`` of the slab.
+def _finish(m, grad_h, dif_h, grad_v, dif_v, rr, rc, start, end, out):  # pragma: no cover
+    """From the directional differences to the output rows ``start .. end`` of the slab.
 
-    Streamed down the rows: when the Laplacian products of row y are made, the slope and
-    offset of row y − 3 (whose window they complete) follow, then the tentative estimate of
-    row y − 6 and the output row y − 7; each quantity lives in a ring of its last 8 (4) rows,
-    which stays in the caches. Every value is computed as a whole-plane pass would.
+    Green at red/blue sites from the four weighted half-Gaussian averages; red and blue by
+    MLRI guided by green (7×7 window, stride-2 Laplacians, the slope ridged towards 1 by
+    :data:`_RB_PRIOR`, the residual interpolated bilinearly). Streamed down the rows: at row
+    y the green of row y + 2 is made, then the Laplacian products of row y, the slope and
+    offset of row y − 3 (whose window they complete), the tentative estimates of row y − 6
+    and the output row y − 7; each quantity lives in a ring of its last rows, which stays in
+    the caches. Every value is computed as a whole-plane pass would.
     """
     wp = m.shape[1]
+    g = np.empty((16, wp), np.float32)  # green, row & 15
+    act_h = np.empty(wp, np.float32)
+    act_v = np.empty((4, wp), np.float32)  # row & 3
     ring = np.empty((2, 4, 8, wp), np.float32)  # channel; products, slope, offset; row & 7
     tent = np.empty((2, 4, wp), np.float32)  # channel; row & 3
     sp = np.empty(wp, np.float32)
     sq = np.empty(wp, np.float32)
     sg = np.empty(wp, np.float32)
     sm = np.empty(wp, np.float32)
-    for y in range(start - 7, end + 7):
+    for yv in (start - 10, start - 9):  # the first two green rows' northern activities
+        _sum3x3(grad_v[yv - 1], grad_v[yv], grad_v[yv + 1], sp, act_v[yv & 3])
+    for y in range(start - 11, end + 7):
+        yg = y + 2  # green
+        if yg >= start - 9:
+            _sum3x3(grad_h[yg - 1], grad_h[yg], grad_h[yg + 1], sp, act_h)
+            _sum3x3(grad_v[yg], grad_v[yg + 1], grad_v[yg + 2], sp, act_v[(yg + 1) & 3])
+            _half_gaussian(
+                dif_v[yg], dif_v[yg - 1], dif_v[yg - 2], dif_v[yg - 3], dif_v[yg - 4], sg
+            )
+            _half_gaussian(
+                dif_v[yg], dif_v[yg + 1], dif_v[yg + 2], dif_v[yg + 3], dif_v[yg + 4], sm
+            )
+            q = rc if (yg & 1) == rr else 1 - rc
+            _green_row(
+                m[yg], dif_h[yg], act_h, act_v[(yg - 1) & 3], act_v[(yg + 1) & 3], sg, sm, q,
+                g[yg & 15],
+            )  # fmt: skip
+        if y < start - 7:
+            continue
         ya = y - 3  # slope and offset: the window's rows of products are done
         yt = y - 6  # tentative estimate: the window's slopes and offsets are done
         for c in range(2):
@@ -560,34 +567,38 @@ def _red_blue_out(m, g, rr, rc, start, end, out):  # pragma: no cover - compiled
             pp, qq, pa, pb = ring[c, 0], ring[c, 1], ring[c, 2], ring[c, 3]
             if (y & 1) == pr:
                 _rb_laplacians_row(
-                    g[y - 2], g[y], g[y + 2], m[y - 2], m[y], m[y + 2], pp[y & 7], qq[y & 7]
-                )
+                    g[(y - 2) & 15], g[y & 15], g[(y + 2) & 15], m[y - 2], m[y], m[y + 2],
+                    pp[y & 7], qq[y & 7],
+                )  # fmt: skip
             if start - 4 <= ya < end + 4:
                 # The window's rows of the channel: 3 when the centre row is one, else 4.
                 if (ya & 1) == pr:
-                    _sum3(pp[(ya - 2) & 7], pp[ya & 7], pp[(ya + 2) & 7], sp)
-                    _sum3(qq[(ya - 2) & 7], qq[ya & 7], qq[(ya + 2) & 7], sq)
-                    _sum3(g[ya - 2], g[ya], g[ya + 2], sg)
+                    r0, r1, r2 = (ya - 2) & 7, ya & 7, (ya + 2) & 7
+                    _sum3(pp[r0], pp[r1], pp[r2], sp)
+                    _sum3(qq[r0], qq[r1], qq[r2], sq)
+                    _sum3(g[(ya - 2) & 15], g[ya & 15], g[(ya + 2) & 15], sg)
                     _sum3(m[ya - 2], m[ya], m[ya + 2], sm)
                     _rb_fit_row(sp, sq, sg, sm, _THREE, pc, pa[ya & 7], pb[ya & 7])
                 else:
                     r0, r1, r2, r3 = (ya - 3) & 7, (ya - 1) & 7, (ya + 1) & 7, (ya + 3) & 7
                     _sum4(pp[r0], pp[r1], pp[r2], pp[r3], sp)
                     _sum4(qq[r0], qq[r1], qq[r2], qq[r3], sq)
-                    _sum4(g[ya - 3], g[ya - 1], g[ya + 1], g[ya + 3], sg)
+                    _sum4(
+                        g[(ya - 3) & 15], g[(ya - 1) & 15], g[(ya + 1) & 15], g[(ya + 3) & 15], sg
+                    )
                     _sum4(m[ya - 3], m[ya - 1], m[ya + 1], m[ya + 3], sm)
                     _rb_fit_row(sp, sq, sg, sm, _FOUR, pc, pa[ya & 7], pb[ya & 7])
             if start - 1 <= yt < end + 1:
                 _sum7_ring(pa, yt, sp)
                 _sum7_ring(pb, yt, sq)
-                _rb_tentative_row(sp, sq, g[yt], tent[c, yt & 3])
+                _rb_tentative_row(sp, sq, g[yt & 15], tent[c, yt & 3])
         yo = y - 7  # output: the tentative estimates of rows yo − 1 .. yo + 1 are done
         if start <= yo < end:
             ru, rm, rd = tent[0, (yo - 1) & 3], tent[0, yo & 3], tent[0, (yo + 1) & 3]
             bu, bm, bd = tent[1, (yo - 1) & 3], tent[1, yo & 3], tent[1, (yo + 1) & 3]
             _out_row(
-                m[yo - 1], m[yo], m[yo + 1], ru, rm, rd, bu, bm, bd, g[yo], (yo & 1) == rr, rc,
-                out[yo - start],
+                m[yo - 1], m[yo], m[yo + 1], ru, rm, rd, bu, bm, bd, g[yo & 15],
+                (yo & 1) == rr, rc, out[yo - start],
             )  # fmt: skip
 
 
