@@ -30,7 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
-STAGES = ("read", "levels", "demosaic", "highlights", "denoise", "lens", "colour_tone", "sharpen")
+STAGES = (
+    "read", "levels", "demosaic", "highlights", "denoise", "lens", "colour_tone",
+    "demosaic_colour_tone", "sharpen",
+)  # fmt: skip
 CONFIGS = {
     "fast -> uint8": {"quality": "fast"},
     "high -> uint8": {"quality": "high"},

@@ -8,11 +8,13 @@ import cv2
 import numpy as np
 import pytest
 
+from mountcam.develop import DevelopSettings, develop
 from mountcam.develop import pipeline as pipeline_module
 from mountcam.develop.colour import srgb_encode
 from mountcam.develop.looks import load_look, look_names
 from mountcam.develop.sharpen import LUMA_WEIGHTS, sharpen_fixed_into, sharpen_into
 from mountcam.develop.tone import FIXED_ONE, ToneCurve, build_lut, build_lut_fixed, lut_fixed_lookup
+from test_develop_fused import vignetted_info
 
 
 @pytest.mark.parametrize("name", look_names())
@@ -122,3 +124,35 @@ def test_sharpen_fixed_into_matches_sharpen_into(region, radius):
     assert np.abs(out - before).max() > 5  # it sharpens
     with pytest.raises(ValueError, match="uint16"):
         sharpen_fixed_into(enc, luma, 0.6, radius, region, out)
+
+
+@pytest.mark.parametrize("sharpen_on", [False, True])
+@pytest.mark.parametrize(("origin", "pattern"), [((4.0, 4.0), "RGGB"), ((3.0, 5.0), "GBRG")])
+def test_fast_demosaic_fused_into_the_colour_kernel_changes_nothing(
+    monkeypatch, sharpen_on, origin, pattern
+):
+    """The 8-bit path runs the fast demosaic band by band inside its colour kernel; the
+    pixels are those of the demosaic run over the whole strip first (odd crop origins put
+    the strips' first output rows on the other CFA phase)."""
+    monkeypatch.setattr(pipeline_module, "STRIP_ROWS", 40)  # several strips and bands
+    info = vignetted_info(150, 98)
+    info.cfa_pattern = pattern
+    info.default_crop_origin = origin
+    info.default_crop_size = (98 - 2 * origin[0] - 1, 150 - 2 * origin[1] - 1)
+    settings = DevelopSettings(denoise=False, sharpen=sharpen_on, lens_correction=True)
+    plan = pipeline_module.plan_development(info, settings)
+    assert plan.fast_demosaic and plan.vignette is not None
+    fused = develop(info, settings, output_dtype=np.uint8)
+    assert "demosaic_colour_tone" in fused.timings_s and "demosaic" not in fused.timings_s
+
+    real = pipeline_module.plan_development
+
+    def unfused(*args, **kwargs):
+        plan = real(*args, **kwargs)
+        plan.fast_demosaic = False
+        return plan
+
+    monkeypatch.setattr(pipeline_module, "plan_development", unfused)
+    separate = develop(info, settings, output_dtype=np.uint8)
+    assert "demosaic" in separate.timings_s
+    np.testing.assert_array_equal(fused.pixels, separate.pixels)

@@ -40,6 +40,9 @@ _HALO = 4
 _BAND = 16
 #: Rows of context a horizontal strip needs above and below (see ``demosaic_overlap_rows``).
 CONTEXT_ROWS = _HALO
+#: Public names of the band geometry, for callers of :func:`demosaic_rows`.
+BAND_ROWS = _BAND
+HALO = _HALO
 #: Keeps the weights finite in flat areas; tiny against any real gradient (1.0 = white).
 _EPS = np.float32(1e-6)
 #: Width (px) of the Gaussian that smooths each directional colour difference along its own
@@ -112,16 +115,24 @@ def _kernel(cfa, rr, rc, out, runs):  # pragma: no cover - compiled
         d_buf = np.empty((_BAND + 2 * _HALO, wp), np.float32)
         planes = np.empty((3, width), np.float32)
         for b in range(t * bands // runs, (t + 1) * bands // runs):
-            _band(cfa, rr, rc, out, b, p_buf, d_buf, planes)
+            r0 = b * _BAND
+            demosaic_rows(cfa, rr, rc, r0, min(height, r0 + _BAND), out, 0, p_buf, d_buf, planes)
 
 
 @njit(cache=True, fastmath=True)
-def _band(cfa, rr, rc, out, b, p_buf, d_buf, planes):  # pragma: no cover - compiled
+def demosaic_rows(
+    cfa, rr, rc, r0, r1, out, out_r0, p_buf, d_buf, planes
+):  # pragma: no cover - compiled
+    """Rows ``r0 … r1 − 1`` (at most :data:`BAND_ROWS`) of the ``fast`` demosaic of ``cfa``
+    into ``out[r0 − out_r0 …]``, (rows, W, 3) float32: the band step of
+    :func:`demosaic_fast`, for callers that process each band further while it is in cache
+    (the pipeline's fused 8-bit path). Rows beyond the mosaic's edges are reflected, as in a
+    whole-mosaic run, so the rows come out identical to it. ``p_buf``, ``d_buf``: float32
+    (BAND_ROWS + 2·HALO, W + 2·HALO); ``planes``: float32 (3, W)."""
     height, width = cfa.shape
     wp = width + 2 * _HALO
-    r0 = b * _BAND
-    r1 = min(height, r0 + _BAND)
     nr = r1 - r0 + 2 * _HALO
+    rr = rr ^ (r0 & 1)  # buffer row k is mosaic row r0 − _HALO + k, _HALO even
     # The band in the square-root domain, with a mirrored halo.
     p = p_buf[:nr]
     for k in range(nr):
@@ -135,7 +146,7 @@ def _band(cfa, rr, rc, out, b, p_buf, d_buf, planes):  # pragma: no cover - comp
 
     # d = C - G at every red/blue site of the band plus one row/column of context (and, for
     # the vectorised loop's sake, at the green sites too, where it is never used). Buffer
-    # indices keep the image's parity because r0 and _HALO are even.
+    # rows keep the parity of r0 + k (rr is adjusted above; _HALO is even).
     d = d_buf[:nr]
     for k in range(_HALO - 1, nr - _HALO + 1):
         _d_row(p[k - 3], p[k - 2], p[k - 1], p[k], p[k + 1], p[k + 2], p[k + 3], d[k], wp)
@@ -145,7 +156,7 @@ def _band(cfa, rr, rc, out, b, p_buf, d_buf, planes):  # pragma: no cover - comp
         q = rc if red_row else 1 - rc  # column parity of the red/blue sites of this row
         _rgb_row(p[k], d[k - 1], d[k], d[k + 1], q, width, planes[0], planes[1], planes[2])
         r, b = (planes[0], planes[2]) if red_row else (planes[2], planes[0])
-        _interleave(out[r0 + k - _HALO].reshape(-1), r, planes[1], b, width)
+        _interleave(out[r0 - out_r0 + k - _HALO].reshape(-1), r, planes[1], b, width)
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")

@@ -50,6 +50,7 @@ import numpy as np
 from numba import njit, prange
 
 from mountcam.develop.colour import ColourProfile, xyz_d50_to_output
+from mountcam.develop.demosaic_fast import BAND_ROWS, HALO, demosaic_rows
 from mountcam.develop.highlights import CLIP_FRACTION, blend_pixel, reconstruct_highlights
 from mountcam.develop.image import Image
 from mountcam.develop.lens_correction import vignette_gain
@@ -67,6 +68,9 @@ STRIP_ROWS = 256
 #: row and 384-row strips 1.28 (measured at 50 MP: 14 % less CPU, peak RSS 1.40 -> 1.61 GB;
 #: 512 rows reach 1.96 GB, too close to the 2 GB budget).
 HIGH_STRIP_ROWS = 384
+#: Mosaic rows per band of the fused fast demosaic + 8-bit colour kernel (at most
+#: demosaic_fast.BAND_ROWS).
+FUSED_BAND_ROWS = BAND_ROWS
 #: Strips developed at once (threads; the numba kernels release the GIL).
 STRIP_WORKERS = min(2, os.cpu_count() or 1)
 PATTERNS = ("RGGB", "BGGR", "GRBG", "GBRG")
@@ -184,6 +188,9 @@ class Plan:
     vignette: Callable[[tuple[int, int], tuple[int, int]], tuple] | None = None
     #: (amount, σ in pixels) of the output sharpening fused after the colour kernel.
     sharpen_params: tuple[float, float] | None = None
+    #: ``demosaic`` is mountcam's ``fast`` one, which the 8-bit path runs band by band
+    #: inside its colour kernel (:func:`_fast_fixed_kernel`).
+    fast_demosaic: bool = False
 
 
 def plan_development(info, settings: DevelopSettings) -> Plan:
@@ -264,6 +271,7 @@ def plan_development(info, settings: DevelopSettings) -> Plan:
         sharpen_overlap=sharpen_overlap,
         vignette=vignette,
         sharpen_params=sharpen_params,
+        fast_demosaic=eff.quality == "fast" and getattr(demosaic_fn, "mountcam_fast", False),
     )
 
 
@@ -294,7 +302,12 @@ def _demosaic_stage(quality: str):
     overlap = 8
     if hasattr(module, "demosaic_overlap_rows"):
         overlap = int(module.demosaic_overlap_rows(method))
-    return (lambda cfa, pattern: module.demosaic(cfa, pattern, method)), overlap
+
+    def run(cfa: np.ndarray, pattern: str) -> np.ndarray:
+        return module.demosaic(cfa, pattern, method)
+
+    run.mountcam_fast = method == "fast"  # see Plan.fast_demosaic
+    return run, overlap
 
 
 def _opencv_bilinear(cfa: np.ndarray, pattern: str) -> np.ndarray:
@@ -508,9 +521,14 @@ def _run(plan: Plan, info, dtype: np.dtype, timings: dict[str, float]) -> np.nda
         fixed_args = (fixed.table, np.int32(fixed.base), np.int32(fixed.shift))
     local = threading.local()
     lock = threading.Lock()
+    # The fast demosaic fused into the 8-bit colour kernel (the JPEG path at base ISO); any
+    # stage between the two (denoise, a lens warp) needs the demosaicked strip whole.
+    fused = fixed is not None and plan.fast_demosaic and not separate_highlights
     t = dict.fromkeys(
-        ("levels", "demosaic", "highlights", "denoise", "lens", "colour_tone", "sharpen"), 0.0
-    )
+        ("levels", "demosaic", "highlights", "denoise", "lens", "colour_tone",
+         "demosaic_colour_tone", "sharpen"),
+        0.0,
+    )  # fmt: skip
 
     def strip(a: int) -> None:
         """Develop output rows [a, b) into ``out``; buffers are per thread and reused, since a
@@ -526,10 +544,22 @@ def _run(plan: Plan, info, dtype: np.dtype, timings: dict[str, float]) -> np.nda
         _levels_kernel(mosaic[r0:r1, c0:c1], r0 & 1, c0 & 1, black, scale, gains_cfa, cfa)
         toc = time.perf_counter()
         spent["levels"] += toc - tic
-        rgb = plan.demosaic(cfa, _pattern_at(plan.pattern, r0, c0))
-        rgb = np.ascontiguousarray(rgb, dtype=np.float32)
-        tic = time.perf_counter()
-        spent["demosaic"] += tic - toc
+        # Where this strip's output rows/cols sit inside the strip.
+        oy, ox = a - r0, cols.start - c0
+        target = out[a - rows.start : b - rows.start]
+        sh, sw = r1 - r0, c1 - c0
+        rgb = None
+        if fused:
+            # The demosaic runs inside the colour kernel, band by band: its time is booked
+            # with the colour's, under "demosaic_colour_tone".
+            rr, rc = divmod(_pattern_at(plan.pattern, r0, c0).index("R"), 2)
+            runs = max(1, min(-(-sh // FUSED_BAND_ROWS), numba.get_num_threads()))
+            tic = toc
+        else:
+            rgb = plan.demosaic(cfa, _pattern_at(plan.pattern, r0, c0))
+            rgb = np.ascontiguousarray(rgb, dtype=np.float32)
+            tic = time.perf_counter()
+            spent["demosaic"] += tic - toc
         if separate_highlights:
             reconstruct_highlights(rgb, clip, out=rgb)
             toc = time.perf_counter()
@@ -545,31 +575,40 @@ def _run(plan: Plan, info, dtype: np.dtype, timings: dict[str, float]) -> np.nda
                 toc = time.perf_counter()
                 spent["lens"] += toc - tic
                 tic = toc
-        # Where this strip's output rows/cols sit inside the strip.
-        oy, ox = a - r0, cols.start - c0
-        target = out[a - rows.start : b - rows.start]
-        if sharpen is None:
-            vig = plan.vignette((r0 + oy, c0 + ox), (b - a, out_w)) if fuse_vignette else None
+
+        def finish_fixed(y: int, x: int, oh: int, ow: int, vig, dst, with_luma: bool, luma):
+            """The fixed-point colour kernel on strip rows/cols [y, y+oh) × [x, x+ow)."""
             dv2, dh2, kv = vig if vig is not None else no_vignette
-            if fixed is not None:
-                _finish_fixed_kernel(
-                    rgb, oy, ox, b - a, out_w, clip, not separate_highlights,
-                    vig is not None, dv2, dh2, kv, matrix, *fixed_args, target, False, no_luma,
+            if rgb is None:
+                _fast_fixed_kernel(
+                    cfa, rr, rc, y, x, oh, ow, clip, True, vig is not None, dv2, dh2, kv,
+                    matrix, *fixed_args, dst, with_luma, luma, FUSED_BAND_ROWS, runs,
                 )  # fmt: skip
             else:
+                _finish_fixed_kernel(
+                    rgb, y, x, oh, ow, clip, not separate_highlights, vig is not None, dv2,
+                    dh2, kv, matrix, *fixed_args, dst, with_luma, luma,
+                )  # fmt: skip
+
+        colour_key = "demosaic_colour_tone" if fused else "colour_tone"
+        if sharpen is None:
+            vig = plan.vignette((r0 + oy, c0 + ox), (b - a, out_w)) if fuse_vignette else None
+            if fixed is not None:
+                finish_fixed(oy, ox, b - a, out_w, vig, target, False, no_luma)
+            else:
+                dv2, dh2, kv = vig if vig is not None else no_vignette
                 _finish_kernel(
                     rgb, oy, ox, b - a, out_w, clip, not separate_highlights,
                     vig is not None, dv2, dh2, kv, matrix, lut, lut_x_max, use_lut,
                     np.float32(out_scale), target, False, no_luma,
                 )  # fmt: skip
-            spent["colour_tone"] += time.perf_counter() - tic
+            spent[colour_key] += time.perf_counter() - tic
         else:
             # Colour, tone and encoding of the whole strip (the sharpening reads the context
             # rows) with its luma in the same pass; then the unsharp mask and the quantisation
             # write the output rows in one more pass (mountcam.develop.sharpen.sharpen_into).
             from mountcam.develop.sharpen import sharpen_fixed_into, sharpen_into
 
-            sh, sw = rgb.shape[:2]
             enc_dtype = np.uint16 if fixed is not None else np.float32
             if (
                 local.enc is None
@@ -582,17 +621,14 @@ def _run(plan: Plan, info, dtype: np.dtype, timings: dict[str, float]) -> np.nda
                 local.scratch = {}
             enc, luma = local.enc[:sh], local.luma[:sh]
             vig = plan.vignette((r0, c0), (sh, sw)) if fuse_vignette else None
-            dv2, dh2, kv = vig if vig is not None else no_vignette
             region = (oy, ox, b - a, out_w)
             if fixed is not None:
-                _finish_fixed_kernel(
-                    rgb, 0, 0, sh, sw, clip, not separate_highlights, vig is not None, dv2,
-                    dh2, kv, matrix, *fixed_args, enc, True, luma,
-                )  # fmt: skip
+                finish_fixed(0, 0, sh, sw, vig, enc, True, luma)
                 toc = time.perf_counter()
-                spent["colour_tone"] += toc - tic
+                spent[colour_key] += toc - tic
                 sharpen_fixed_into(enc, luma, sharpen[0], sharpen[1], region, target, local.scratch)
             else:
+                dv2, dh2, kv = vig if vig is not None else no_vignette
                 _finish_kernel(
                     rgb, 0, 0, sh, sw, clip, not separate_highlights, vig is not None, dv2,
                     dh2, kv, matrix, lut, lut_x_max, use_lut, np.float32(1.0), enc, True, luma,
@@ -859,3 +895,38 @@ def _finish_fixed_kernel(
         _linear_planes(row, ow, recon, clip, vig, dv2_y, dh2, kv, m, p[0], p[1], p[2])
         luma_y = luma[min(np.int64(y), luma.shape[0] - 1)]  # no_luma has one row
         _lut_fixed_row(p, ow, table, base, shift, q, out[y].reshape(-1), with_luma, luma_y)
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def _fast_fixed_kernel(
+    cfa, rr, rc, oy, ox, oh, ow, clip, recon, vig, dv2, dh2, kv, m, table, base, shift, out,
+    with_luma, luma, band, runs,
+):  # pragma: no cover - compiled  # fmt: skip
+    """The ``fast`` demosaic and :func:`_finish_fixed_kernel` fused band by band: rows
+    ``oy … oy + oh − 1`` of the mosaic ``cfa`` (red site at parities ``rr``, ``rc``) are
+    demosaicked :data:`~mountcam.develop.demosaic_fast.BAND_ROWS` at a time
+    (:func:`~mountcam.develop.demosaic_fast.demosaic_rows`, identical rows) and each band
+    goes through highlights, vignette, matrix and the fixed-point LUT while it is in cache,
+    so the strip's float32 RGB is never written to memory and read back. ``runs``: how many
+    runs of consecutive bands to share among the threads."""
+    height, width = cfa.shape
+    bands = (oh + band - 1) // band
+    wp = width + 2 * HALO
+    for t in prange(runs):
+        p_buf = np.empty((band + 2 * HALO, wp), np.float32)
+        d_buf = np.empty((band + 2 * HALO, wp), np.float32)
+        planes = np.empty((3, width), np.float32)
+        rgb = np.empty((band, width, 3), np.float32)
+        p = np.empty((3, ow), np.float32)
+        q = np.empty((3, ow), np.uint16)
+        for bi in range(t * bands // runs, (t + 1) * bands // runs):
+            a = oy + bi * band
+            b = min(oy + oh, a + band)
+            demosaic_rows(cfa, rr, rc, a, b, rgb, a, p_buf, d_buf, planes)
+            for y in range(a, b):
+                yy = y - oy
+                row = rgb[y - a].reshape(-1)[3 * ox : 3 * (ox + ow)]
+                dv2_y = dv2[yy] if vig else np.float32(0.0)
+                _linear_planes(row, ow, recon, clip, vig, dv2_y, dh2, kv, m, p[0], p[1], p[2])
+                luma_y = luma[min(yy, luma.shape[0] - 1)]  # no_luma has one row
+                _lut_fixed_row(p, ow, table, base, shift, q, out[yy].reshape(-1), with_luma, luma_y)
