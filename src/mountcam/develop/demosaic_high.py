@@ -243,7 +243,7 @@ def _columns_step(m, phase):  # pragma: no cover - compiled
     return grad_v, dif_v
 
 
-@njit(**_JIT)
+@njit(**_JIT, inline="always")
 def _copy(src, dst):  # pragma: no cover - compiled
     for j in range(dst.size):
         dst[j] = src[j]
