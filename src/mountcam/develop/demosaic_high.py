@@ -102,7 +102,7 @@ def demosaic_high(cfa: np.ndarray, rr: int, rc: int) -> np.ndarray:
 
     def run(r0: int) -> None:
         r1 = min(height, r0 + _STRIP_ROWS)
-        out[r0:r1] = _mlri_padded(cfa, rr, rc, r0, r1, height)
+        _mlri_padded(cfa, rr, rc, r0, r1, height, out[r0:r1])
 
     workers = min(2, os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -118,13 +118,17 @@ def _mirror_rows(height: int, lo: int, hi: int) -> np.ndarray:
     return np.where(idx >= height, period - idx, idx)
 
 
-def _mlri_padded(cfa: np.ndarray, rr: int, rc: int, r0: int, r1: int, height: int) -> np.ndarray:
-    """Rows r0..r1 of the demosaiced frame, computed from a mirrored-padded slab."""
+def _mlri_padded(
+    cfa: np.ndarray, rr: int, rc: int, r0: int, r1: int, height: int, out: np.ndarray | None = None
+) -> np.ndarray:
+    """Rows r0..r1 of the demosaiced frame, computed from a mirrored-padded slab (into
+    ``out``, (r1 − r0, W, 3) float32, when given)."""
     top = max(0, r0 - CONTEXT_ROWS)
     bottom = min(height, r1 + CONTEXT_ROWS)
     rows = _mirror_rows(height, top - _PAD, bottom + _PAD)
     cols = _mirror_rows(cfa.shape[1], -_PAD, cfa.shape[1] + _PAD)
-    out = np.empty((r1 - r0, cfa.shape[1], 3), np.float32)
+    if out is None:
+        out = np.empty((r1 - r0, cfa.shape[1], 3), np.float32)
     _slab(cfa, rows, cols, int(rr), int(rc), r0 - top + _PAD, out)
     return out
 
