@@ -51,7 +51,8 @@ abs difference ~1e-6 in linear light; ``tests/test_develop_demosaic_high_kernels
   LLVM vectorises those (a run-time offset turns numba's negative-index wrap-around into a
   per-element select, and the loop into gathers, 5-10× slower).
 
-At 50 MP this is 2.4-2.9 s of one thread's CPU against the reference's 10.7-11.3 s.
+At 50 MP, inside the develop, this is 1.65 s of one thread's CPU against the reference's
+10.69 s (docs/develop-demosaic.md).
 Large frames are processed in horizontal strips (:data:`_STRIP_ROWS` rows plus
 :data:`CONTEXT_ROWS` of context on each side) on two threads; the kernels release the GIL.
 """
