@@ -188,10 +188,10 @@ def _slab(cfa, rows, cols, rr, rc, start, out):  # pragma: no cover - compiled
     # 1. Directional differences and Hamilton-Adams gradients along rows and columns. A red
     # or blue site is where row + column parity is rr + rc's.
     phase = (rr + rc) & 1
-    grad_h, dif_h = _rows_step(m, phase)
     grad_v, dif_v = _columns_step(m, phase)
-    # 2. Green at red/blue sites, red and blue, the output rows: streamed down the rows.
-    _finish(m, grad_h, dif_h, grad_v, dif_v, rr, rc, start, start + out.shape[0], out)
+    # 2. The rows' directional step, green at red/blue sites, red and blue, the output rows:
+    # streamed down the rows.
+    _finish(m, grad_v, dif_v, rr, rc, start, start + out.shape[0], out)
 
 
 @njit(**_JIT)
@@ -204,20 +204,12 @@ def _sqrt_plane(cfa, rows, cols):  # pragma: no cover - compiled
 
 
 @njit(**_JIT)
-def _rows_step(m, phase):  # pragma: no cover - compiled
-    """Gradient and directional difference along every row of the slab."""
-    hp, wp = m.shape
-    grad_h = np.empty((hp, wp), np.float32)
-    dif_h = np.empty((hp, wp), np.float32)
-    buf = np.empty((11, wp + 2 * _HL), np.float32)
-    par_h = np.empty((2, wp), np.bool_)
-    for j in range(wp):
-        par_h[0, j] = (j & 1) == phase  # rows of even parity
-        par_h[1, j] = (j & 1) != phase
-    for i in range(hp):
-        _copy(m[i], buf[0, _HL : _HL + wp])
-        _line_row(buf, par_h[i & 1], wp, grad_h[i], dif_h[i])
-    return grad_h, dif_h
+def _row_step(m, y, buf, par_h, grad_out, dif_out):  # pragma: no cover - compiled
+    """Gradient and directional difference along slab row ``y`` (``par_h``: the red/blue
+    sites of rows of even and of odd parity)."""
+    wp = m.shape[1]
+    _copy(m[y], buf[0, _HL : _HL + wp])
+    _line_row(buf, par_h[y & 1], wp, grad_out, dif_out)
 
 
 @njit(**_JIT)
@@ -566,10 +558,11 @@ def _green_row(m, dh, ah, a_n, a_s, h_n, h_s, q, g):  # pragma: no cover - compi
 
 
 @njit(**_JIT)
-def _finish(m, grad_h, dif_h, grad_v, dif_v, rr, rc, start, end, out):  # pragma: no cover
-    """From the directional differences to the output rows ``start .. end`` of the slab.
+def _finish(m, grad_v, dif_v, rr, rc, start, end, out):  # pragma: no cover
+    """From the columns' directional differences to the output rows ``start .. end`` of the
+    slab.
 
-    Green at red/blue sites from the four weighted half-Gaussian averages; red and blue by
+    The rows' directional differences (a row ahead of green), green at red/blue sites from the four weighted half-Gaussian averages; red and blue by
     MLRI guided by green (7×7 window, stride-2 Laplacians, the slope ridged towards 1 by
     :data:`_RB_PRIOR`, the residual interpolated bilinearly). Streamed down the rows: at row
     y the green of row y + 2 is made, then the Laplacian products of row y, the slope and
@@ -578,6 +571,14 @@ def _finish(m, grad_h, dif_h, grad_v, dif_v, rr, rc, start, end, out):  # pragma
     the caches. Every value is computed as a whole-plane pass would.
     """
     wp = m.shape[1]
+    buf = np.empty((11, wp + 2 * _HL), np.float32)
+    par_h = np.empty((2, wp), np.bool_)
+    phase = (rr + rc) & 1
+    for j in range(wp):
+        par_h[0, j] = (j & 1) == phase  # rows of even parity
+        par_h[1, j] = (j & 1) != phase
+    grad_h = np.empty((4, wp), np.float32)  # row & 3
+    dif_h = np.empty((4, wp), np.float32)
     g = np.empty((16, wp), np.float32)  # green, row & 15
     act_h = np.empty(wp, np.float32)
     act_v = np.empty((4, wp), np.float32)  # row & 3
@@ -587,12 +588,14 @@ def _finish(m, grad_h, dif_h, grad_v, dif_v, rr, rc, start, end, out):  # pragma
     sq = np.empty(wp, np.float32)
     sg = np.empty(wp, np.float32)
     sm = np.empty(wp, np.float32)
-    for yv in (start - 10, start - 9):  # the first two green rows' northern activities
+    for yv in (start - 10, start - 9):  # what the first green row needs above it
         _sum3x3(grad_v[yv - 1], grad_v[yv], grad_v[yv + 1], sp, act_v[yv & 3])
+        _row_step(m, yv, buf, par_h, grad_h[yv & 3], dif_h[yv & 3])
     for y in range(start - 11, end + 7):
         yg = y + 2  # green
         if yg >= start - 9:
-            _sum3x3(grad_h[yg - 1], grad_h[yg], grad_h[yg + 1], sp, act_h)
+            _row_step(m, yg + 1, buf, par_h, grad_h[(yg + 1) & 3], dif_h[(yg + 1) & 3])
+            _sum3x3(grad_h[(yg - 1) & 3], grad_h[yg & 3], grad_h[(yg + 1) & 3], sp, act_h)
             _sum3x3(grad_v[yg], grad_v[yg + 1], grad_v[yg + 2], sp, act_v[(yg + 1) & 3])
             _half_gaussian(
                 dif_v[yg], dif_v[yg - 1], dif_v[yg - 2], dif_v[yg - 3], dif_v[yg - 4], sg
@@ -602,7 +605,7 @@ def _finish(m, grad_h, dif_h, grad_v, dif_v, rr, rc, start, end, out):  # pragma
             )
             q = rc if (yg & 1) == rr else 1 - rc
             _green_row(
-                m[yg], dif_h[yg], act_h, act_v[(yg - 1) & 3], act_v[(yg + 1) & 3], sg, sm, q,
+                m[yg], dif_h[yg & 3], act_h, act_v[(yg - 1) & 3], act_v[(yg + 1) & 3], sg, sm, q,
                 g[yg & 15],
             )  # fmt: skip
         if y < start - 7:
