@@ -248,11 +248,21 @@ def _copy(src, dst):  # pragma: no cover - compiled
 
 @njit(**_JIT)
 def _sqrt_row(src, cols, dst):  # pragma: no cover - compiled
-    """dst[j] = sign·sqrt(|src[cols[j]]|): the square-root domain (shot-noise stabilising)."""
-    for j in range(dst.size):
-        v = src[cols[j]]
-        s = np.float32(np.sqrt(abs(v)))
-        dst[j] = s if v >= 0 else -s
+    """dst[j] = sign·sqrt(|src[cols[j]]|): the square-root domain (shot-noise stabilising).
+    ``cols`` is the row's columns mirrored by :data:`_PAD` on each side: the mirrored ones are
+    gathered, the row itself read straight (a loop that vectorises)."""
+    width = src.size
+    for j in range(_PAD):
+        dst[j] = _signed_sqrt(src[cols[j]])
+        dst[_PAD + width + j] = _signed_sqrt(src[cols[_PAD + width + j]])
+    for i in range(width):
+        dst[i + _PAD] = _signed_sqrt(src[i])
+
+
+@njit(**_JIT, inline="always")
+def _signed_sqrt(v):  # pragma: no cover - compiled
+    s = np.float32(np.sqrt(abs(v)))
+    return s if v >= 0 else -s
 
 
 @njit(**_JIT)
