@@ -49,6 +49,10 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+# The numba kernels below compile in demosaic_fast.demosaic_rows, highlights.blend_pixel and
+# lens_correction.vignette_gain, but numba's on-disk cache (cache=True) is keyed on this file
+# alone: after a change to one of those, the cached kernels keep the old code until this file
+# changes or src/mountcam/develop/__pycache__/pipeline.*.nbi and .nbc are deleted.
 from mountcam.develop.colour import ColourProfile, xyz_d50_to_output
 from mountcam.develop.demosaic_fast import BAND_ROWS, HALO, demosaic_rows
 from mountcam.develop.highlights import CLIP_FRACTION, blend_pixel, reconstruct_highlights
