@@ -43,16 +43,16 @@ abs difference ~1e-6 in linear light; ``tests/test_develop_demosaic_high_kernels
 * Window sums are direct sums of the neighbours, not running sums: a value then depends on
   its neighbourhood only, not on where a strip starts, so strips stay bit-identical to a
   whole frame.
-* The rest (the activities, green at red/blue sites, red and blue, the output) is streamed
-  down the rows: each quantity is kept in a ring of its last few rows that stays in the
-  caches, and is computed only where the output needs it, at least 3 pixels inside the
-  padded slab (so no later step meets an edge).
+* The rest (the rows' directional step, the activities, green at red/blue sites, red and
+  blue, the output) is streamed down the rows: each quantity is kept in a ring of its last
+  few rows that stays in the caches, and the later steps are computed only where the output
+  needs them, at least 3 pixels inside the padded slab (so no later step meets an edge).
 * Every loop is a small kernel of its own whose indices are the loop counter plus constants:
   LLVM vectorises those (a run-time offset turns numba's negative-index wrap-around into a
   per-element select, and the loop into gathers, 5-10× slower).
 
-At 50 MP, inside the develop, this is 1.65 s of one thread's CPU against the reference's
-10.69 s (docs/develop-demosaic.md).
+At 50 MP, inside the develop, this is 1.55-1.77 s of one thread's CPU against the
+reference's 10.69 s (docs/develop-demosaic.md).
 Large frames are processed in horizontal strips (:data:`_STRIP_ROWS` rows plus
 :data:`CONTEXT_ROWS` of context on each side) on two threads; the kernels release the GIL.
 """
