@@ -30,7 +30,8 @@ along each diagonal (and red at a blue site alike).
 from __future__ import annotations
 
 import numpy as np
-from numba import get_num_threads, njit, prange
+
+from mountcam.jit import get_num_threads, njit, prange
 
 #: Mosaic pixels read beyond the band on each side (green ±3 for the smoothed colour
 #: difference and the summed activity, +1 for the red/blue step). Even, so the halo keeps the

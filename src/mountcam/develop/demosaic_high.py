@@ -63,7 +63,8 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from numba import njit
+
+from mountcam.jit import njit
 
 #: Half-width of the 1-D guided-filter window for green (window 1 × (2·_H_GREEN + 1)).
 _H_GREEN = 5

@@ -42,9 +42,9 @@ import math
 
 import cv2
 import numpy as np
-from numba import njit, prange
 
 from mountcam.errors import InvalidSetting
+from mountcam.jit import njit, prange
 
 #: Relative noise σ/x at 18 % grey below which the image is left alone (ISO 100, 1-inch).
 QUIET_NOISE = 0.02

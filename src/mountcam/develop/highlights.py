@@ -22,7 +22,8 @@ clip levels (D. Coffin, dcraw.c, ``recover_highlights``/``blend_highlights``; id
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+
+from mountcam.jit import njit, prange
 
 #: A channel within this fraction of its clip level counts as clipped: demosaicking spreads
 #: clipped values slightly below the level, and noise lets them hover there.

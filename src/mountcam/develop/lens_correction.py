@@ -37,10 +37,10 @@ from collections.abc import Sequence
 
 import cv2
 import numpy as np
-from numba import njit, prange
 
 from mountcam.dng.opcodes import FixVignetteRadial, WarpRectilinear
 from mountcam.errors import InvalidSetting, UnreadableFile
+from mountcam.jit import njit, prange
 
 #: Spacing of the exactly computed sample grid, pixels.
 GRID_STEP_PX = 8

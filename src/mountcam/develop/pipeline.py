@@ -45,14 +45,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numba
 import numpy as np
-from numba import njit, prange
 
-# The numba kernels below compile in demosaic_fast.demosaic_rows, highlights.blend_pixel and
-# lens_correction.vignette_gain, but numba's on-disk cache (cache=True) is keyed on this file
-# alone: after a change to one of those, the cached kernels keep the old code until this file
-# changes or src/mountcam/develop/__pycache__/pipeline.*.nbi and .nbc are deleted.
 from mountcam.develop.colour import ColourProfile, xyz_d50_to_output
 from mountcam.develop.demosaic_fast import BAND_ROWS, HALO, demosaic_rows
 from mountcam.develop.highlights import CLIP_FRACTION, blend_pixel, reconstruct_highlights
@@ -63,6 +57,11 @@ from mountcam.develop.settings import DevelopSettings
 from mountcam.develop.tone import FIXED_ONE, build_lut, build_lut_fixed
 from mountcam.develop.white_balance import cfa_planes, neutral_for
 from mountcam.errors import UnreadableFile
+
+# The kernels below compile in demosaic_fast.demosaic_rows, highlights.blend_pixel and
+# lens_correction.vignette_gain; mountcam.jit's cache locator makes their cached copies here
+# recompile when any of those modules changes (numba alone would key on this file only).
+from mountcam.jit import get_num_threads, njit, prange, set_num_threads
 
 #: Output rows per strip. ~256 rows of a 8192-wide image keep a strip's float32 RGB (25 MB)
 #: near the last-level cache while the per-strip overhead stays negligible.
@@ -557,7 +556,7 @@ def _run(plan: Plan, info, dtype: np.dtype, timings: dict[str, float]) -> np.nda
             # The demosaic runs inside the colour kernel, band by band: its time is booked
             # with the colour's, under "demosaic_colour_tone".
             rr, rc = divmod(_pattern_at(plan.pattern, r0, c0).index("R"), 2)
-            runs = max(1, min(-(-sh // FUSED_BAND_ROWS), numba.get_num_threads()))
+            runs = max(1, min(-(-sh // FUSED_BAND_ROWS), get_num_threads()))
             tic = toc
         else:
             rgb = plan.demosaic(cfa, _pattern_at(plan.pattern, r0, c0))
@@ -657,7 +656,7 @@ def _run(plan: Plan, info, dtype: np.dtype, timings: dict[str, float]) -> np.nda
         # strips already keep both cores busy, and a parallel kernel launched from each of
         # them would split every strip again and wait on the other's threads.
         with ThreadPoolExecutor(
-            max_workers=workers, initializer=numba.set_num_threads, initargs=(1,)
+            max_workers=workers, initializer=set_num_threads, initargs=(1,)
         ) as pool:
             list(pool.map(strip, starts))
     else:

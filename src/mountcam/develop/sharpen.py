@@ -20,9 +20,9 @@ import math
 
 import cv2
 import numpy as np
-from numba import njit, prange
 
 from mountcam.errors import InvalidSetting
+from mountcam.jit import njit, prange
 
 #: Largest overshoot (display-encoded units, 1.0 = white) beyond the 3×3 neighbourhood's range.
 OVERSHOOT = 0.02

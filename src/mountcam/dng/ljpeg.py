@@ -41,7 +41,8 @@ time, testing the word once for a 0xFF byte to stuff. On the 8192×6144 12-bit t
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+
+from mountcam.jit import njit, prange
 
 #: Huffman symbols of lossless JPEG: difference categories SSSS 0..16 (T.81 Table H.2).
 N_SYMBOLS = 17

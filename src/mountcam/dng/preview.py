@@ -19,7 +19,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+
+from mountcam.jit import njit, prange
 
 #: IEC 61966-2-1 linear sRGB (D65) -> CIE XYZ.
 SRGB_TO_XYZ = np.array(

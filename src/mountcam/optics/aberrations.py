@@ -84,7 +84,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit, prange
+
+from mountcam.jit import njit, prange
 
 if TYPE_CHECKING:
     from mountcam.optics.imaging import SensorWindow

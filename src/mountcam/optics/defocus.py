@@ -38,9 +38,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import scipy.fft as sfft
-from numba import njit, prange
 
 from mountcam.errors import InvalidSetting
+from mountcam.jit import njit, prange
 from mountcam.optics.aperture_kernel import (
     ROUND_FROM_BLADES,
     _check_blades,

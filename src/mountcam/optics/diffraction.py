@@ -46,8 +46,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import scipy.fft
-from numba import njit, prange
 from scipy.special import j1
+
+from mountcam.jit import njit, prange
 
 __all__ = [
     "AIRY_FIRST_ZERO",

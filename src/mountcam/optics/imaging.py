@@ -17,8 +17,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
 
+from mountcam.jit import njit, prange
 from mountcam.optics.lens import FULL_FRAME_HALF_DIAGONAL_MM, LensProfile, LensState
 from mountcam.scene import PaletteSample, Scene, SceneSample, ViewGrid
 from mountcam.scene.spectral import channel_signal

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
-from numba import njit, prange
 
 from mountcam.errors import SceneError
+from mountcam.jit import njit, prange
 from mountcam.scene.scene import PaletteSample, RgbSample, ViewGrid
 from mountcam.scene.spectral import reflectance_to_linear_srgb
 from mountcam.spectra import WAVELENGTHS_NM, sd_on_grid

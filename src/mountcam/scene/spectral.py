@@ -53,9 +53,9 @@ from functools import lru_cache
 from importlib import resources
 
 import numpy as np
-from numba import njit, prange
 
 from mountcam.errors import SceneError
+from mountcam.jit import njit, prange
 from mountcam.scene.scene import PaletteSample, RgbSample, SceneSample
 from mountcam.spectra import WAVELENGTHS_NM, cie_xyz_cmfs
 

@@ -8,7 +8,8 @@ channel of pixel (r, c) as ``cfa[(r + oy) % ph, (c + ox) % pw]`` for a window wh
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+
+from mountcam.jit import njit, prange
 
 _CHANNEL = {"R": 0, "G": 1, "B": 2}
 

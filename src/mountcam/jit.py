@@ -1,0 +1,108 @@
+"""numba for mountcam: ``njit`` and friends, with on-disk caches that notice edits anywhere in
+the package.
+
+Why: numba (0.68) keys a cached kernel on a hash of *its own* source file. A kernel that calls
+``@njit`` functions of other modules compiles them into itself, so after an edit of, say,
+``demosaic_fast.py`` the pipeline's cached kernel kept running the old demosaic until its
+cache files were deleted by hand (touching the file does not help: the key is the content).
+Every mountcam module imports numba through here, which first puts a cache locator ahead of
+numba's own: for files inside the mountcam package it adds to numba's per-file stamp a hash of
+every package module that defines or uses kernels, so an edit in any of them makes all of mountcam's
+cached kernels recompile once. Files outside the package are left to numba. The locator hooks
+into ``numba.core.caching.CacheImpl._locator_classes``, a private list; if a numba release
+changes it, :func:`install_package_cache_locator` does nothing and numba's per-file caching
+applies (the stale-kernel hazard returns, the results of a fresh install are unaffected).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+from numba import get_num_threads, njit, prange, set_num_threads
+
+__all__ = ["get_num_threads", "install_package_cache_locator", "njit", "prange", "set_num_threads"]
+
+#: The mountcam package folder (the tree whose kernels share one freshness stamp).
+PACKAGE_ROOT = Path(__file__).resolve().parent
+
+
+def _numba_modules(root: Path) -> list[Path]:
+    """The ``.py`` files under ``root`` that can hold kernels: those that mention ``njit`` or
+    numba."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        try:
+            text = path.read_bytes()
+            if b"njit" in text or b"numba" in text:
+                found.append(path)
+        except OSError:
+            continue
+    return found
+
+
+@lru_cache(maxsize=8)
+def package_source_stamp(root: Path = PACKAGE_ROOT) -> str:
+    """SHA-256 over the names and contents of the numba-using modules under ``root``.
+
+    Taken once per process: the kernels a process runs are those of the sources it imported.
+    """
+    digest = hashlib.sha256()
+    for path in _numba_modules(root):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _is_under(path: str, root: Path) -> bool:
+    try:
+        return Path(path).resolve().is_relative_to(root)
+    except (OSError, ValueError):
+        return False
+
+
+def _package_locator(base: type, root: Path) -> type:
+    """A subclass of numba locator ``base`` that serves only files under ``root`` and stamps
+    them with numba's own stamp plus :func:`package_source_stamp` of ``root``."""
+
+    class PackageLocator(base):  # type: ignore[misc, valid-type]
+        @classmethod
+        def from_function(cls, py_func, py_file):
+            if not _is_under(py_file, root):
+                return None
+            return super().from_function(py_func, py_file)
+
+        def get_source_stamp(self):
+            return (super().get_source_stamp(), package_source_stamp(root))
+
+    PackageLocator.__name__ = PackageLocator.__qualname__ = f"Package{base.__name__}"
+    PackageLocator.package_root = root
+    return PackageLocator
+
+
+def install_package_cache_locator(root: Path = PACKAGE_ROOT) -> bool:
+    """Put package-stamped locators for ``root`` ahead of numba's own (once per root).
+
+    Returns whether they are in place. Must run before the ``@njit(cache=True)`` decorators of
+    the modules under ``root`` execute (numba picks a kernel's locator when it is decorated).
+    """
+    from numba.core import caching
+
+    def find(name: str):  # public in numba 0.68, underscored before
+        return getattr(caching, name, None) or getattr(caching, "_" + name, None)
+
+    impl = find("CacheImpl")
+    bases = [find(n) for n in ("UserProvidedCacheLocator", "InTreeCacheLocator")]
+    bases.append(find("UserWideCacheLocator"))
+    classes = getattr(impl, "_locator_classes", None)
+    if impl is None or classes is None or None in bases:
+        return False
+    root = Path(root).resolve()
+    if any(getattr(c, "package_root", None) == root for c in classes):
+        return True
+    impl._locator_classes = [_package_locator(b, root) for b in bases] + list(classes)
+    return True
+
+
+install_package_cache_locator()
