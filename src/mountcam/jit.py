@@ -17,12 +17,20 @@ applies (the stale-kernel hazard returns, the results of a fresh install are una
 from __future__ import annotations
 
 import hashlib
+import importlib
 from functools import lru_cache
 from pathlib import Path
 
 from numba import get_num_threads, njit, prange, set_num_threads
 
-__all__ = ["get_num_threads", "install_package_cache_locator", "njit", "prange", "set_num_threads"]
+__all__ = [
+    "concurrent_launches_are_safe",
+    "get_num_threads",
+    "install_package_cache_locator",
+    "njit",
+    "prange",
+    "set_num_threads",
+]
 
 #: The mountcam package folder (the tree whose kernels share one freshness stamp).
 PACKAGE_ROOT = Path(__file__).resolve().parent
@@ -103,6 +111,30 @@ def install_package_cache_locator(root: Path = PACKAGE_ROOT) -> bool:
         return True
     impl._locator_classes = [_package_locator(b, root) for b in bases] + list(classes)
     return True
+
+
+@lru_cache(maxsize=1)
+def concurrent_launches_are_safe() -> bool:
+    """Whether ``parallel=True`` kernels may be launched from several Python threads at once.
+
+    numba's TBB and OpenMP threading layers allow it; its fallback, ``workqueue`` (chosen when
+    neither library is installed, or by ``NUMBA_THREADING_LAYER=workqueue``), detects the
+    concurrent launch and aborts the whole process. Callers that run kernels on worker
+    threads (the develop pipeline's strips) use one thread when this is False.
+    """
+    from numba.core import config
+
+    layer = str(config.THREADING_LAYER).lower()
+    if layer == "workqueue":
+        return False
+    wanted = {"tbb": ["tbbpool"], "omp": ["omppool"]}.get(layer, ["tbbpool", "omppool"])
+    for name in wanted:
+        try:
+            importlib.import_module(f"numba.np.ufunc.{name}")
+        except ImportError:
+            continue
+        return True
+    return False
 
 
 install_package_cache_locator()

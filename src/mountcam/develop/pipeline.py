@@ -61,7 +61,13 @@ from mountcam.errors import UnreadableFile
 # The kernels below compile in demosaic_fast.demosaic_rows, highlights.blend_pixel and
 # lens_correction.vignette_gain; mountcam.jit's cache locator makes their cached copies here
 # recompile when any of those modules changes (numba alone would key on this file only).
-from mountcam.jit import get_num_threads, njit, prange, set_num_threads
+from mountcam.jit import (
+    concurrent_launches_are_safe,
+    get_num_threads,
+    njit,
+    prange,
+    set_num_threads,
+)
 
 #: Output rows per strip. ~256 rows of a 8192-wide image keep a strip's float32 RGB (25 MB)
 #: near the last-level cache while the per-strip overhead stays negligible.
@@ -649,6 +655,8 @@ def _run(plan: Plan, info, dtype: np.dtype, timings: dict[str, float]) -> np.nda
 
     starts = list(range(rows.start, rows.stop, strip_rows))
     workers = min(STRIP_WORKERS, len(starts))
+    if not concurrent_launches_are_safe():
+        workers = 1  # numba's workqueue layer would abort on concurrent kernel launches
     if workers > 1:
         # Two strips in flight keep both cores busy through the serial parts of each stage
         # (Python glue, OpenCV calls, allocation) that a single strip would leave idle.

@@ -8,10 +8,13 @@ cache carries over), edit the callee and check what the caller returns.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+import numpy as np
 
 from mountcam import jit
 
@@ -86,3 +89,32 @@ def test_the_stamp_covers_every_module_that_uses_numba():
     }
     assert {"develop/pipeline.py", "develop/demosaic_fast.py", "develop/highlights.py"} <= names
     assert "errors.py" not in names
+
+
+def test_develop_survives_numba_workqueue_layer(tmp_path):
+    # numba's fallback threading layer aborts the process when parallel kernels are launched
+    # from two threads at once; the pipeline then develops its strips one after another.
+    # Small strips so that this 192-row picture has several.
+    from test_cli_develop import write_foreign_dng
+
+    dng = write_foreign_dng(tmp_path / "f.dng")
+    code = (
+        "import sys, numpy as np\n"
+        "from mountcam.develop import pipeline\n"
+        "from mountcam.jit import concurrent_launches_are_safe\n"
+        "pipeline.STRIP_ROWS = 32\n"
+        f"img = pipeline.develop({str(dng)!r}, output_dtype=np.uint8)\n"
+        f"np.save({str(tmp_path / 'out.npy')!r}, img.pixels)\n"
+        "print('safe:', concurrent_launches_are_safe())\n"
+    )
+    env = dict(os.environ, NUMBA_THREADING_LAYER="workqueue")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "safe: False" in out.stdout
+
+    from mountcam.develop import pipeline
+
+    reference = pipeline.develop(dng, output_dtype=np.uint8).pixels
+    got = np.load(tmp_path / "out.npy")
+    assert got.shape == reference.shape
+    np.testing.assert_array_equal(got, reference)  # strips are exact, serial or not
