@@ -47,31 +47,19 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 
-#: Half-width of the 1-D guided-filter window for green (window 1 × (2·_H_GREEN + 1)).
-_H_GREEN = 5
-#: Half-size of the 2-D guided-filter window for red and blue.
-_H_RB = 3
-#: Regularisation of the guided filter's slope (1.0 = white); negligible against texture.
-_EPS = 1e-10
-#: Ridges pulling the MLRI slopes towards 1 (the colour-difference model), in units of the
-#: window's sum of squared guide Laplacians (square-root domain, 1.0 = white): where that
-#: energy is small against the ridge (smooth areas, noise-level texture) the fitted slope is
-#: poorly conditioned and the estimate becomes a colour difference; real texture outweighs
-#: it. Chosen on McMaster-18 and the twin's captures together (see docs/develop-demosaic.md).
-_RB_PRIOR = 1e-2
-_G_PRIOR = 5e-4
-#: Weight of the Hamilton-Adams colour difference in green's directional estimate (the rest
-#: is MLRI's); see ``_green``.
-_HA_SHARE = 0.5
-#: Mirrored margin added around the mosaic (and each strip); even to keep the CFA phase.
-_PAD = 16
-#: Rows of context a strip needs: green (a,b window 5 + their average 5 + the Laplacian 2 +
-#: residual 1 + the half-Gaussian 4 + the weights' 3×3 window 1 + shift 1) and then red/blue
-#: (Laplacian 2 + a,b window 3 + their average 3 + residual 1). Rounded up to an even number
-#: with slack (measured: 28 rows of strip overlap are bit-identical to one slab, 26 are not).
-CONTEXT_ROWS = 34
-#: Rows per strip for large frames (plus context on both sides).
-_STRIP_ROWS = 512
+# The parameters and the edge mirroring are the kernels' own, so the two cannot drift apart.
+from mountcam.develop.demosaic_high import (
+    _EPS,
+    _G_PRIOR,
+    _H_GREEN,
+    _H_RB,
+    _HA_SHARE,
+    _PAD,
+    _RB_PRIOR,
+    _STRIP_ROWS,
+    CONTEXT_ROWS,
+    _mirror_rows,
+)
 
 
 def demosaic_high_reference(cfa: np.ndarray, rr: int, rc: int) -> np.ndarray:
@@ -91,14 +79,6 @@ def demosaic_high_reference(cfa: np.ndarray, rr: int, rc: int) -> np.ndarray:
     with ThreadPoolExecutor(max_workers=workers) as pool:
         list(pool.map(run, starts))
     return out
-
-
-def _mirror_rows(height: int, lo: int, hi: int) -> np.ndarray:
-    """Row indices lo..hi-1 of the frame, out-of-range ones mirrored about the edge rows."""
-    idx = np.arange(lo, hi)
-    period = 2 * (height - 1)
-    idx = np.abs(idx) % period
-    return np.where(idx >= height, period - idx, idx)
 
 
 def _mlri_padded(cfa: np.ndarray, rr: int, rc: int, r0: int, r1: int, height: int) -> np.ndarray:
