@@ -309,6 +309,23 @@ def _laplacians_row(x, avg, ha, pp, qq, n, par):  # pragma: no cover - compiled
 
 
 @njit(**_JIT, inline="always")
+def _line_fits(p5, p6, q5, q6, a5, a6, x5, x6, c):  # pragma: no cover - compiled
+    """Slopes and offsets (a_G, b_G, a_C, b_C) of green's two 1×11 fits at one pixel, from the
+    window sums over its 5 sites of the centre's colour (``*5``) and 6 of the other (``*6``):
+    Laplacian products ``p``, squared guide Laplacians ``q``, guide ``a`` and mosaic ``x``;
+    ``c`` is true at a green centre. Shared by the row and the column step."""
+    # fit for G: its sites are the centre's parity at a green centre
+    cnt = _SIX if c else _FIVE
+    a_g = ((p6 if c else p5) + _G_PRIOR32) / (((q6 if c else q5) + _EPS32) + _G_PRIOR32)
+    b_g = (x6 if c else x5) / cnt - a_g * ((a6 if c else a5) / cnt)
+    # fit for C (red/blue sites)
+    cnt = _FIVE if c else _SIX
+    a_c = ((p5 if c else p6) + _G_PRIOR32) / (((q5 if c else q6) + _EPS32) + _G_PRIOR32)
+    b_c = (x5 if c else x6) / cnt - a_c * ((a5 if c else a6) / cnt)
+    return a_g, b_g, a_c, b_c
+
+
+@njit(**_JIT, inline="always")
 def _own_other_row(b, k):  # pragma: no cover - compiled
     s5 = b[k - 4] + b[k - 2] + b[k] + b[k + 2] + b[k + 4]
     s6 = b[k - 5] + b[k - 3] + b[k - 1] + b[k + 1] + b[k + 3] + b[k + 5]
@@ -322,17 +339,8 @@ def _fits_row(pp, qq, avg, x, ag, bg, ac, bc, par, n):  # pragma: no cover - com
         q5, q6 = _own_other_row(qq, i + _HL)
         a5, a6 = _own_other_row(avg, i + _HL)
         x5, x6 = _own_other_row(x, i + _HL)
-        c = par[i]
-        # fit for G: its sites are the centre's parity at a green centre
-        cnt = _SIX if c else _FIVE
-        a = ((p6 if c else p5) + _G_PRIOR32) / (((q6 if c else q5) + _EPS32) + _G_PRIOR32)
-        ag[i + _HL] = a
-        bg[i + _HL] = (x6 if c else x5) / cnt - a * ((a6 if c else a5) / cnt)
-        # fit for C (red/blue sites)
-        cnt = _FIVE if c else _SIX
-        a = ((p5 if c else p6) + _G_PRIOR32) / (((q5 if c else q6) + _EPS32) + _G_PRIOR32)
-        ac[i + _HL] = a
-        bc[i + _HL] = (x5 if c else x6) / cnt - a * ((a5 if c else a6) / cnt)
+        k = i + _HL
+        ag[k], bg[k], ac[k], bc[k] = _line_fits(p5, p6, q5, q6, a5, a6, x5, x6, par[i])
 
 
 @njit(**_JIT, inline="always")
@@ -447,17 +455,8 @@ def _fits_col(pp, qq, avg, x, ag, bg, ac, bc, par, n):  # pragma: no cover - com
         q5, q6 = _own_other_col(qq, i + _HL_COL)
         a5, a6 = _own_other_col(avg, i + _HL_COL)
         x5, x6 = _own_other_col(x, i + _HL_COL)
-        c = par[i]
-        # fit for G: its sites are the centre's parity at a green centre
-        cnt = _SIX if c else _FIVE
-        a = ((p6 if c else p5) + _G_PRIOR32) / (((q6 if c else q5) + _EPS32) + _G_PRIOR32)
-        ag[i + _HL_COL] = a
-        bg[i + _HL_COL] = (x6 if c else x5) / cnt - a * ((a6 if c else a5) / cnt)
-        # fit for C (red/blue sites)
-        cnt = _FIVE if c else _SIX
-        a = ((p5 if c else p6) + _G_PRIOR32) / (((q5 if c else q6) + _EPS32) + _G_PRIOR32)
-        ac[i + _HL_COL] = a
-        bc[i + _HL_COL] = (x5 if c else x6) / cnt - a * ((a5 if c else a6) / cnt)
+        k = i + _HL_COL
+        ag[k], bg[k], ac[k], bc[k] = _line_fits(p5, p6, q5, q6, a5, a6, x5, x6, par[i])
 
 
 @njit(**_JIT, inline="always")
