@@ -5,38 +5,11 @@ CPU at 50 MP: 10.69 → 1.65 s on one thread). It is kept, unchanged in its arit
 the tests can check the kernels against it (``tests/test_develop_demosaic_high_kernels.py``:
 equal to float32 rounding). The pipeline does not use it.
 
-References: D. Kiku, Y. Monno, M. Tanaka, M. Okutomi, "Residual interpolation for color image
-demosaicking", ICIP 2013 (RI), and "Minimized-Laplacian residual interpolation for color image
-demosaicking", Proc. SPIE 9023, 2014 (MLRI); I. Pekkucuksen, Y. Altunbasak, "Gradient based
-threshold free color filter array interpolation", ICIP 2010 (the four-direction weights).
-
-Residual interpolation: instead of interpolating a colour *difference* (which assumes the two
-channels differ by a smooth offset), a guided filter (He, Sun, Tang, ECCV 2010) turns a
-complete guide plane ``I`` into a tentative estimate ``aI + b`` of the sparse plane ``p``,
-fitted per window; the *residual* ``p − (aI + b)``, known at ``p``'s own sites, is much
-smoother than the colour difference and is interpolated linearly, then added back. MLRI fits
-``a`` on Laplacians (``a = Σ ΔI·Δp / Σ ΔI²``), which makes the residual smooth rather than
-small, the property that linear interpolation needs. Here that slope is ridged towards 1 (the
-colour-difference model) so that it falls back to a colour difference where the window holds
-too little Laplacian energy to fit it (:data:`_RB_PRIOR`, :data:`_G_PRIOR`).
-
-Steps, all on the mosaic padded by :data:`_PAD` mirrored pixels:
-
-1. Along each direction d ∈ {horizontal, vertical}: the other channel is interpolated linearly
-   along d (the tentative guide), MLRI with a 1-D window along d estimates G at red/blue sites
-   and red/blue at green sites of the same row (column); the colour difference
-   Δ_d = G − C follows on every pixel.
-2. Each Δ_d is averaged half and half with Hamilton-Adams' difference along d, and the two
-   are combined with four directional weights ``1/(Σ_{3×3}|∂_d Δ_HA,d|)²`` (gradients of the
-   Hamilton-Adams differences) taken one pixel to the north, south, west and east, each
-   applied to a half-Gaussian average of Δ_d on that side (Pekkucuksen & Altunbasak 2010, as
-   used by Kiku et al.). G = C + Δ at C sites.
-3. Red and blue: MLRI guided by the full green plane with a 2-D window, Laplacians on the
-   sparse (stride-2) grid, residuals interpolated bilinearly.
-
-Large frames are processed in horizontal strips (:data:`_STRIP_ROWS` rows plus
-:data:`CONTEXT_ROWS` of context on each side) on two threads; OpenCV and NumPy release the GIL,
-so the strips run in parallel and the working set stays a few hundred MB at 50 MP.
+The algorithm, its references and its steps are described in :mod:`.demosaic_high`; this
+module computes the same thing as whole-plane operations, each of OpenCV's filters mirroring at
+the padded slab's edge (reflect-101), the 0/1 CFA-site masks multiplied in. Large frames are
+processed in horizontal strips (:data:`_STRIP_ROWS` rows plus :data:`CONTEXT_ROWS` of context
+on each side) on two threads.
 """
 
 from __future__ import annotations
