@@ -204,6 +204,22 @@ def _blur_and_range(
     return blurred, lo, hi
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _add_luma_change(e, d, n, out):  # pragma: no cover - compiled
+    """``out`` (interleaved uint8 RGB) = ``e``/256 (fixed-point codes, interleaved) + the
+    row's luma change ``d`` (8-bit codes, ½ for the rounding included), clipped to 0..255."""
+    code = np.float32(255.0)
+    zero = np.float32(0.0)
+    inv = np.float32(1.0 / 256.0)
+    u1, u2, u3 = np.uint64(1), np.uint64(2), np.uint64(3)
+    for x in range(n):
+        x3 = u3 * x
+        dx = d[x]
+        out[x3] = np.uint8(min(max(np.float32(e[x3]) * inv + dx, zero), code))
+        out[x3 + u1] = np.uint8(min(max(np.float32(e[x3 + u1]) * inv + dx, zero), code))
+        out[x3 + u2] = np.uint8(min(max(np.float32(e[x3 + u2]) * inv + dx, zero), code))
+
+
 @njit(nogil=True, cache=True)
 def _unsharp_fixed_row(e, luma, blurred, lo, hi, amount, overshoot, out, d):  # pragma: no cover
     """One row: the luma change ``d`` (in 8-bit codes) in a branch-free loop, then the
@@ -216,15 +232,7 @@ def _unsharp_fixed_row(e, luma, blurred, lo, hi, amount, overshoot, out, d):  # 
         t = y + amount * (y - blurred[x])
         t = min(max(t, lo[x] - overshoot), hi[x] + overshoot)
         d[x] = (t - y) * code + np.float32(0.5)
-    zero = np.float32(0.0)
-    inv = np.float32(1.0 / 256.0)
-    u1, u2, u3 = np.uint64(1), np.uint64(2), np.uint64(3)
-    for x in range(n):
-        x3 = u3 * x
-        dx = d[x]
-        out[x3] = np.uint8(min(max(np.float32(e[x3]) * inv + dx, zero), code))
-        out[x3 + u1] = np.uint8(min(max(np.float32(e[x3 + u1]) * inv + dx, zero), code))
-        out[x3 + u2] = np.uint8(min(max(np.float32(e[x3 + u2]) * inv + dx, zero), code))
+    _add_luma_change(e, d, n, out)
 
 
 @njit(parallel=True, nogil=True, cache=True)
@@ -306,14 +314,7 @@ def _sharpen_fused_row(
         t = y + amount * (y - blurred)
         t = min(max(t, lo - overshoot), hi + overshoot)
         d[x] = (t - y) * code + half
-    zero = np.float32(0.0)
-    inv = np.float32(1.0 / 256.0)
-    for x in range(np.uint64(cols)):
-        x3 = u3 * x
-        dx = d[x]
-        out_row[x3] = np.uint8(min(max(np.float32(enc_row[x3]) * inv + dx, zero), code))
-        out_row[x3 + u1] = np.uint8(min(max(np.float32(enc_row[x3 + u1]) * inv + dx, zero), code))
-        out_row[x3 + u2] = np.uint8(min(max(np.float32(enc_row[x3 + u2]) * inv + dx, zero), code))
+    _add_luma_change(enc_row, d, np.uint64(cols), out_row)
 
 
 @njit(parallel=True, nogil=True, cache=True)
