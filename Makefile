@@ -48,6 +48,7 @@ bench: $(STAMP)
 	@tools/install-system-deps.sh interop
 	$(BIN)/python bench/sim_speed.py
 	$(BIN)/python bench/optics_speed.py
+	$(BIN)/python bench/optics_stage_speed.py
 	$(BIN)/python bench/defocus_speed.py
 	$(BIN)/python bench/dng_write_speed.py
 	$(BIN)/python bench/develop_speed.py

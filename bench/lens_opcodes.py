@@ -30,9 +30,9 @@ from mountcam.optics.aberrations import (
     distorted_rho,
     lateral_scale_from_um,
 )
-from mountcam.optics.catalog import all_lenses
 from mountcam.optics.imaging import SensorWindow, image_distance_m, relative_illumination
 from mountcam.optics.lens import Distortion, LensState, load_lens
+from mountcam.optics.lens_catalogue import all_lenses
 
 H, W, PITCH = 3072, 4096, 3.2e-6
 

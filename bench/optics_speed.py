@@ -13,9 +13,9 @@ import statistics
 import time
 
 from mountcam.body.camera import Camera, CaptureRequest
-from mountcam.optics.catalog import find_lens
 from mountcam.optics.imaging import form_image
 from mountcam.optics.lens import LensState
+from mountcam.optics.lens_catalogue import find_lens
 from mountcam.scene import load_scene
 from mountcam.sensor.capture import readout_window
 

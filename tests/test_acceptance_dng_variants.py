@@ -35,7 +35,7 @@ def _capture(module: str, mode: str, bits: int):
     """One frame from the twin, and the lens the body believes is attached (as `shoot`)."""
     from mountcam.app.cli import _believed_lens, _calibration
     from mountcam.body.camera import Camera, CaptureRequest
-    from mountcam.optics.catalog import find_lens
+    from mountcam.optics.lens_catalogue import find_lens
     from mountcam.scene import load_scene
 
     camera = Camera()

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from mountcam.control.aperture import ChannelRate, estimate_f_number, green_rate
+from mountcam.control.f_number_estimate import ChannelRate, estimate_f_number, green_rate
 from mountcam.lab.aperture_trials import run_trials
 
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from demosaic_high_reference import demosaic_high_reference
 from mountcam.develop.demosaic_high import demosaic_high
-from mountcam.develop.demosaic_high_reference import demosaic_high_reference
 
 PHASES = ((0, 0), (0, 1), (1, 0), (1, 1))
 TOLERANCE = 2e-5

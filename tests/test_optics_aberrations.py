@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
 
 import numpy as np
 import pytest
@@ -372,21 +371,6 @@ def test_shapes_and_bad_input():
     with pytest.raises(ValueError):
         apply_lens_geometry(img, win, source_window=dataclasses.replace(win, pitch_m=1e-6))
     assert apply_lens_geometry(img[:, :, 0], win, distortion=BARREL).shape == (12, 16)
-
-
-def test_speed_full_binned_frame_printed():
-    """4096 × 3072 × 3, distortion + lateral colour (printed, not asserted; -s shows it)."""
-    win = SensorWindow(3.2e-6, 4096, 3072, 0, 0, 4096, 3072)
-    img = np.full((3072, 4096, 3), 0.5, dtype=np.float32)  # the cost does not depend on it
-    scales = [lateral_scale_from_um(2.0), 1.0, lateral_scale_from_um(-1.5)]
-    apply_lens_geometry(img[:16, :16], window(0, 0, 16, 16), distortion=BARREL)  # compile
-    t = time.perf_counter()
-    apply_lens_geometry(img, win, distortion=BARREL, lateral_scale_per_band=scales)
-    t_geo = time.perf_counter() - t
-    t = time.perf_counter()
-    relative_illumination(win, 8.7e-3, vignetting_from_ev(1.5, "cos4"))
-    t_vig = time.perf_counter() - t
-    print(f"\napply_lens_geometry 4096x3072x3: {t_geo:.2f} s; relative_illumination {t_vig:.2f} s")
 
 
 @pytest.mark.parametrize(("interpolation", "kept"), [("cubic", 0.884), ("linear", 0.707)])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mountcam.errors import InvalidSetting
-from mountcam.optics.aperture_kernel import aperture_kernel, polygon_circumradius
+from mountcam.optics.blur_spot import aperture_kernel, polygon_circumradius
 from mountcam.optics.defocus import coc_diameter_m, render_defocus, signed_coc_px
 from mountcam.optics.imaging import image_distance_m
 

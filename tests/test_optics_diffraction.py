@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -197,12 +196,3 @@ def test_bad_input():
         apply_diffraction(img, [GREEN] * 3, float("inf"), PITCH)
     with pytest.raises(ValueError):
         apply_diffraction(np.zeros(8, np.float32), GREEN, 2.8, PITCH)
-
-
-def test_speed_full_binned_frame_printed():
-    """4096 × 3072 × 3 float32 (printed, not asserted; run with -s to see it)."""
-    img = np.full((3072, 4096, 3), 0.5, dtype=np.float32)  # the cost does not depend on it
-    apply_diffraction(img[:64, :64], [600e-9, 530e-9, 460e-9], 2.8, 3.2e-6)  # compile
-    t = time.perf_counter()
-    apply_diffraction(img, [600e-9, 530e-9, 460e-9], 2.8, 3.2e-6)
-    print(f"\napply_diffraction 4096x3072x3: {time.perf_counter() - t:.2f} s")

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from mountcam.body.camera import Camera, CaptureRequest
-from mountcam.optics.catalog import find_lens
 from mountcam.optics.imaging import image_distance_m
 from mountcam.optics.lens import FULL_FRAME_HALF_DIAGONAL_MM
+from mountcam.optics.lens_catalogue import find_lens
 from mountcam.scene import Scene, load_scene
 from mountcam.scene.loaders import ImageContent
 

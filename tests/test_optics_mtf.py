@@ -3,7 +3,7 @@
 The edge is shot through the CLI onto a DNG and measured with the ISO 12233 e-SFR method on
 the raw green plane (``mountcam.lab.mtf_from_dng``); the prediction is the polychromatic
 diffraction OTF of the green channel's spectral response times the square pixel's aperture
-MTF along the edge normal (``mountcam.lab.diffraction.predicted_mtf``).
+MTF along the edge normal (``mountcam.lab.mtf_prediction.predicted_mtf``).
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from conftest import shoot
-from mountcam.lab.diffraction import mtf50_of, predicted_mtf
+from mountcam.lab.mtf_prediction import mtf50_of, predicted_mtf
 from mountcam.lab.sfr import mtf_from_dng
-from mountcam.optics.catalog import find_lens
 from mountcam.optics.imaging import on_axis_irradiance
 from mountcam.optics.lens import LensState
+from mountcam.optics.lens_catalogue import find_lens
 from mountcam.scene import load_scene
 from mountcam.sensor.model import load_sensor
 

@@ -38,8 +38,8 @@ from PIL import Image
 from mountcam.body.camera import Camera, CaptureRequest
 from mountcam.dng import calibration as dng_calibration
 from mountcam.dng import write_dng
-from mountcam.optics.catalog import find_lens
 from mountcam.optics.lens import LensState
+from mountcam.optics.lens_catalogue import find_lens
 from mountcam.scene import load_scene
 from mountcam.scene.charts import colorchecker_patch_boxes, colorchecker_spectra
 from mountcam.sensor.rawframe import RawFrame

@@ -128,7 +128,7 @@ def _mount_lens(camera, module: str, lens, code, detection: str, manual) -> None
     from mountcam.errors import InvalidSetting
 
     def find_lens(name: str):
-        from mountcam.optics.catalog import find_lens
+        from mountcam.optics.lens_catalogue import find_lens
 
         return find_lens(name)
 

@@ -36,7 +36,7 @@ def _fail(error: Exception) -> None:
 
 def lens_summary(lens: LensProfile) -> dict:
     """The list view of a lens (what ``mountcam lenses --json`` prints for each)."""
-    from mountcam.optics.catalog import equivalent_focal_mm
+    from mountcam.optics.lens_catalogue import equivalent_focal_mm
 
     return {
         "id": lens.id,
@@ -59,7 +59,7 @@ def lens_summary(lens: LensProfile) -> dict:
 def lens_details(lens: LensProfile) -> dict:
     """Everything about one lens (``mountcam lenses show ID --json``), with its optical
     character evaluated at the 35 mm corner (ρ = 1) and at the IMX989's corner."""
-    from mountcam.optics.catalog import CROP_FACTOR, SENSOR_CORNER_RHO
+    from mountcam.optics.lens_catalogue import CROP_FACTOR, SENSOR_CORNER_RHO
 
     rho_s = SENSOR_CORNER_RHO
     d = lens_summary(lens) | {
@@ -168,7 +168,7 @@ def lenses_list(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from mountcam.optics.catalog import all_lenses, search_lensfun
+    from mountcam.optics.lens_catalogue import all_lenses, search_lensfun
 
     try:
         lenses = all_lenses()
@@ -188,7 +188,7 @@ def lenses_list(
     t.add_column("aperture", no_wrap=True, min_width=9)
     t.add_column("code", justify="right", no_wrap=True, min_width=5)
     t.add_column("name", no_wrap=True, overflow="ellipsis")
-    from mountcam.optics.catalog import equivalent_focal_mm
+    from mountcam.optics.lens_catalogue import equivalent_focal_mm
 
     previous = None
     for lens in lenses:
@@ -215,7 +215,7 @@ def lenses_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print only JSON.")] = False,
 ) -> None:
     """One lens: figures, 1-inch equivalent focal length, optical character, sources."""
-    from mountcam.optics.catalog import find_lens
+    from mountcam.optics.lens_catalogue import find_lens
 
     try:
         profile = find_lens(lens)

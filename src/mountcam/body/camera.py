@@ -12,8 +12,8 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from mountcam.body.aperture import estimate_m_aperture
 from mountcam.body.mount import Mount
+from mountcam.body.reference_frame import estimate_m_aperture
 from mountcam.control.metering import ExposureLimits, average_exposure
 from mountcam.errors import InvalidSetting, NoLensAttached
 from mountcam.optics.imaging import SensorWindow, form_image, with_fixed_fov
@@ -288,6 +288,6 @@ class Camera:
 
 
 def _catalogue_lens_by_code(code: int) -> LensProfile | None:
-    from mountcam.optics.catalog import lens_by_code
+    from mountcam.optics.lens_catalogue import lens_by_code
 
     return lens_by_code(code)

@@ -30,7 +30,7 @@ Steps, all on the mosaic padded by :data:`_PAD` mirrored pixels:
    sparse (stride-2) grid, residuals interpolated bilinearly.
 
 How it is computed: numba kernels, float32 throughout, that give the whole-plane OpenCV/NumPy
-formulation (:mod:`.demosaic_high_reference`, kept for the tests) to float32 rounding (max
+formulation (``tests/demosaic_high_reference.py``) to float32 rounding (max
 abs difference ~1e-6 in linear light; ``tests/test_develop_demosaic_high_kernels.py``).
 
 * The CFA phase replaces the 0/1 masks: each loop knows which sites it is at and computes

@@ -6,7 +6,7 @@
   pixel aperture MTF, their product as a prediction, and MTF50 of any curve.
 """
 
-from mountcam.lab.diffraction import (
+from mountcam.lab.mtf_prediction import (
     band_effective_wavelength,
     diffraction_cutoff_cy_per_m,
     diffraction_otf,

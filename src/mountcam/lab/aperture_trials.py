@@ -19,8 +19,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from mountcam.body.camera import Camera, CaptureRequest
-from mountcam.control.aperture import TRANSMITTANCE_REL_SIGMA
-from mountcam.optics.catalog import all_lenses
+from mountcam.control.f_number_estimate import TRANSMITTANCE_REL_SIGMA
+from mountcam.optics.lens_catalogue import all_lenses
 from mountcam.scene import load_scene
 
 SCENES = (

@@ -38,7 +38,7 @@ depends on the angle and the ROI height (a few % at Nyquist at 14° or 20° with
 bin's mean is placed at the mean position of its samples and resampled onto the regular
 grid, and the MTF is divided by sinc(ν/oversampling) — a departure from Annex D, recorded in
 ``SfrResult.binning_corrected``. Keep the default to compare with other ISO 12233 tools; turn
-it on to compare with a physical prediction (:mod:`mountcam.lab.diffraction`).
+it on to compare with a physical prediction (:mod:`mountcam.lab.mtf_prediction`).
 
 :func:`mtf_from_dng` does the same on one colour plane of a raw Bayer DNG (see there for the
 frequency convention).
@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mountcam.errors import MountcamError
-from mountcam.lab.diffraction import mtf50_of
+from mountcam.lab.mtf_prediction import mtf50_of
 
 __all__ = ["DNG_CHANNELS", "SfrError", "SfrResult", "mtf_from_dng", "slanted_edge_mtf"]
 
@@ -344,7 +344,7 @@ def mtf_from_dng(
     plane, or one quad per 2×2 block), but the result is reported in cycles per
     *full-resolution pixel* (``sample_pitch_px`` = 2), so it compares directly with the
     full-resolution Nyquist frequency, 0.5 cy/px, and with
-    :func:`mountcam.lab.diffraction.predicted_mtf` at the sensor's pixel pitch. The slant
+    :func:`mountcam.lab.mtf_prediction.predicted_mtf` at the sensor's pixel pitch. The slant
     recovers the MTF beyond the plane's own Nyquist frequency (0.25 cy/px) as it does beyond a
     monochrome sensor's. ``oversampling`` is ESF bins per full-resolution pixel (so bins per
     plane sample are twice that); ``esf_position_px`` is in full-resolution pixels.

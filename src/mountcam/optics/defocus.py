@@ -23,7 +23,7 @@ optical systems used in computer graphics: part II, image-based techniques" (ICC
 signed blur diameter is split into layers; each layer's premultiplied colour and coverage,
 completed behind nearer layers by pull–push interpolation (Gortler et al., "The Lumigraph",
 SIGGRAPH 1996), are blurred with the aperture kernel of that layer
-(:func:`mountcam.optics.aperture_kernel.aperture_kernel`) at a level of a resolution pyramid
+(:func:`mountcam.optics.blur_spot.aperture_kernel`) at a level of a resolution pyramid
 where that kernel is 8–32 px across, and composited far to near with the Porter–Duff "over"
 operator (Porter & Duff, "Compositing digital images", SIGGRAPH 1984). docs/defocus.md explains
 the choices (layer placement, hidden parts, the frame edge, the pyramid) and their limits.
@@ -41,7 +41,7 @@ import scipy.fft as sfft
 
 from mountcam.errors import InvalidSetting
 from mountcam.jit import njit, prange
-from mountcam.optics.aperture_kernel import (
+from mountcam.optics.blur_spot import (
     ROUND_FROM_BLADES,
     _check_blades,
     aperture_kernel,

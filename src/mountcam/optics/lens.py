@@ -328,7 +328,7 @@ class LensProfile:
         calibrated focal length); other lenses return themselves."""
         if self.lensfun is None:
             return self
-        from mountcam.optics.catalog import lensfun_character  # local: catalog imports lens
+        from mountcam.optics.lens_catalogue import lensfun_character  # local: catalog imports lens
 
         return replace(self, **lensfun_character(self.lensfun, focal_mm))
 

@@ -4,7 +4,6 @@ Start with :func:`load_scene` (``"chart:colorchecker"``, ``"sample:motorcycle"``
 the sensor turns a rendered sample into per-channel signal with :func:`channel_signal`.
 """
 
-from mountcam.scene.catalog import DEFAULT_WHITE_LUMINANCE_CD_M2, list_scenes, load_scene
 from mountcam.scene.charts import (
     ColorChecker,
     FlatField,
@@ -26,6 +25,7 @@ from mountcam.scene.scene import (
     SceneSample,
     ViewGrid,
 )
+from mountcam.scene.scene_catalogue import DEFAULT_WHITE_LUMINANCE_CD_M2, list_scenes, load_scene
 from mountcam.scene.spectral import (
     RgbLut,
     apply_lut,

@@ -3,7 +3,7 @@
 The M module's frame is compared with a main-module frame of the same angular region (the
 region the identified M lens covers, mapped onto the main module's much wider view), taken
 with the main module's own metering and re-taken shorter if it clips. The physics and the
-uncertainty budget are in :mod:`mountcam.control.aperture`.
+uncertainty budget are in :mod:`mountcam.control.f_number_estimate`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mountcam.control.aperture import (
+from mountcam.control.f_number_estimate import (
     ApertureEstimate,
     ChannelRate,
     estimate_f_number,

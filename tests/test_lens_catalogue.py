@@ -15,16 +15,6 @@ from typer.testing import CliRunner
 
 from mountcam.app.lenses_cli import lenses_app
 from mountcam.errors import InvalidSetting, UnreadableFile
-from mountcam.optics.catalog import (
-    CROP_FACTOR,
-    SENSOR_CORNER_RHO,
-    all_lenses,
-    equivalent_focal_mm,
-    find_lens,
-    lens_by_code,
-    lensfun_available,
-    load_catalogue,
-)
 from mountcam.optics.lens import (
     FULL_FRAME_HALF_DIAGONAL_MM,
     M8_HALF_DIAGONAL_MM,
@@ -35,6 +25,16 @@ from mountcam.optics.lens import (
     check_state,
     load_lens,
     load_lens_file,
+)
+from mountcam.optics.lens_catalogue import (
+    CROP_FACTOR,
+    SENSOR_CORNER_RHO,
+    all_lenses,
+    equivalent_focal_mm,
+    find_lens,
+    lens_by_code,
+    lensfun_available,
+    load_catalogue,
 )
 
 REQUIRED_IDS = [
@@ -338,7 +338,7 @@ needs_lensfun = pytest.mark.skipif(
 
 @needs_lensfun
 def test_lensfun_lens_is_adapted_and_keeps_lensfuns_models():
-    from mountcam.optics.catalog import lensfun_lens
+    from mountcam.optics.lens_catalogue import lensfun_lens
 
     lens = lensfun_lens("Summicron-M 1:2/28 ASPH.")
     assert (lens.mount, lens.code, lens.max_f) == ("adapted", None, 2.0)
@@ -353,7 +353,7 @@ def test_lensfun_lens_is_adapted_and_keeps_lensfuns_models():
 
 @needs_lensfun
 def test_lensfun_search_zoom_and_refusals():
-    from mountcam.optics.catalog import lensfun_lens, search_lensfun
+    from mountcam.optics.lens_catalogue import lensfun_lens, search_lensfun
 
     zooms = [x for x in search_lensfun("24-105", limit=None) if x.focal_range_mm]
     assert zooms
