@@ -25,14 +25,11 @@ from mountcam.dng.opcodes import (
     vignette_gain,
     warp_source_positions,
 )
-from mountcam.optics.aberrations import (
-    FULL_FRAME_HALF_DIAGONAL_M,
-    distorted_rho,
-    lateral_scale_from_um,
-)
-from mountcam.optics.imaging import SensorWindow, image_distance_m, relative_illumination
+from mountcam.optics.aberrations import distorted_rho, lateral_scale_from_um
+from mountcam.optics.imaging import image_distance_m, relative_illumination
 from mountcam.optics.lens import Distortion, LensState, load_lens
 from mountcam.optics.lens_catalogue import all_lenses
+from mountcam.optics.sensor_window import FULL_FRAME_HALF_DIAGONAL_M, SensorWindow
 
 H, W, PITCH = 3072, 4096, 3.2e-6
 

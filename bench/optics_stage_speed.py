@@ -23,7 +23,7 @@ from mountcam.optics.aberrations import (
     vignetting_from_ev,
 )
 from mountcam.optics.diffraction import apply_diffraction
-from mountcam.optics.imaging import SensorWindow
+from mountcam.optics.sensor_window import SensorWindow
 
 WAVELENGTHS_M = [600e-9, 530e-9, 460e-9]
 

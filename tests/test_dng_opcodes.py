@@ -35,15 +35,14 @@ from mountcam.dng.opcodes import (
 )
 from mountcam.errors import UnreadableFile
 from mountcam.optics.aberrations import (
-    FULL_FRAME_HALF_DIAGONAL_M,
     apply_lens_geometry,
     distorted_rho,
-    expand_window,
     lateral_scale_from_um,
     source_margin_px,
 )
-from mountcam.optics.imaging import SensorWindow, image_distance_m, relative_illumination
+from mountcam.optics.imaging import image_distance_m, relative_illumination
 from mountcam.optics.lens import Distortion, LateralColor, LensState, Vignetting, load_lens
+from mountcam.optics.sensor_window import FULL_FRAME_HALF_DIAGONAL_M, SensorWindow, expand_window
 from mountcam.sensor.rawframe import CaptureMetadata, RawFrame
 from mountcam.spectra import resample, sd_on_grid
 

@@ -23,19 +23,17 @@ from mountcam.optics.lens import (
     LensState,
     Vignetting,
     check_state,
+    equivalent_focal_mm,
     load_lens,
     load_lens_file,
 )
-from mountcam.optics.lens_catalogue import (
-    CROP_FACTOR,
-    SENSOR_CORNER_RHO,
-    all_lenses,
-    equivalent_focal_mm,
-    find_lens,
-    lens_by_code,
-    lensfun_available,
-    load_catalogue,
-)
+from mountcam.optics.lens_catalogue import all_lenses, find_lens, lens_by_code, load_catalogue
+from mountcam.optics.lensfun import lensfun_available
+from mountcam.sensor.model import load_sensor
+
+#: From the IMX989 preset: 35 mm diagonal / active diagonal, and the corner's ρ.
+CROP_FACTOR = load_sensor("imx989").crop_factor
+SENSOR_CORNER_RHO = load_sensor("imx989").corner_rho
 
 REQUIRED_IDS = [
     "summicron-m-28",
@@ -127,7 +125,7 @@ def test_main_lens_still_loads_as_before():
         0,
     )
     assert main.vignetting is None and main.distortion is None
-    assert round(equivalent_focal_mm(main.focal_mm)) == 23
+    assert round(equivalent_focal_mm(main.focal_mm, CROP_FACTOR)) == 23
 
 
 # ---- lookup --------------------------------------------------------------------------------
@@ -160,8 +158,9 @@ def test_the_mount_identifies_a_catalogue_lens_by_its_code():
 
 
 def test_equivalent_focal_length_uses_the_imx989_diagonal():
+    # 8192 × 6144 pixels of 1.6 µm: 13.1072 × 9.8304 mm, diagonal 16.384 mm.
     assert CROP_FACTOR == pytest.approx(43.2666 / 16.384, rel=1e-4)
-    assert equivalent_focal_mm(50) == pytest.approx(132.0, abs=0.1)
+    assert equivalent_focal_mm(50, CROP_FACTOR) == pytest.approx(132.0, abs=0.1)
     assert SENSOR_CORNER_RHO == pytest.approx(0.3787, abs=1e-4)
 
 
@@ -338,7 +337,7 @@ needs_lensfun = pytest.mark.skipif(
 
 @needs_lensfun
 def test_lensfun_lens_is_adapted_and_keeps_lensfuns_models():
-    from mountcam.optics.lens_catalogue import lensfun_lens
+    from mountcam.optics.lensfun import lensfun_lens
 
     lens = lensfun_lens("Summicron-M 1:2/28 ASPH.")
     assert (lens.mount, lens.code, lens.max_f) == ("adapted", None, 2.0)
@@ -353,7 +352,7 @@ def test_lensfun_lens_is_adapted_and_keeps_lensfuns_models():
 
 @needs_lensfun
 def test_lensfun_search_zoom_and_refusals():
-    from mountcam.optics.lens_catalogue import lensfun_lens, search_lensfun
+    from mountcam.optics.lensfun import lensfun_lens, search_lensfun
 
     zooms = [x for x in search_lensfun("24-105", limit=None) if x.focal_range_mm]
     assert zooms
@@ -383,3 +382,31 @@ def test_models_are_finite_on_the_sensor():
             assert 0 <= ev < 2, (lens.id, f, ev)
         assert abs(lens.distortion.percent(SENSOR_CORNER_RHO)) < 3
         assert all(math.isfinite(x) for x in lens.lateral_color.shift_um(SENSOR_CORNER_RHO))
+
+
+@needs_lensfun
+def test_a_lensfun_zoom_is_rendered_with_the_character_of_the_focal_length_set():
+    from mountcam.optics.imaging import form_image
+    from mountcam.optics.lensfun import search_lensfun
+    from mountcam.optics.sensor_window import SensorWindow
+    from mountcam.scene import load_scene
+
+    zooms = [
+        x
+        for x in search_lensfun("24-105", limit=None)
+        if x.focal_range_mm and len({d[0] for d in x.lensfun.distortion}) > 1
+    ]
+    assert zooms
+    zoom = zooms[0]
+    long_mm = zoom.focal_range_mm[1]
+    at_long = zoom.at_focal(long_mm)
+    assert at_long.distortion != zoom.distortion  # the calibration differs along the range
+    window = SensorWindow(3.2e-6, 4096, 3072, 1536, 2048, 64, 64)
+    optical = form_image(
+        load_scene("chart:colorchecker"),
+        zoom,
+        LensState(zoom.max_f, focal_mm=long_mm),
+        window,
+    )
+    assert optical.effects.distortion == at_long.distortion.as_rho_poly()
+    assert optical.effects.focal_m == pytest.approx(long_mm * 1e-3)

@@ -9,18 +9,15 @@ import numpy as np
 import pytest
 
 from mountcam.optics.aberrations import (
-    FULL_FRAME_HALF_DIAGONAL_M,
     apply_lens_geometry,
     distort,
     distorted_rho,
     distortion_percent_at,
-    expand_window,
     falloff_ev,
     geometry_maps,
     lateral_scale_from_um,
     lensfun_distortion_to_rho,
     lensfun_vignetting_to_rho,
-    radial_grid,
     relative_illumination,
     smia_tv_distortion_percent,
     source_margin_px,
@@ -28,7 +25,13 @@ from mountcam.optics.aberrations import (
     vignetting_from_ev,
     vignetting_gain,
 )
-from mountcam.optics.imaging import SensorWindow, cos4_falloff
+from mountcam.optics.imaging import cos4_falloff
+from mountcam.optics.sensor_window import (
+    FULL_FRAME_HALF_DIAGONAL_M,
+    SensorWindow,
+    expand_window,
+    radial_grid,
+)
 
 PITCH = 1.6e-6
 FULL_W, FULL_H = 8192, 6144  # 13.1072 × 9.8304 mm

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mountcam.errors import MountcamError
-from mountcam.optics.lens import LensProfile
+from mountcam.optics.lens import LensProfile, equivalent_focal_mm
 
 lenses_app = typer.Typer(
     add_completion=False,
@@ -27,6 +27,14 @@ _err = Console(stderr=True, highlight=False)
 _out = Console(highlight=False)
 
 _MOUNT_ORDER = {"fixed": 0, "M": 1, "adapted": 2}
+#: The sensor both camera modules carry: crop factor and corner ρ come from its preset.
+_SENSOR = "imx989"
+
+
+def _crop_factor() -> float:
+    from mountcam.sensor.model import load_sensor
+
+    return load_sensor(_SENSOR).crop_factor
 
 
 def _fail(error: Exception) -> None:
@@ -36,8 +44,6 @@ def _fail(error: Exception) -> None:
 
 def lens_summary(lens: LensProfile) -> dict:
     """The list view of a lens (what ``mountcam lenses --json`` prints for each)."""
-    from mountcam.optics.lens_catalogue import equivalent_focal_mm
-
     return {
         "id": lens.id,
         "name": lens.name,
@@ -45,7 +51,7 @@ def lens_summary(lens: LensProfile) -> dict:
         "focal_mm": lens.focal_mm,
         "focal_settings_mm": list(lens.focal_settings_mm),
         "focal_range_mm": list(lens.focal_range_mm) if lens.focal_range_mm else None,
-        "equivalent_focal_mm": round(equivalent_focal_mm(lens.focal_mm), 1),
+        "equivalent_focal_mm": round(equivalent_focal_mm(lens.focal_mm, _crop_factor()), 1),
         "max_f": lens.max_f,
         "min_f": lens.min_f,
         "stops": list(lens.stops),
@@ -59,11 +65,10 @@ def lens_summary(lens: LensProfile) -> dict:
 def lens_details(lens: LensProfile) -> dict:
     """Everything about one lens (``mountcam lenses show ID --json``), with its optical
     character evaluated at the 35 mm corner (ρ = 1) and at the IMX989's corner."""
-    from mountcam.optics.lens_catalogue import CROP_FACTOR, SENSOR_CORNER_RHO
-
-    rho_s = SENSOR_CORNER_RHO
+    crop = _crop_factor()
+    rho_s = 1.0 / crop  # the sensor's corner: its half-diagonal over 35 mm's
     d = lens_summary(lens) | {
-        "crop_factor": round(CROP_FACTOR, 4),
+        "crop_factor": round(crop, 4),
         "frame_selector_settings": list(lens.frame_selector_settings),
         "lens_type_value": lens.lens_type_value(),
         "exiftool_key": lens.exiftool_key,
@@ -168,7 +173,8 @@ def lenses_list(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from mountcam.optics.lens_catalogue import all_lenses, search_lensfun
+    from mountcam.optics.lens_catalogue import all_lenses
+    from mountcam.optics.lensfun import search_lensfun
 
     try:
         lenses = all_lenses()
@@ -188,8 +194,7 @@ def lenses_list(
     t.add_column("aperture", no_wrap=True, min_width=9)
     t.add_column("code", justify="right", no_wrap=True, min_width=5)
     t.add_column("name", no_wrap=True, overflow="ellipsis")
-    from mountcam.optics.lens_catalogue import equivalent_focal_mm
-
+    crop = _crop_factor()
     previous = None
     for lens in lenses:
         if previous is not None and lens.mount != previous:
@@ -199,7 +204,7 @@ def lenses_list(
         t.add_row(
             lens.id,
             _fmt_focal(lens),
-            f"{equivalent_focal_mm(lens.focal_mm):.0f}",
+            f"{equivalent_focal_mm(lens.focal_mm, crop):.0f}",
             _fmt_aperture(lens),
             code,
             lens.name,

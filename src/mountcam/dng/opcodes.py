@@ -403,7 +403,8 @@ def _geometry(image_hw, window_origin, full_size):
 
 
 def _warp_fit(profile, pitch_m: float, axis_rc, hw) -> tuple[WarpRectilinear | None, float]:
-    from mountcam.optics.aberrations import FULL_FRAME_HALF_DIAGONAL_M, lateral_scale_from_um
+    from mountcam.optics.aberrations import lateral_scale_from_um
+    from mountcam.optics.sensor_window import FULL_FRAME_HALF_DIAGONAL_M
 
     height, width = hw
     c = np.zeros(6)
@@ -476,7 +477,7 @@ def _relative_illumination(profile, state, rho: np.ndarray, r_m: np.ndarray) -> 
 def _vignette_fit(
     profile, state, pitch_m: float, axis_rc, hw
 ) -> tuple[FixVignetteRadial | None, float]:
-    from mountcam.optics.aberrations import FULL_FRAME_HALF_DIAGONAL_M
+    from mountcam.optics.sensor_window import FULL_FRAME_HALF_DIAGONAL_M
 
     height, width = hw
     # FixVignetteRadial puts pixel centres at +½: the axis sits half a pixel further on.

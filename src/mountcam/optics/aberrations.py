@@ -1,8 +1,8 @@
 """What a lens does to the image besides blur: vignetting, distortion, lateral colour.
 
 Pure array functions over a *window* of a full sensor (``SensorWindow`` of
-:mod:`mountcam.optics.imaging`, or anything with its seven fields): pixel (r, c) of the window
-has its centre at x = (origin_col + c + 0.5 − full_width/2)·pitch,
+:mod:`mountcam.optics.sensor_window`, or anything with its seven fields): pixel (r, c) of the
+window has its centre at x = (origin_col + c + 0.5 − full_width/2)·pitch,
 y = (origin_row + r + 0.5 − full_height/2)·pitch (+y down), the optical axis at the centre of
 the full sensor.
 
@@ -67,7 +67,8 @@ same map as arrays for ``cv2.remap``. Decisions:
   off-axis window read beyond its inner sides, and no border rule can invent that
   content (a constant 0 draws a black frame that metering and the lab would read as lens
   fall-off). The right way is to render the input on a larger window: pass it as
-  ``source_window``; :func:`source_margin_px` says by how much and :func:`expand_window`
+  ``source_window``; :func:`source_margin_px` says by how much and
+  :func:`~mountcam.optics.sensor_window.expand_window`
   makes it. The mirror is then only a fallback.
 - *No radiometric rescaling.* Distortion changes the area a solid angle covers (barrel
   concentrates light towards the corners), but a lens's measured relative illumination
@@ -81,29 +82,27 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mountcam.jit import njit, prange
-
-if TYPE_CHECKING:
-    from mountcam.optics.imaging import SensorWindow
+from mountcam.optics.sensor_window import (
+    FULL_FRAME_HALF_DIAGONAL_M,
+    SensorWindow,
+    pixel_centres_m,
+)
 
 __all__ = [
     "DISTORTION_MODELS",
-    "FULL_FRAME_HALF_DIAGONAL_M",
     "apply_lens_geometry",
     "distort",
     "distorted_rho",
     "distortion_percent_at",
-    "expand_window",
     "falloff_ev",
     "geometry_maps",
     "lateral_scale_from_um",
     "lensfun_distortion_to_rho",
     "lensfun_vignetting_to_rho",
-    "radial_grid",
     "relative_illumination",
     "smia_tv_distortion_percent",
     "source_margin_px",
@@ -111,9 +110,6 @@ __all__ = [
     "vignetting_from_ev",
     "vignetting_gain",
 ]
-
-#: Half the diagonal of the 35 mm format (36 × 24 mm): ρ = 1 here, metres.
-FULL_FRAME_HALF_DIAGONAL_M = math.hypot(36e-3, 24e-3) / 2.0
 
 #: Distortion models and their coefficient names (see the module docstring).
 DISTORTION_MODELS = {
@@ -129,48 +125,6 @@ _NEWTON_STEPS = 12
 _NEWTON_TOL = 1e-13
 
 
-# --- the window --------------------------------------------------------------------------
-
-
-def _centres_m(window: SensorWindow) -> tuple[np.ndarray, np.ndarray]:
-    """x (W,) and y (H,) of the pixel centres of ``window``, metres from the axis, +y down."""
-    x = (window.origin_col + np.arange(window.width) + 0.5 - window.full_width / 2.0) * (
-        window.pitch_m
-    )
-    y = (window.origin_row + np.arange(window.height) + 0.5 - window.full_height / 2.0) * (
-        window.pitch_m
-    )
-    return x, y
-
-
-def radial_grid(window: SensorWindow) -> tuple[np.ndarray, np.ndarray]:
-    """(ρ, φ) of every pixel centre of ``window``, each (H, W) float32.
-
-    ρ = r / 21.633 mm (:data:`FULL_FRAME_HALF_DIAGONAL_M`); φ = atan2(y, x) in radians, with
-    +x to the right and +y down (so φ = +π/2 points to the bottom of the image).
-    """
-    x, y = _centres_m(window)
-    xf = x.astype(np.float32)[None, :]
-    yf = y.astype(np.float32)[:, None]
-    rho = np.hypot(yf, xf)
-    rho *= np.float32(1.0 / FULL_FRAME_HALF_DIAGONAL_M)
-    return rho, np.arctan2(yf, xf)
-
-
-def expand_window(window: SensorWindow, margin_px: int) -> SensorWindow:
-    """``window`` grown by ``margin_px`` on every side (may reach past the physical sensor)."""
-    m = int(margin_px)
-    if m < 0:
-        raise ValueError(f"margin must not be negative (got {margin_px})")
-    return dataclasses.replace(
-        window,
-        origin_row=window.origin_row - m,
-        origin_col=window.origin_col - m,
-        width=window.width + 2 * m,
-        height=window.height + 2 * m,
-    )
-
-
 # --- vignetting --------------------------------------------------------------------------
 
 
@@ -184,7 +138,7 @@ def _pa_coeffs(profile) -> tuple[float, float, float]:
 def vignetting_gain(rho, profile: Sequence[float]) -> np.ndarray:
     """g(ρ) = 1 + k1 ρ² + k2 ρ⁴ + k3 ρ⁶ (lensfun "pa" model), float32, never below 0.
 
-    ``rho``: normalised radius (any shape), see :func:`radial_grid`. ``profile``: (k1,),
+    ``rho``: normalised radius (any shape), see :func:`mountcam.optics.sensor_window.radial_grid`. ``profile``: (k1,),
     (k1, k2) or (k1, k2, k3) in ρ units (for a lensfun entry see
     :func:`lensfun_vignetting_to_rho`). The gain is the *total* fall-off of the lens at its
     aperture and focus (the coefficients are per f-number and distance, as in lensfun).
@@ -270,7 +224,7 @@ def relative_illumination(
     with tan θ = r / ``focal_m`` (pass the image distance v instead of f to match
     :func:`mountcam.optics.imaging.cos4_falloff` for a near focus).
     """
-    x, y = _centres_m(window)
+    x, y = pixel_centres_m(window)
     if profile is None:
         if not (math.isfinite(focal_m) and focal_m > 0):
             raise ValueError(f"focal length must be positive (got {focal_m} m)")
@@ -580,7 +534,7 @@ def _radial_table(window, distortion, lateral_scale, source_window) -> tuple:
     if not (math.isfinite(lateral_scale) and lateral_scale > 0):
         raise ValueError(f"lateral scale must be positive (got {lateral_scale})")
     c = _as_poly(distortion)
-    x, y = _centres_m(window)
+    x, y = pixel_centres_m(window)
     corner = max(abs(x[0]), abs(x[-1])), max(abs(y[0]), abs(y[-1]))
     rho_max = math.hypot(*corner) / FULL_FRAME_HALF_DIAGONAL_M
     _check_monotonic(c, rho_max / lateral_scale, distortion[0] if distortion else "none")

@@ -19,29 +19,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from mountcam.jit import njit, prange
+from mountcam.optics.aberrations import (
+    apply_lens_geometry,
+    lateral_scale_from_um,
+    source_margin_px,
+)
+from mountcam.optics.diffraction import apply_diffraction
 from mountcam.optics.lens import FULL_FRAME_HALF_DIAGONAL_MM, LensProfile, LensState
+from mountcam.optics.sensor_window import SensorWindow, expand_window
 from mountcam.scene import PaletteSample, Scene, SceneSample, ViewGrid
 from mountcam.scene.spectral import channel_signal
 from mountcam.spectra import WAVELENGTHS_NM
-
-
-@dataclass(frozen=True)
-class SensorWindow:
-    """The pixels being simulated: a window of a full grid of square pixels (pitch in m)."""
-
-    pitch_m: float
-    full_width: int
-    full_height: int
-    origin_row: int
-    origin_col: int
-    width: int
-    height: int
-
-    def grid_m(self) -> ViewGrid:
-        """Pixel centres in metres on the focal plane, origin on the optical axis, +y down."""
-        x0 = (self.origin_col + 0.5 - self.full_width / 2.0) * self.pitch_m
-        y0 = (self.origin_row + 0.5 - self.full_height / 2.0) * self.pitch_m
-        return ViewGrid(self.width, self.height, x0, y0, self.pitch_m)
 
 
 @dataclass(frozen=True)
@@ -140,9 +128,6 @@ def _apply_effects(
     planes: np.ndarray, optical: OpticalImage, fx: LensEffects, weights
 ) -> np.ndarray:
     """Defocus, diffraction, then distortion and lateral colour (one resampling per band)."""
-    from mountcam.optics.aberrations import apply_lens_geometry, lateral_scale_from_um
-    from mountcam.optics.diffraction import apply_diffraction
-
     pitch = optical.window.pitch_m
     if fx.defocus and optical.sample.depth_m is not None:
         from mountcam.optics.defocus import render_defocus
@@ -266,8 +251,6 @@ def lens_effects(
     """The effects of ``lens`` at ``state`` on ``window`` and the margin they need."""
     if ideal:
         return None
-    from mountcam.optics.aberrations import lateral_scale_from_um, source_margin_px
-
     distortion = lens.distortion.as_rho_poly() if lens.distortion is not None else None
     lateral = None
     if lens.lateral_color is not None:
@@ -328,13 +311,13 @@ def form_image(
     ``ideal``: an aberration- and diffraction-free lens (throughput, field of view and
     fall-off only), for characterising the sensor alone.
     """
+    # A lensfun zoom carries its character per calibrated focal length: take the one set.
+    lens = lens.at_focal(lens.focal_for(state))
     f = focal_m(lens, state)
     v = image_distance_m(f, state.focus_m)
     effects = lens_effects(scene, lens, state, window, ideal)
     source = window
     if effects is not None and effects.margin_px:
-        from mountcam.optics.aberrations import expand_window
-
         source = expand_window(window, effects.margin_px)
     grid_tan = window.grid_m().scaled(1.0 / v)
     half_w = window.full_width * window.pitch_m / (2.0 * v)

@@ -37,6 +37,14 @@ M8_HALF_DIAGONAL_MM = math.hypot(27.0, 18.0) / 2.0
 #: Exponent of the fall-off profile ev(ρ) = corner_ev · ρ^p when the data give only the corner.
 DEFAULT_VIGNETTING_EXPONENT = 2.0
 
+
+def equivalent_focal_mm(focal_mm: float, crop_factor: float) -> float:
+    """The 35 mm focal length with the same diagonal angle of view on a sensor whose diagonal
+    is ``crop_factor`` times smaller than 35 mm's (the IMX989's: × ≈ 2.64, see
+    :attr:`mountcam.sensor.model.SensorModel.crop_factor`)."""
+    return focal_mm * crop_factor
+
+
 MOUNTS = ("M", "fixed", "adapted")
 VIGNETTING_MODELS = ("corner-ev", "pa")
 DISTORTION_MODELS = ("poly", "poly3", "poly5", "ptlens")
@@ -248,6 +256,47 @@ class LensfunCalibration:
     def vignetting_unit_mm(self) -> float:
         return FULL_FRAME_HALF_DIAGONAL_MM / self.crop_factor
 
+    def character(self, focal_mm: float) -> dict:
+        """Distortion, lateral colour and vignetting at ``focal_mm`` (the nearest calibrated
+        focal length; vignetting at the farthest calibrated distance), in lensfun's own models
+        and normalisation: the keyword arguments of a :class:`LensProfile` for that focal."""
+        where = (
+            f"lensfun ({self.database}): {self.maker} {self.model}, calibration crop factor "
+            f"{self.crop_factor:g}, aspect {self.aspect_ratio:g}"
+        )
+        out: dict = {"distortion": None, "lateral_color": None, "vignetting": None}
+        f = _nearest_focal([d[0] for d in self.distortion], focal_mm)
+        if f is not None:
+            _, model, terms = next(d for d in self.distortion if d[0] == f)
+            out["distortion"] = Distortion(
+                model, terms, f"{where}; {model} at {f:g} mm", self.distortion_unit_mm
+            )
+        f = _nearest_focal([t[0] for t in self.tca], focal_mm)
+        if f is not None:
+            _, model, terms = next(t for t in self.tca if t[0] == f)
+            out["lateral_color"] = LateralColor(
+                model, terms, f"{where}; TCA {model} at {f:g} mm", self.distortion_unit_mm
+            )
+        f = _nearest_focal(sorted({v[0] for v in self.vignetting}), focal_mm)
+        if f is not None:
+            rows = [v for v in self.vignetting if v[0] == f]
+            best: dict[float, tuple[float, ...]] = {}
+            for v in rows:
+                if v[1] not in best or v[2] > best[v[1]][2]:
+                    best[v[1]] = v
+            points = tuple((ap, *best[ap][3:6]) for ap in sorted(best))
+            out["vignetting"] = Vignetting(
+                "pa", points, f"{where}; vignetting pa at {f:g} mm", self.vignetting_unit_mm
+            )
+        return out
+
+
+def _nearest_focal(focals: list[float], focal_mm: float) -> float | None:
+    """The calibrated focal length nearest ``focal_mm`` in ratio (ties: the shorter)."""
+    if not focals:
+        return None
+    return min(focals, key=lambda f: (abs(math.log(f / focal_mm)), f))
+
 
 @dataclass(frozen=True)
 class LensProfile:
@@ -328,9 +377,7 @@ class LensProfile:
         calibrated focal length); other lenses return themselves."""
         if self.lensfun is None:
             return self
-        from mountcam.optics.lens_catalogue import lensfun_character  # local: catalog imports lens
-
-        return replace(self, **lensfun_character(self.lensfun, focal_mm))
+        return replace(self, **self.lensfun.character(focal_mm))
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mountcam.optics.imaging import OpticalImage, SensorWindow
+from mountcam.optics.imaging import OpticalImage
+from mountcam.optics.sensor_window import SensorWindow
 from mountcam.sensor.cfa import bayer, quad_bayer, remosaic
 from mountcam.sensor.model import OperatingPoint, SensorModel
 from mountcam.sensor.noise import expose

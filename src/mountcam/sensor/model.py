@@ -27,6 +27,7 @@ from importlib import resources
 import numpy as np
 
 from mountcam.errors import InvalidSetting
+from mountcam.optics.lens import FULL_FRAME_DIAGONAL_MM
 from mountcam.spectra import STEP_NM, WAVELENGTHS_NM, luminance_integral, resample
 from mountcam.units import LIGHT_SPEED_M_S, PLANCK_J_S
 
@@ -131,6 +132,22 @@ class SensorModel:
     @property
     def height_m(self) -> float:
         return self.active_height_px * self.pixel_pitch_m
+
+    @property
+    def diagonal_m(self) -> float:
+        return math.hypot(self.width_m, self.height_m)
+
+    @property
+    def crop_factor(self) -> float:
+        """35 mm diagonal over this sensor's active diagonal (≈ 2.641 for the IMX989's
+        13.1072 × 9.8304 mm): multiplies a focal length into its 35 mm equivalent."""
+        return FULL_FRAME_DIAGONAL_MM * 1e-3 / self.diagonal_m
+
+    @property
+    def corner_rho(self) -> float:
+        """The normalised radius ρ = r / 21.633 mm of the active area's corner: how much of a
+        35 mm lens's field the sensor sees (≈ 0.379 for the IMX989)."""
+        return 1.0 / self.crop_factor
 
     # ---- settings -------------------------------------------------------------------------
     @property
