@@ -308,7 +308,9 @@ class LensProfile:
     ``frame_selector`` is the 2-bit frame-line position a coded lens sets (1: 28/90, 2: 24/35,
     3: 50/75; 0: none or not known). A lens with several focal lengths lists them in
     ``focal_settings_mm`` (``focal_mm`` is the first) and the bits each one sets in
-    ``frame_selector_settings``. ``sources`` maps each ``*_source`` key of the data file (e.g.
+    ``frame_selector_settings``. ``stops`` are the aperture ring's click stops, or its
+    engraved marks when ``stepless`` (a ring without clicks, e.g. the Thambar-M: any f-number
+    from ``max_f`` to ``min_f`` can be set). ``sources`` maps each ``*_source`` key of the data file (e.g.
     ``"transmittance"``) to its source text.
     """
 
@@ -321,6 +323,7 @@ class LensProfile:
     min_focus_m: float
     transmittance: float
     stops: tuple[float, ...] = ()
+    stepless: bool = False
     code: int | None = 0
     blades: int = 0
     focal_settings_mm: tuple[float, ...] = ()
@@ -473,6 +476,10 @@ def _get(d: dict, key: str, kind, where: str = "", default=...):
         if isinstance(value, bool) or not isinstance(value, int):
             raise _Bad(f"'{where}{key}' must be an integer (got {value!r})")
         return value
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise _Bad(f"'{where}{key}' must be true or false (got {value!r})")
+        return value
     if kind is str:
         if not isinstance(value, str):
             raise _Bad(f"'{where}{key}' must be a string (got {value!r})")
@@ -563,6 +570,7 @@ def parse_lens(d: dict) -> LensProfile:
         min_focus_m=min_focus,
         transmittance=transmittance,
         stops=stops,
+        stepless=_get(d, "stepless", bool, default=False),
         code=code,
         blades=_get(d, "blades", int, default=0),
         focal_settings_mm=settings,

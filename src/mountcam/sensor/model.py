@@ -91,6 +91,7 @@ class SensorModel:
         self.cfa_pattern: str = spec["cfa"]["output_pattern"]
         el = spec["electrons"]
         self.full_well_e: float = float(el["full_well_e"])
+        self.binned_full_well_factor: float = float(el.get("binned_full_well_factor", 4.0))
         self.read_noise_pre_e: float = float(el["read_noise_pre_e"])
         self.read_noise_post_e: float = float(el["read_noise_post_e"])
         self.row_noise_e: float = float(el["row_noise_e"])
@@ -237,7 +238,7 @@ class SensorModel:
         n_sub = self.binning(mode) ** 2  # photodiodes summed into one output pixel
         k_unity = (white - black) / self.saturation_electrons_iso100(mode)
         k = k_unity * analog
-        well = self.full_well_e * n_sub
+        well = self.full_well_e * (self.binned_full_well_factor if n_sub > 1 else 1.0)
         read = math.hypot(self.read_noise_pre_e, self.read_noise_post_e / analog)
         dark = (
             self.dark_current_e_per_s
