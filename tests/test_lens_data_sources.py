@@ -22,10 +22,12 @@ import numpy as np
 import pytest
 
 from mountcam.optics.lens import Distortion, LateralColor
-from mountcam.optics.lens_catalogue import SENSOR_CORNER_RHO, all_lenses, find_lens
+from mountcam.optics.lens_catalogue import all_lenses, find_lens
 
 EXIFTOOL_PM = Path("/usr/share/perl5/Image/ExifTool/Panasonic.pm")
 M_LENSES = [lens for lens in all_lenses() if lens.mount == "M"]
+#: ρ of the IMX989's corner (13.1072 × 9.8304 mm active area): the field the twin uses.
+SENSOR_CORNER_RHO = math.hypot(13.1072, 9.8304) / 2.0 / 21.633
 FIGURE_KEYS = ("focal", "max_f", "min_f", "min_focus", "stops", "blades", "article_numbers")
 
 
