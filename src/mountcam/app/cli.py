@@ -20,6 +20,7 @@ from rich.table import Table
 
 from mountcam import __version__
 from mountcam.app.develop_cli import develop_command
+from mountcam.app.inspect_cli import inspect_command
 from mountcam.app.lenses_cli import lenses_app
 from mountcam.errors import MountcamError, UnreadableFile
 from mountcam.units import format_shutter, parse_crop, parse_shutter_s
@@ -36,6 +37,7 @@ app.add_typer(sensors_app, name="sensors")
 app.add_typer(scenes_app, name="scenes")
 app.add_typer(lenses_app, name="lenses")
 app.command("develop")(develop_command)
+app.command("inspect")(inspect_command)
 
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
