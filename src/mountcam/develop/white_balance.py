@@ -10,16 +10,30 @@ from it, see :mod:`mountcam.develop.colour`) need.
   chromaticities), taken into camera space through the profile's interpolated ColorMatrix:
   daylight = D55, cloudy = D65, shade = D75, tungsten = A, fluorescent = F2 (cool white).
 - kelvin: the Planckian locus at that temperature (Robertson's table; Duv = 0), likewise.
-- ``auto``: estimated from the raw in camera space with the *shades of grey* estimator
-  (G. D. Finlayson & E. Trezzi, "Shades of Gray and Colour Constancy", CIC 2004) with
-  Minkowski norm p = 6, between grey world (p = 1) and white patch (p = ∞), on 2×2-binned
-  CFA values with clipped and near-black cells left out.
+- ``auto``: estimated from the raw by :func:`mountcam.control.awb.estimate_neutral`, the same
+  estimator the camera writes AsShotNeutral with (colour by correlation over the daylight and
+  Planckian loci and the CIE lamps, with a bright-surface term; see that module and
+  docs/3a.md). A DNG tells develop only its colour matrices, so the estimator's camera model is
+  built from them (:func:`mountcam.control.awb.model_from_colour_matrices`): responses to
+  surfaces under each candidate light are predicted as ``ColorMatrix(T) · XYZ``. A file whose
+  colour matrices are exactly those mountcam computes for one of its sensor presets was made
+  by that sensor, so develop then uses the sensor's spectral sensitivities as the camera does
+  (a non-colorimetric camera's neutral under a fluorescent lamp is not what the matrices
+  predict: on the twin's ColorChecker under FL11 that is 1.9° against 0.4°).
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
+from mountcam.control.awb import (
+    AwbModel,
+    estimate_neutral,
+    model_from_colour_matrices,
+    model_from_quantum_efficiency,
+)
 from mountcam.develop.colour import D65_XY, ColourProfile, cct_to_xy
 from mountcam.errors import UnreadableFile
 
@@ -31,13 +45,6 @@ PRESET_XY: dict[str, tuple[float, float]] = {
     "tungsten": (0.44757, 0.40745),  # A
     "fluorescent": (0.37208, 0.37529),  # F2, cool white fluorescent
 }
-
-#: Minkowski norm of the auto white balance (Finlayson & Trezzi found p = 6 best on their sets).
-AUTO_WB_NORM = 6.0
-#: Cells with any channel above this fraction of the clip level are left out of the estimate.
-AUTO_WB_CLIP_FRACTION = 0.95
-#: ... and cells whose brightest channel is below this fraction (noise, no colour information).
-AUTO_WB_DARK_FRACTION = 0.01
 
 
 def neutral_for(
@@ -61,7 +68,7 @@ def neutral_for(
     if wb == "auto":
         if cfa_planes is None:
             raise ValueError("auto white balance needs the raw CFA planes")
-        return auto_neutral(*cfa_planes)
+        return auto_neutral(*cfa_planes, profile=profile)
     if isinstance(wb, int):
         return profile.xy_to_neutral(cct_to_xy(float(wb)))
     if wb in PRESET_XY:
@@ -89,15 +96,75 @@ def cfa_planes(
     )
 
 
-def auto_neutral(r: np.ndarray, g: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Shades-of-grey estimate of the camera neutral from unbalanced camera planes (1.0 =
-    clip). Falls back to grey world over everything when too few cells qualify."""
-    stack = np.stack([np.ravel(r), np.ravel(g), np.ravel(b)], axis=1).astype(np.float64)
-    hi = stack.max(axis=1)
-    ok = (hi < AUTO_WB_CLIP_FRACTION) & (hi > AUTO_WB_DARK_FRACTION) & np.all(stack > 0, axis=1)
-    use = stack[ok] if ok.sum() >= 64 else np.clip(stack, 1e-6, None)
-    p = AUTO_WB_NORM
-    est = np.power(np.mean(np.power(use, p), axis=0), 1.0 / p)
-    if not np.all(est > 0):
-        return np.ones(3)
-    return est / est.max()
+def auto_neutral(r: np.ndarray, g: np.ndarray, b: np.ndarray, profile: ColourProfile) -> np.ndarray:
+    """Camera neutral (3,), max 1, estimated from unbalanced camera planes (black-subtracted,
+    1.0 = clip) of a camera described by ``profile``, by
+    :func:`mountcam.control.awb.estimate_neutral`."""
+    cells = np.stack([np.ravel(r), np.ravel(g), np.ravel(b)], axis=1)
+    return np.asarray(estimate_neutral(cells, awb_model(profile)).neutral)
+
+
+def awb_model(profile: ColourProfile) -> AwbModel:
+    """The auto-white-balance model of the camera that ``profile`` describes (cached on the
+    matrices, so a folder of one camera's DNGs builds it once): from the spectral
+    sensitivities when the matrices are one of mountcam's sensor presets, else from the
+    matrices."""
+    qe = known_sensor_qe(profile)
+    if qe is not None:
+        return model_from_quantum_efficiency(qe)
+    cm2 = profile.color_matrix_2
+    return _awb_model(
+        np.asarray(profile.color_matrix_1, dtype=np.float64).tobytes(),
+        profile.cct_1,
+        None if cm2 is None else np.asarray(cm2, dtype=np.float64).tobytes(),
+        profile.cct_2,
+        tuple(float(v) for v in profile.analog_balance),
+    )
+
+
+#: Largest difference between a file's ColorMatrix entry and a preset's for them to be the
+#: same calibration: the DNG writer rounds to 1/10 000 (``dng.writer.MATRIX_DENOMINATOR``).
+SAME_MATRIX_TOLERANCE = 2e-4
+
+
+def known_sensor_qe(profile: ColourProfile) -> np.ndarray | None:
+    """The quantum efficiency (81, 3) of the mountcam sensor preset whose dual-illuminant
+    calibration (:func:`mountcam.dng.calibration.calibrate_dual`) the profile carries, or None
+    for any other camera."""
+    if profile.color_matrix_2 is None:
+        return None
+    for name in _sensor_presets():
+        cm1, cm2 = _preset_matrices(name)
+        if np.allclose(profile.color_matrix_1, cm1, atol=SAME_MATRIX_TOLERANCE) and np.allclose(
+            profile.color_matrix_2, cm2, atol=SAME_MATRIX_TOLERANCE
+        ):
+            from mountcam.sensor.model import load_sensor
+
+            return load_sensor(name).qe
+    return None
+
+
+@lru_cache(maxsize=1)
+def _sensor_presets() -> tuple[str, ...]:
+    from importlib import resources
+
+    folder = resources.files("mountcam.data") / "sensors"
+    return tuple(sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml")))
+
+
+@lru_cache(maxsize=4)
+def _preset_matrices(name: str) -> tuple[np.ndarray, np.ndarray]:
+    from mountcam.dng.calibration import calibrate_dual
+    from mountcam.sensor.model import load_sensor
+
+    cal = calibrate_dual(load_sensor(name).qe)
+    return cal.color_matrix_1, cal.color_matrix_2
+
+
+@lru_cache(maxsize=8)
+def _awb_model(cm1: bytes, cct1, cm2: bytes | None, cct2, analog_balance) -> AwbModel:
+    def matrix(b: bytes | None):
+        return None if b is None else np.frombuffer(b, dtype=np.float64).reshape(3, 3)
+
+    profile = ColourProfile(matrix(cm1), cct1, matrix(cm2), cct2, analog_balance=analog_balance)
+    return model_from_colour_matrices(profile.xyz_to_camera)
