@@ -64,6 +64,10 @@ def shots(tmp_path_factory):
             "tri", "--module", "m", "--lens", "tri-elmar-m-16-18-21", "--focal", "18",
             "--shutter", "1/60", "--iso", "400",
         ),
+        "noctilux": run(
+            "noctilux", "--module", "m", "--lens", "noctilux-m-50-f0.95", "--aperture", "0.95",
+            "--focus", "2.6", "--shutter", "1/1000", "--iso", "100",
+        ),
     }  # fmt: skip
 
 
@@ -175,6 +179,24 @@ def test_tri_elmar_focal_ring(shots):
     assert n["ExifIFD:FocalLength"] == 18
     assert n["ExifIFD:FocalLengthIn35mmFormat"] == 48  # 18 mm × 2.64
     assert n["ExifIFD:LensInfo"] == "16 21 4 4"
+
+
+def test_a_lens_faster_than_f1(shots):
+    """Issue 9 §0: f/0.95 has a negative APEX value, which Exif's unsigned MaxApertureValue
+    cannot hold (it crashed the writer). EXIF gets 0 (f/1.0); LensSpecification and the XMP
+    keep 0.95; LibRaw and the DNG SDK read the file."""
+    res, n, _ = shots["noctilux"]
+    assert n["ExifIFD:MaxApertureValue"] == 1.0  # APEX 0, the widest Exif can state
+    assert n["ExifIFD:LensInfo"] == "50 50 0.95 0.95"
+    assert n["XMP-exif:MaxApertureValue"] == pytest.approx(0.95, abs=1e-5)
+    assert read_dng(res["files"][0]).lens_specification == (50.0, 50.0, 0.95, 0.95)
+    rawpy = pytest.importorskip("rawpy")
+    with rawpy.imread(res["files"][0]) as raw:
+        assert raw.raw_image.shape == (res["settings"]["height"], res["settings"]["width"])
+    dngpy = pytest.importorskip("dngpy")
+    from test_dng_sdk_helpers import sdk_validate
+
+    assert sdk_validate(dngpy, res["files"][0]) == []
 
 
 def test_artist_copyright_and_unique_id(shots):

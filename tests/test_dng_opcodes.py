@@ -301,6 +301,47 @@ def test_vignette_gain_restores_a_flat_field(lens_id, f_number, grid, window, to
     assert fit.vignette_error <= tolerance
 
 
+@pytest.mark.parametrize(
+    "lens_id, crop",
+    [
+        ("summilux-m-35", (1024, 768)),
+        ("summicron-m-35-iv", (1024, 768)),
+        ("summaron-m-28", (512, 384)),
+        ("summicron-m-90", (64, 32)),
+        ("summilux-m-21", (32, 32)),
+    ],
+)
+def test_warp_fit_of_an_exactly_representable_lens(lens_id, crop):
+    """Issue 9 §0: where the even polynomial reproduces the lens exactly (the catalogue's
+    P = 1 + c2 ρ², and any lens on a small window) the first solve leaves only rounding noise;
+    Lawson's reweighting by that noise used to zero every weight and crash LAPACK ("SVD did
+    not converge"). The fit must come back exact, and read where the twin imaged."""
+    width, height = crop
+    full_h, full_w, pitch = BINNED
+    origin = ((full_h - height) // 2 // 2 * 2, (full_w - width) // 2 // 2 * 2)
+    lens = load_lens(lens_id)
+    fit = fit_lens_opcodes(
+        lens,
+        LensState(lens.max_f),
+        image_hw=(height, width),
+        pixel_pitch_m=pitch,
+        window_origin=origin,
+        full_size=(full_h, full_w),
+    )
+    warp = next(op for op in fit.ops if isinstance(op, WarpRectilinear))
+    assert fit.warp_error_px < 1e-6
+    # Independently of the fit: the corner pixel reads where distorted_rho puts it.
+    axis_r, axis_c = full_h / 2 - 0.5 - origin[0], full_w / 2 - 0.5 - origin[1]
+    green = 1 if len(warp.coefficients) == 3 else 0  # red and blue carry lateral colour too
+    src_r, src_c = warp_source_positions(
+        warp, green, np.array([0.0]), np.array([0.0]), (height, width)
+    )
+    r_u = math.hypot(axis_r, axis_c) * pitch
+    rho_d = distorted_rho(r_u / FULL_FRAME_HALF_DIAGONAL_M, *lens.distortion.as_rho_poly())
+    r_d = rho_d * FULL_FRAME_HALF_DIAGONAL_M / pitch
+    assert math.hypot(src_r[0] - axis_r, src_c[0] - axis_c) == pytest.approx(r_d, abs=1e-4)
+
+
 def test_no_f_number_no_vignette_and_axis_outside_the_window_nothing():
     lens = load_lens("summicron-m-50")
     fit = fit_lens_opcodes(

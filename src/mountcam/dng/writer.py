@@ -212,7 +212,13 @@ def build_dng(
     put(
         ifd0,
         "XMP",
-        xmp_packet(frame, artist=artist, copyright=copyright, lens_fit=lens_fit),
+        xmp_packet(
+            frame,
+            artist=artist,
+            copyright=copyright,
+            lens_fit=lens_fit,
+            max_aperture_apex=apex_aperture_value(lens_profile.max_f) if lens_profile else None,
+        ),
     )
     ifd0.add_child(TAG_IDS["SubIFDs"], raw)
     exif = build_exif(frame)
@@ -456,7 +462,19 @@ def _put_lens_exif(exif: Ifd, frame: RawFrame, profile) -> None:
         return
     put(exif, "LensMake", lens_make(profile))
     put(exif, "LensSpecification", [_exact(v) for v in lens_specification(profile)])
-    put(exif, "MaxApertureValue", Fraction(round(2 * math.log2(profile.max_f) * 1e6), 1_000_000))
+    put(exif, "MaxApertureValue", max(Fraction(0), apex_aperture_value(profile.max_f)))
+
+
+def apex_aperture_value(f_number: float) -> Fraction:
+    """APEX aperture value Av = 2·log2(N) of f-number N (Exif 2.32 Annex C), to 1e-6.
+
+    Exif's MaxApertureValue is an unsigned RATIONAL (Exif 2.32 §4.6.5, tag 0x9205), so a lens
+    faster than f/1 (the Noctilux-M 50 f/0.95: Av = −0.148) cannot be stated there: the EXIF
+    gets 0 (f/1.0, the widest it can hold; exiftool likewise refuses to write a negative
+    MaxApertureValue, "Must be a positive number"), LensSpecification keeps the exact 0.95 and
+    the XMP's ``exif:MaxApertureValue`` (an XMP Rational, which may be negative) the exact Av.
+    """
+    return Fraction(round(2 * math.log2(f_number) * 1e6), 1_000_000)
 
 
 def exposure_time_fraction(exposure_s: float) -> Fraction:

@@ -15,12 +15,15 @@ why none were written.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from xml.sax.saxutils import escape, quoteattr
 
 from mountcam.sensor.rawframe import RawFrame
 
 NAMESPACE = "http://ns.mountcam.org/xmp/1.0/"
 PREFIX = "mountcam"
+#: The Exif schema of XMP (XMP Specification Part 2, §8.5 / CIPA DC-010 "exif:").
+EXIF_NAMESPACE = "http://ns.adobe.com/exif/1.0/"
 
 
 def _properties(frame: RawFrame) -> dict[str, object]:
@@ -85,20 +88,28 @@ def xmp_packet(
     artist: str | None = None,
     copyright: str | None = None,
     lens_fit=None,
+    max_aperture_apex: Fraction | None = None,
 ) -> bytes:
     """The XMP packet for ``frame``, UTF-8. ``lens_fit``: the
-    :class:`~mountcam.dng.opcodes.LensOpcodeFit` the writer used, if any."""
+    :class:`~mountcam.dng.opcodes.LensOpcodeFit` the writer used, if any.
+    ``max_aperture_apex``: the lens's exact APEX maximum aperture, written as
+    ``exif:MaxApertureValue`` (an XMP Rational may be negative, the EXIF tag may not: f/0.95)."""
     props = _properties(frame) | _lens_fit_properties(lens_fit)
     attrs = "".join(
         f"\n    {PREFIX}:{name}={quoteattr(str(value))}"
         for name, value in props.items()
         if value is not None
     )
+    namespaces = f'\n    xmlns:{PREFIX}="{NAMESPACE}"'
+    if max_aperture_apex is not None:
+        namespaces += f'\n    xmlns:exif="{EXIF_NAMESPACE}"'
+        apex = Fraction(max_aperture_apex)
+        attrs += f'\n    exif:MaxApertureValue="{apex.numerator}/{apex.denominator}"'
     dc = _dublin_core(artist, copyright)
     body = (
-        f'  <rdf:Description rdf:about=""\n    xmlns:{PREFIX}="{NAMESPACE}"{attrs}/>\n'
+        f'  <rdf:Description rdf:about=""{namespaces}{attrs}/>\n'
         if not dc
-        else f'  <rdf:Description rdf:about=""\n    xmlns:{PREFIX}="{NAMESPACE}"'
+        else f'  <rdf:Description rdf:about=""{namespaces}'
         f'\n    xmlns:dc="http://purl.org/dc/elements/1.1/"{attrs}>\n{dc}  </rdf:Description>\n'
     )
     text = (
