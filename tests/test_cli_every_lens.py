@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from conftest import run_cli
-from mountcam.optics.lens_catalogue import all_lenses, search_lensfun
+from mountcam.optics.lens_catalogue import all_lenses
+from mountcam.optics.lensfun import search_lensfun
 
 #: Examples per run (derandomized: the same ones every run).
 EXAMPLES = int(os.environ.get("MOUNTCAM_EVERY_LENS_EXAMPLES", "30"))
