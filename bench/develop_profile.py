@@ -69,7 +69,7 @@ def synthetic_dng(folder: Path, height: int = 6144, width: int = 8192) -> Path:
     md = CaptureMetadata(
         sensor="imx989", module="main", mode="full", bits=12, exposure_s=0.01, iso=100.0,
         analog_gain=1.0, digital_gain=1.0, temperature_c=25.0, seed=0, frame_index=0,
-        timestamp=datetime(2026, 1, 1, tzinfo=UTC), scene="synthetic", illuminant="D65",
+        timestamp=datetime(2026, 1, 1, tzinfo=UTC),
         lens_name="", focal_mm=8.7, f_number=1.9, as_shot_neutral=tuple(neutral),
         pixel_pitch_m=1.6e-6,
     )  # fmt: skip

@@ -48,13 +48,13 @@ def main() -> None:
         f"cached call {med[3] * 1e3:.2f} ms"
     )
 
-    from mountcam.body.camera import Camera, CaptureRequest
+    from mountcam import Camera, SimulatedBackend
     from mountcam.dng.noise_profile import noise_profile_for_frame
-    from mountcam.scene import load_scene
 
-    frame = Camera().capture(
-        load_scene("chart:flat"), CaptureRequest(crop=(64, 48), iso=800, exposure_s=1e-3, seed=1)
-    )[0]
+    camera = Camera(SimulatedBackend("chart:flat", seed=1))
+    camera.configure(crop=(64, 48))
+    camera.set_controls(program="M", iso=800, exposure_s=1e-3)
+    frame = camera.capture()
     noise_profile_for_frame(frame)
     times = []
     for _ in range(20):

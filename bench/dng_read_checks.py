@@ -32,10 +32,11 @@ import numpy as np
 
 
 def _frame(height: int, width: int):
-    from mountcam.app.cli import _calibration
+    from mountcam.dng.calibration import calibrate_dual
+    from mountcam.sensor.model import load_sensor
     from mountcam.sensor.rawframe import CaptureMetadata, RawFrame
 
-    calibration = _calibration("imx989")
+    calibration = calibrate_dual(load_sensor("imx989").qe)
     rng = np.random.default_rng(1)
     rows = np.linspace(0, 1, height, dtype=np.float32)[:, None]
     cols = np.linspace(0, 1, width, dtype=np.float32)[None, :]
@@ -55,8 +56,6 @@ def _frame(height: int, width: int):
         seed=1,
         frame_index=0,
         timestamp=datetime(2026, 1, 1, tzinfo=UTC),
-        scene="ramp",
-        illuminant="D65",
         lens_name="mountcam 8.7mm f/1.9",
         focal_mm=8.7,
         f_number=1.9,

@@ -75,11 +75,10 @@ SEED = 11
 def capture(quick: bool, cache_dir: Path):
     """(frame, lens profile, lens state, calibration): the twin capture described above, as
     ``mountcam shoot`` would write it."""
-    from mountcam.app.cli import _believed_lens, _calibration
-    from mountcam.body.camera import Camera, CaptureRequest
-    from mountcam.scene import load_scene
+    from mountcam.body.backend import SimulatedBackend
+    from mountcam.body.camera import Camera
+    from mountcam.body.settings import Controls
 
-    camera = Camera()
     tag = "quick" if quick else "full"
     cache = cache_dir / f"dng_write_speed-{tag}-{mountcam.__version__}.pickle"
     frame = None
@@ -91,18 +90,19 @@ def capture(quick: bool, cache_dir: Path):
             frame = None
     if not isinstance(frame, RawFrame):
         t0 = time.perf_counter()
-        request = CaptureRequest(
-            **FULL_CAPTURE, seed=SEED, focus_m=math.inf, crop=QUICK_CROP if quick else None
-        )
-        frame = camera.capture(load_scene("chart:colorchecker"), request)[0]
+        camera = Camera(SimulatedBackend("chart:colorchecker", seed=SEED))
+        settings = dict(FULL_CAPTURE)
+        camera.configure(mode=settings.pop("mode"), crop=QUICK_CROP if quick else None)
+        camera.set_lens(focus_m=math.inf)
+        camera.set_controls(Controls.for_exposure(settings["exposure_s"], settings["iso"]))
+        frame = camera.capture()
         print(f"simulated the frame in {time.perf_counter() - t0:.1f} s; cached in {cache}")
         cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(".tmp")
         with tmp.open("wb") as f:
             pickle.dump(frame, f, protocol=5)
         os.replace(tmp, cache)
-    profile, state = _believed_lens(camera, "main", frame.metadata)
-    return frame, profile, state, _calibration(frame.metadata.sensor.lower())
+    return frame, frame.lens, frame.lens_state, frame.calibration
 
 
 # --- PiDNG ----------------------------------------------------------------------------------

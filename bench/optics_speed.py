@@ -12,7 +12,9 @@ import argparse
 import statistics
 import time
 
-from mountcam.body.camera import Camera, CaptureRequest
+from mountcam.body.backend import SimulatedBackend
+from mountcam.body.camera import Camera
+from mountcam.body.settings import Controls
 from mountcam.optics.imaging import form_image
 from mountcam.optics.lens import LensState
 from mountcam.optics.lens_catalogue import find_lens
@@ -24,19 +26,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    camera = Camera()
-    lens = find_lens("noctilux-m-50-f0.95")
-    camera.mount.attach(lens)
     scene = load_scene("sample:motorcycle")
-    request = dict(module="m", f_number=0.95, focus_m=2.0, iso=400, exposure_s=1 / 1000)
-    camera.capture(scene, CaptureRequest(crop=(64, 64), seed=0, **request))  # JIT warm-up
+    camera = Camera(SimulatedBackend(scene, seed=0, cache_optics=False))
+    lens = find_lens("noctilux-m-50-f0.95")
+    camera.attach_lens(lens)
+    camera.estimate_aperture = False  # the capture alone
+    camera.configure(module="m", crop=(64, 64))
+    camera.set_lens(f_number=0.95, focus_m=2.0)
+    camera.set_controls(Controls.for_exposure(1 / 1000, 400))
+    camera.capture()  # JIT warm-up
     print(f"| capture | size | median of {args.repeat} (s) | aim (s) |")
     print("|---|---|---|---|")
     for mode, size, aim in (("binned", "4096×3072", 5.0), ("full", "8192×6144", 20.0)):
         runs = []
-        for i in range(args.repeat):
+        for _ in range(args.repeat):
+            camera.configure(mode=mode, crop=None)
             t0 = time.perf_counter()
-            camera.capture(scene, CaptureRequest(mode=mode, seed=i, **request))
+            camera.capture()
             runs.append(time.perf_counter() - t0)
         print(
             f"| Noctilux-M 50 f/0.95 at 2 m, sample:motorcycle, {mode} | {size} "

@@ -19,7 +19,9 @@ import time
 
 import numba
 
-from mountcam.body.camera import Camera, CaptureRequest
+from mountcam.body.backend import SimulatedBackend
+from mountcam.body.camera import Camera
+from mountcam.body.settings import Controls
 from mountcam.optics.imaging import form_image
 from mountcam.optics.lens import LensState
 from mountcam.scene import load_scene
@@ -57,17 +59,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    camera = Camera()
     scene = load_scene("chart:colorchecker")
+    backend = SimulatedBackend(scene, seed=0, cache_optics=False)
+    camera = Camera(backend)
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, numba threads {numba.get_num_threads()}"
     )
     # Compile/warm everything once on a small window so timings exclude JIT compilation.
-    camera.capture(scene, CaptureRequest(crop=(64, 64), iso=400, exposure_s=1 / 250, seed=0))
-    camera.capture(
-        scene, CaptureRequest(mode="full", crop=(64, 64), iso=400, exposure_s=1 / 250, seed=0)
-    )
-    metered = camera.capture(scene, CaptureRequest(crop=(64, 64), seed=0))[0].metadata
+    camera.configure(crop=(64, 64))
+    camera.set_controls(Controls.for_exposure(1 / 250, 400))
+    camera.capture()
+    camera.configure(mode="full", crop=(64, 64))
+    camera.capture()
+    camera.configure(mode="binned", crop=(64, 64))
+    camera.set_controls(Controls())
+    metered = camera.capture().metadata
     daylight = (metered.iso, metered.exposure_s, "metered daylight")
     low_light = (1600.0, metered.exposure_s / 16, "low light")
     print()
@@ -78,12 +84,12 @@ def main() -> None:
         for ideal in (True, False):
             for iso, t, label in (daylight, low_light):
                 runs = []
-                for i in range(args.repeat):
+                for _ in range(args.repeat):
+                    backend.ideal_optics = ideal
+                    camera.configure(mode=mode, crop=None)
+                    camera.set_controls(Controls.for_exposure(t, iso))
                     t0 = time.perf_counter()
-                    request = CaptureRequest(
-                        mode=mode, iso=iso, exposure_s=t, seed=i, ideal_optics=ideal
-                    )
-                    camera.capture(scene, request)
+                    camera.capture()
                     runs.append(time.perf_counter() - t0)
                 optics = "ideal (sensor only)" if ideal else "diffraction"
                 print(

@@ -46,3 +46,46 @@ def green_sites(mosaic: np.ndarray) -> np.ndarray:
 @pytest.fixture
 def out_dir(tmp_path):
     return tmp_path / "out"
+
+
+def twin_capture(
+    scene,
+    *,
+    seed: int = 1,
+    crop=None,
+    mode: str = "binned",
+    bits: int = 12,
+    iso=None,
+    exposure_s=None,
+    ev: float = 0.0,
+    metering: str = "average",
+    white_balance="auto",
+    count: int = 1,
+    truth: bool = False,
+    ideal_optics: bool = False,
+    module: str = "main",
+    lens=None,
+    f_number=None,
+    focus_m=None,
+    focal_mm=None,
+):
+    """``count`` frames of ``scene`` through the Camera API on the twin (shutter and ISO given:
+    manual; either missing: metered). Returns (camera, frames); ``camera.truth(frame)`` holds
+    what only the twin knows."""
+    from mountcam.body.backend import SimulatedBackend
+    from mountcam.body.camera import Camera
+    from mountcam.body.settings import Controls
+
+    backend = SimulatedBackend(scene, seed=seed, truth_image=truth, ideal_optics=ideal_optics)
+    camera = Camera(backend)
+    if lens is not None:
+        camera.attach_lens(lens)
+    camera.configure(module=module, mode=mode, bits=bits, crop=crop)
+    if f_number is not None or focus_m is not None or focal_mm is not None:
+        camera.set_lens(f_number=f_number, focus_m=focus_m, focal_mm=focal_mm)
+    camera.set_controls(
+        Controls.for_exposure(
+            exposure_s, iso, ev=ev, metering=metering, white_balance=white_balance
+        )
+    )
+    return camera, camera.capture_frames(count)

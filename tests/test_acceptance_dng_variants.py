@@ -33,30 +33,23 @@ CROP = (160, 120)
 
 def _capture(module: str, mode: str, bits: int):
     """One frame from the twin, and the lens the body believes is attached (as `shoot`)."""
-    from mountcam.app.cli import _believed_lens, _calibration
-    from mountcam.body.camera import Camera, CaptureRequest
-    from mountcam.optics.lens_catalogue import find_lens
-    from mountcam.scene import load_scene
+    from conftest import twin_capture
 
-    camera = Camera()
-    f_number = None
-    if module == "m":
-        camera.mount.attach(find_lens("summicron-m-28"))
-        f_number = 2.8
-    request = CaptureRequest(
+    m = module == "m"
+    _, (frame,) = twin_capture(
+        "chart:colorchecker",
         module=module,
         mode=mode,
         bits=bits,
         exposure_s=1 / 250,
         iso=400,
-        f_number=f_number,
+        lens="summicron-m-28" if m else None,
+        f_number=2.8 if m else None,
         crop=CROP,
         seed=11,
         focus_m=math.inf,
     )
-    frame = camera.capture(load_scene("chart:colorchecker"), request)[0]
-    profile, state = _believed_lens(camera, module, frame.metadata)
-    return frame, profile, state, _calibration("imx989")
+    return frame, frame.lens, frame.lens_state, frame.calibration
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +60,7 @@ def variants(tmp_path_factory):
         frame, profile, state, calibration = _capture(module, mode, bits)
         folder = tmp_path_factory.mktemp(f"{module}-{mode}-{bits}")
         for compression, opcodes in itertools.product(COMPRESSIONS, OPCODES):
-            lens = {"lens_profile": profile, "lens_state": state} if opcodes else {}
+            lens = {"lens_profile": profile if opcodes else None, "lens_state": state}
             path = write_dng(
                 frame,
                 folder / f"{compression}-{int(opcodes)}.dng",

@@ -113,14 +113,9 @@ def test_help_is_there():
 
 
 def test_camera_api_refuses_zero_iso_and_zero_shutter():
-    from mountcam.body.camera import Camera, CaptureRequest
+    from mountcam.body.settings import Controls
     from mountcam.errors import InvalidSetting
-    from mountcam.scene import load_scene
 
-    scene = load_scene("chart:flat")
-    for request in (
-        CaptureRequest(iso=0, crop=(64, 64)),
-        CaptureRequest(exposure_s=0.0, crop=(64, 64)),
-    ):
+    for settings in (dict(program="P", iso=0), dict(program="S", exposure_s=0.0)):
         with pytest.raises(InvalidSetting):
-            Camera().capture(scene, request)
+            Controls(**settings)

@@ -1,5 +1,6 @@
 """``shoot`` never overwrites: numbers count up, a number another process takes first is
-skipped, and the truth TIFF is put in place without replacing anything."""
+skipped, and the truth TIFF is put in place without replacing anything. The numbering is the
+library's (:mod:`mountcam.file_naming`), shared with ``develop``'s counted names."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ import numpy as np
 import pytest
 
 from conftest import shoot
-from mountcam.app.cli import _next_stems, _write_numbered, _write_truth
+from mountcam.body.backend import write_truth_tiff as _write_truth
 from mountcam.errors import OutputExists
+from mountcam.file_naming import camera_stems as _next_stems
+from mountcam.file_naming import counted, free_counted, write_counted
+from mountcam.file_naming import write_numbered as _write_numbered
 
 ARGS = ("--scene", "chart:flat", "--crop", "64x48", "--shutter", "1/100", "--iso", "100")
 
@@ -74,3 +78,22 @@ def test_truth_is_never_replaced(tmp_path):
 def test_next_stem_counts_truth_files_too(tmp_path):
     (tmp_path / "MTC_0007_truth.tif").write_bytes(b"")
     assert _next_stems(tmp_path, 2) == ["MTC_0008", "MTC_0009"]
+
+
+def test_counted_names_for_develop(tmp_path):
+    base = tmp_path / "MTC_0001.jpg"
+    base.write_bytes(b"first")
+    assert free_counted(base) == tmp_path / "MTC_0001-1.jpg"
+    assert free_counted(base, {tmp_path / "MTC_0001-1.jpg"}) == tmp_path / "MTC_0001-2.jpg"
+    assert counted(base, 0) == base
+
+    def write(path: Path) -> Path:
+        if path.exists():
+            raise OutputExists(str(path))
+        path.write_bytes(b"new")
+        return path
+
+    _, target = write_counted(base, write)
+    assert target == tmp_path / "MTC_0001-1.jpg" and base.read_bytes() == b"first"
+    with pytest.raises(OutputExists):
+        write_counted(base, write, exact=True)

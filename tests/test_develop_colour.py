@@ -215,15 +215,12 @@ def test_auto_white_balance_finds_a_cast() -> None:
 
 @pytest.fixture(scope="module")
 def small_dng_info(tmp_path_factory):
-    from mountcam.body.camera import Camera, CaptureRequest
+    from conftest import twin_capture
     from mountcam.dng import read_dng, write_dng
     from mountcam.dng.calibration import calibrate_dual
-    from mountcam.scene import load_scene
     from mountcam.sensor.model import load_sensor
 
-    frame = Camera().capture(
-        load_scene("chart:colorchecker"), CaptureRequest(crop=(48, 32), iso=100, seed=2)
-    )[0]
+    _, (frame,) = twin_capture("chart:colorchecker", crop=(48, 32), iso=100, seed=2)
     path = tmp_path_factory.mktemp("dmg") / "x.dng"
     write_dng(frame, path, calibration=calibrate_dual(load_sensor("imx989").qe))
     return read_dng(path)

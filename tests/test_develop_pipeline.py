@@ -121,7 +121,7 @@ def test_path_dnginfo_and_rawframe_develop_the_same(tmp_path: Path) -> None:
     md = CaptureMetadata(
         sensor="imx989", module="main", mode="binned", bits=12, exposure_s=0.01, iso=100.0,
         analog_gain=1.0, digital_gain=1.0, temperature_c=25.0, seed=1, frame_index=0,
-        timestamp=datetime(2026, 1, 1, tzinfo=UTC), scene="synthetic", illuminant="D65",
+        timestamp=datetime(2026, 1, 1, tzinfo=UTC),
         lens_name="", focal_mm=8.7, f_number=1.9, as_shot_neutral=NEUTRAL,
     )  # fmt: skip
     frame = RawFrame(info.mosaic, "RGGB", (64.0,) * 4, 4095, md)

@@ -8,7 +8,6 @@ import colour
 import numpy as np
 import pytest
 
-from mountcam.body.camera import Camera, CaptureRequest
 from mountcam.dng import read_dng, write_dng
 from mountcam.dng.calibration import (
     BASELINE_EXPOSURE_EV,
@@ -226,10 +225,17 @@ def test_baseline_exposure_from_the_saturation_based_iso():
 
 
 def test_tags_written_and_read_back(tmp_path, dual):
-    frame = Camera().capture(
+    from conftest import twin_capture
+
+    twin, (frame,) = twin_capture(
         load_scene("chart:colorchecker", illuminant="A"),
-        CaptureRequest(crop=(64, 48), iso=200, exposure_s=1e-3, seed=2),
-    )[0]
+        crop=(64, 48),
+        iso=200,
+        exposure_s=1e-3,
+        seed=2,
+    )
+    # A grey card's white balance: the twin's true neutral under A (AWB is measured elsewhere).
+    frame.metadata.as_shot_neutral = twin.truth(frame).camera_neutral
     info = read_dng(write_dng(frame, tmp_path / "a.dng", calibration=dual))
     for name in ("color_matrix_1", "color_matrix_2", "forward_matrix_1", "forward_matrix_2"):
         np.testing.assert_allclose(getattr(info, name), getattr(dual, name), atol=0.5e-4)

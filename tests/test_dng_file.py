@@ -73,8 +73,6 @@ def make_frame(
         seed=seed,
         frame_index=0,
         timestamp=WHEN,
-        scene="test",
-        illuminant="D65",
         lens_name="mountcam 8.7mm f/1.9",
         focal_mm=8.7,
         f_number=1.9,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mountcam.body.camera import Camera, CaptureRequest
+from conftest import twin_capture
 from mountcam.dng import read_dng, write_dng
 from mountcam.dng.calibration import calibrate_dual
 from mountcam.dng.noise_profile import noise_profile, noise_profile_for_frame
@@ -26,33 +26,27 @@ TOLERANCE = 0.05
 def _flat_pair(iso: float, level: float, mode: str, seed: int):
     """Two frames of a D65 flat field at ``iso`` exposed so the brightest channel sits near
     ``level`` of the range (found from a short probe exposure: the raw is linear in time)."""
-    camera = Camera()
     # Dim enough that the shortest level needs more than the 1/16000 s shutter.
     scene = load_scene("chart:flat", illuminant="D65", luminance_cd_m2=2000.0 / iso)
     probe_s = 1e-3
-    probe = camera.capture(
-        scene,
-        CaptureRequest(
-            mode=mode, crop=CROP, iso=iso, exposure_s=probe_s, seed=seed, ideal_optics=True
-        ),
-    )[0]
+    _, (probe,) = twin_capture(
+        scene, mode=mode, crop=CROP, iso=iso, exposure_s=probe_s, seed=seed, ideal_optics=True
+    )
     black = probe.black_level_dn[0]
     span = probe.white_level_dn - black
     x_probe = max(_plane(probe.mosaic, probe.cfa_pattern, ch).mean() - black for ch in "RGB") / span
     exposure_s = probe_s * level / x_probe
     print(f"probe x {x_probe:.4f} -> {exposure_s:.3g} s")
-    return camera.capture(
+    return twin_capture(
         scene,
-        CaptureRequest(
-            mode=mode,
-            crop=CROP,
-            iso=iso,
-            exposure_s=exposure_s,
-            seed=seed,
-            count=2,
-            ideal_optics=True,
-        ),
-    )
+        mode=mode,
+        crop=CROP,
+        iso=iso,
+        exposure_s=exposure_s,
+        seed=seed,
+        count=2,
+        ideal_optics=True,
+    )[1]
 
 
 def _plane(mosaic: np.ndarray, pattern: str, colour: str) -> np.ndarray:
@@ -128,9 +122,7 @@ def test_profile_scales_with_gain_as_dng_units_require():
 
 
 def test_profile_is_written_and_read_back(tmp_path):
-    frame = Camera().capture(
-        load_scene("chart:flat"), CaptureRequest(crop=(64, 48), iso=800, exposure_s=1e-3, seed=1)
-    )[0]
+    _, (frame,) = twin_capture("chart:flat", crop=(64, 48), iso=800, exposure_s=1e-3, seed=1)
     path = write_dng(frame, tmp_path / "a.dng", calibration=calibrate_dual(load_sensor().qe))
     info = read_dng(path)
     assert info.noise_profile == noise_profile_for_frame(frame)  # DOUBLE: exact

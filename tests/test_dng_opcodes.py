@@ -401,8 +401,6 @@ def _frame(calibration, height=120, width=160) -> RawFrame:
         seed=4,
         frame_index=0,
         timestamp=datetime(2026, 5, 6, 7, 8, 9, 10, tzinfo=timezone(timedelta(hours=2))),
-        scene="test",
-        illuminant="D65",
         lens_name="Summicron-M 50 mm f/2 (IV, V)",
         focal_mm=50.0,
         f_number=2.0,

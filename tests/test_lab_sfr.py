@@ -337,8 +337,6 @@ def write_edge_dng(path, *, pattern="RGGB", sigma=0.6, height=176, width=144, pe
         seed=0,
         frame_index=0,
         timestamp=datetime(2025, 3, 4, 12, 0, 0),
-        scene="slanted edge",
-        illuminant="D65",
         lens_name="test",
         focal_mm=8.7,
         f_number=1.9,

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from mountcam.body.camera import Camera, CaptureRequest
+from conftest import twin_capture
+from mountcam.body.camera import Camera
 from mountcam.optics.imaging import image_distance_m
 from mountcam.optics.lens import FULL_FRAME_HALF_DIAGONAL_MM
 from mountcam.optics.lens_catalogue import find_lens
@@ -55,25 +56,24 @@ def test_field_of_view_matches_the_image_distance(module, lens_id, focus_m):
     """FOV = 2·atan(w / 2v), v = f·z/(z − f), measured from where known angles land."""
     camera = Camera()
     if lens_id:
-        camera.mount.attach(find_lens(lens_id))
+        camera.attach_lens(find_lens(lens_id))
     lens = camera.module(module).lens
     crop_w = 1024
     v = image_distance_m(lens.focal_mm * 1e-3, focus_m)
     # Put the edges (known angles in the scene) about a third of the way out in the crop.
     edge_u = 0.35 * crop_w / 2 * 3.2e-6 / v / math.tan(math.radians(SCENE_HFOV_DEG) / 2)
-    frame = camera.capture(
+    twin, (frame,) = twin_capture(
         bar_scene(edge_u),
-        CaptureRequest(
-            module=module,
-            crop=(crop_w, 32),
-            truth=True,
-            seed=1,
-            focus_m=focus_m,
-            iso=100,
-            exposure_s=1 / 1000,
-        ),
-    )[0]
-    profile = frame.truth[16, :, 1].astype(np.float64)
+        module=module,
+        lens=lens_id,
+        crop=(crop_w, 32),
+        truth=True,
+        seed=1,
+        focus_m=focus_m,
+        iso=100,
+        exposure_s=1 / 1000,
+    )
+    profile = twin.truth(frame).image[16, :, 1].astype(np.float64)
     x1, x2 = edge_positions(profile)
     tan_per_px = 2 * edge_u * math.tan(math.radians(SCENE_HFOV_DEG) / 2) / (x2 - x1)
     full_w_px = frame.metadata.full_size[1]
@@ -83,18 +83,13 @@ def test_field_of_view_matches_the_image_distance(module, lens_id, focus_m):
 
 
 def test_a_lens_profile_replaces_cos4_with_its_own_fall_off():
-    camera = Camera()
     lens = find_lens("summilux-m-21")
-    camera.mount.attach(lens)
     scene = load_scene("chart:flat", luminance_cd_m2=300)
     for f_number in (1.4, 4.0):
-        frame = camera.capture(
-            scene,
-            CaptureRequest(
-                module="m", f_number=f_number, truth=True, seed=1, iso=100, exposure_s=1 / 1000
-            ),
-        )[0]
-        t = frame.truth[..., 1]
+        twin, (frame,) = twin_capture(
+            scene, module="m", lens=lens, f_number=f_number, truth=True, iso=100, exposure_s=1e-3
+        )
+        t = twin.truth(frame).image[..., 1]
         h, w = t.shape
         pitch_mm = frame.metadata.pixel_pitch_m * 1e3
         rho = (
@@ -105,10 +100,7 @@ def test_a_lens_profile_replaces_cos4_with_its_own_fall_off():
         centre = t[h // 2 - 1 : h // 2 + 1, w // 2 - 1 : w // 2 + 1].mean()
         assert t[0, 0] / centre == pytest.approx(expected, rel=2e-3)
     # The main lens has no profile: cos⁴θ.
-    main = camera.capture(
-        scene, CaptureRequest(truth=True, seed=1, iso=100, exposure_s=1 / 1000, crop=(4096, 32))
-    )[0]
+    twin, (main,) = twin_capture(scene, truth=True, iso=100, exposure_s=1e-3, crop=(4096, 32))
+    t = twin.truth(main).image
     tan = (4096 / 2 - 0.5) * 3.2e-6 / 8.7e-3
-    assert main.truth[16, 0, 1] / main.truth[16, 2048, 1] == pytest.approx(
-        1 / (1 + tan**2) ** 2, rel=2e-3
-    )
+    assert t[16, 0, 1] / t[16, 2048, 1] == pytest.approx(1 / (1 + tan**2) ** 2, rel=2e-3)

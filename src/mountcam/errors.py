@@ -29,10 +29,13 @@ class NoLensAttached(MountcamError):
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(
-            message
-            or "the M module has no lens; attach one with --lens ID (see `mountcam lenses`), "
-            "or shoot with --module main"
+            message or "the M module has no lens; attach one, or shoot with the main module"
         )
+
+
+class LensNotIdentified(InvalidSetting):
+    """The M mount holds a lens the body cannot identify (uncoded, or an unknown code) and no
+    manual choice was made."""
 
 
 class OutputExists(MountcamError):

@@ -35,7 +35,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mountcam.body.camera import Camera, CaptureRequest
+from mountcam.body.backend import SimulatedBackend
+from mountcam.body.camera import Camera
 from mountcam.dng import calibration as dng_calibration
 from mountcam.dng import write_dng
 from mountcam.optics.lens import LensState
@@ -116,24 +117,19 @@ def _shoot(module: str, mode: str, bits: int) -> Shot:
     only on ``CHART_FILL`` and ``CROP_WH`` (up to the lens's distortion, under a pixel this
     close to the axis).
     """
-    camera = Camera()
+    camera = Camera(SimulatedBackend(seed=SEED))
     if module == "m":
-        camera.mount.attach(find_lens(M_LENS))
+        camera.attach_lens(find_lens(M_LENS))
     mod = camera.module(module)
     lens = mod.require_lens()
     full_w, _ = mod.sensor.output_size(mode)
     pitch_m = mod.sensor.width_m / full_w
     half_tan = CHART_FILL * (CROP_WH[0] / 2) * pitch_m / lens.focal_m
     scene = load_scene("chart:colorchecker", hfov_deg=math.degrees(2 * math.atan(half_tan)))
-    request = CaptureRequest(
-        module=module,
-        mode=mode,
-        bits=bits,
-        crop=CROP_WH,
-        seed=SEED,
-        exposure_compensation_ev=METER_COMPENSATION_EV,
-    )
-    frame = camera.capture(scene, request)[0]
+    camera.backend.set_scene(scene)
+    camera.configure(module=module, mode=mode, bits=bits, crop=CROP_WH)
+    camera.set_controls(ev=METER_COMPENSATION_EV, metering="average", white_balance="daylight")
+    frame = camera.capture()
     return Shot(frame, lens, LensState(lens.max_f))
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import math
 import sys
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
@@ -22,7 +21,7 @@ from mountcam import __version__
 from mountcam.app.develop_cli import develop_command
 from mountcam.app.inspect_cli import inspect_command
 from mountcam.app.lenses_cli import lenses_app
-from mountcam.errors import MountcamError, UnreadableFile
+from mountcam.errors import InvalidSetting, MountcamError, UnreadableFile
 from mountcam.units import format_shutter, parse_crop, parse_shutter_s
 
 app = typer.Typer(
@@ -44,95 +43,211 @@ out = Console(highlight=False)
 
 
 def _fail(error: Exception) -> None:
-    err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
+    """Print the library's message, with the flags that fix it, and exit 2."""
+    from mountcam.errors import LensNotIdentified, NoLensAttached
+
+    hint = ""
+    if isinstance(error, NoLensAttached):
+        hint = " (--lens ID, see `mountcam lenses`; or --module main)"
+    elif isinstance(error, LensNotIdentified):
+        hint = " (--manual-lens ID, see `mountcam lenses`; or --lens-detection off)"
+    err.print(f"[bold red]error:[/] {error}{hint}", soft_wrap=True)
     raise typer.Exit(2)
 
 
-@lru_cache(maxsize=4)
-def _calibration(sensor_name: str):
-    """The sensor's dual-illuminant profile (A and D65), fitted once per process."""
-    from mountcam.dng.calibration import calibrate_dual
-    from mountcam.sensor.model import load_sensor
+# Option types of ``shoot`` (one line each in its signature).
+_Opt = typer.Option
+_SceneOpt = Annotated[str, _Opt("--scene", help="chart:NAME, sample:NAME, or an image file.")]
+_OutOpt = Annotated[Path, _Opt("--out", help="Folder for the DNG files (created if missing).")]
+_DepthOpt = Annotated[Path | None, _Opt(help="Depth map in metres (.npy, or 16-bit PNG in mm).")]
+_HfovOpt = Annotated[float | None, _Opt(help="Horizontal field of view of the scene, degrees.")]
+_LightOpt = Annotated[str, _Opt(help="D65, A, D50, FL2, … or a temperature like 2800K.")]
+_LumOpt = Annotated[float | None, _Opt(help="Luminance of a reflectance-1 white, cd/m².")]
+_ReflOpt = Annotated[float, _Opt(help="Reflectance of chart:flat.")]
+_ModuleOpt = Annotated[str, _Opt(help="main (8.7 mm f/1.9) or m (Leica M mount).")]
+_LensOpt = Annotated[str | None, _Opt(help="Lens to attach to the M mount: id or name.")]
+_CodeOpt = Annotated[int | None, _Opt(help="The 6-bit code the body reads (0 = uncoded).")]
+_DetectOpt = Annotated[str, _Opt(help="The body's lens detection: auto, manual or off.")]
+_ManualOpt = Annotated[str | None, _Opt(help="Lens chosen in lens detection (uncoded lenses).")]
+_ApertureOpt = Annotated[float | None, _Opt(help="Aperture ring, f-number (default: wide open).")]
+_FocusOpt = Annotated[float | None, _Opt(help="Focus ring or manual focus, metres (default ∞).")]
+_FocalOpt = Annotated[float | None, _Opt(help="Focal ring of a Tri-Elmar, mm (e.g. 16, 18, 21).")]
+_ShutterOpt = Annotated[str | None, _Opt(help="Exposure time: 1/250, 0.5, 2. Metered if unset.")]
+_IsoOpt = Annotated[float | None, _Opt(help="ISO 100-25600. Metered if unset.")]
+_EvOpt = Annotated[float, _Opt(help="Exposure compensation, EV (-5 to +5).")]
+_ProgramOpt = Annotated[str | None, _Opt(help="P, A, S or M (default: from --shutter/--iso).")]
+_MeterOpt = Annotated[str, _Opt(help="matrix, centre, spot, highlight or average.")]
+_WbOpt = Annotated[
+    str,
+    _Opt(
+        help="auto, daylight, cloudy, shade, tungsten, fluorescent, "
+        "flash, or kelvin (5600 or 5600K)."
+    ),
+]
+_AeLockOpt = Annotated[Path | None, _Opt(help="Reuse the shutter and ISO of this earlier DNG.")]
+_ModeOpt = Annotated[str, _Opt(help="binned (4096x3072) or full (8192x6144).")]
+_BitsOpt = Annotated[int, _Opt(help="ADC depth: 10, 12 or 14.")]
+_CropOpt = Annotated[str | None, _Opt(help="Simulate only a centred WxH window (output pixels).")]
+_CountOpt = Annotated[int, _Opt(help="Frames (or --interval shots), independent noise.")]
+_BracketOpt = Annotated[str | None, _Opt(help="Exposure bracket N:STEP (3-9 frames, EV).")]
+_BurstOpt = Annotated[int | None, _Opt(help="Burst of N frames (written all or none).")]
+_TimerOpt = Annotated[float, _Opt(help="Self-timer delay before the first frame, s (0-30).")]
+_IntervalOpt = Annotated[float | None, _Opt(help="Interval shooting: seconds between shots.")]
+_SeedOpt = Annotated[int | None, _Opt(help="Noise seed; the same seed gives the same frame.")]
+_TruthOpt = Annotated[bool, _Opt("--truth", help="Also write the noise-free image (float TIFF).")]
+_ArtistOpt = Annotated[str | None, _Opt(help="EXIF Artist (default: the settings file's).")]
+_CopyOpt = Annotated[str | None, _Opt("--copyright", help="EXIF Copyright (default: file's).")]
+_CorrOpt = Annotated[bool, _Opt(help="Write the lens's corrections (OpcodeList3).")]
+_CompressOpt = Annotated[str, _Opt(help="Raw image: none or ljpeg (lossless JPEG tiles).")]
+_JpegOpt = Annotated[bool, _Opt("--jpeg", help="Also develop each DNG into a JPEG beside it.")]
+_JsonOpt = Annotated[bool, _Opt("--json", help="Print only JSON on stdout.")]
 
-    return calibrate_dual(load_sensor(sensor_name).qe)
 
+@app.command()
+def shoot(
+    scene: _SceneOpt,
+    out_dir: _OutOpt,
+    depth: _DepthOpt = None,
+    scene_hfov: _HfovOpt = None,
+    illuminant: _LightOpt = "D65",
+    luminance: _LumOpt = None,
+    reflectance: _ReflOpt = 1.0,
+    module: _ModuleOpt = "main",
+    lens: _LensOpt = None,
+    lens_code: _CodeOpt = None,
+    lens_detection: _DetectOpt = "auto",
+    manual_lens: _ManualOpt = None,
+    aperture: _ApertureOpt = None,
+    focus: _FocusOpt = None,
+    focal: _FocalOpt = None,
+    shutter: _ShutterOpt = None,
+    iso: _IsoOpt = None,
+    ev: _EvOpt = 0.0,
+    program: _ProgramOpt = None,
+    metering: _MeterOpt = "matrix",
+    wb: _WbOpt = "auto",
+    ae_lock: _AeLockOpt = None,
+    mode: _ModeOpt = "binned",
+    bits: _BitsOpt = 12,
+    crop: _CropOpt = None,
+    count: _CountOpt = 1,
+    bracket: _BracketOpt = None,
+    burst: _BurstOpt = None,
+    timer: _TimerOpt = 0.0,
+    interval: _IntervalOpt = None,
+    seed: _SeedOpt = None,
+    truth: _TruthOpt = False,
+    artist: _ArtistOpt = None,
+    copyright_: _CopyOpt = None,
+    lens_corrections: _CorrOpt = True,
+    compress: _CompressOpt = "none",
+    jpeg: _JpegOpt = False,
+    as_json: _JsonOpt = False,
+) -> None:
+    """Take a picture with the simulated camera and write DNG files.
 
-def _next_stems(out_dir: Path, count: int) -> list[str]:
-    """``MTC_0001`` … : the next free numbers in ``out_dir`` (never reusing a taken one)."""
-    taken = {p.stem.split("_")[1] for p in out_dir.glob("MTC_*") if p.stem.split("_")[1].isdigit()}
-    n = max((int(t) for t in taken), default=0)
-    return [f"MTC_{n + i + 1:04d}" for i in range(count)]
-
-
-def _write_truth(path: Path, truth: np.ndarray) -> None:
-    """The noise-free image as a float TIFF beside its DNG; never replaces a file."""
-    import tifffile
-
-    from mountcam.atomic_file import atomic_output
-
-    with atomic_output(path) as stream:
-        tifffile.imwrite(
-            stream,
-            truth.astype(np.float32),
-            photometric="rgb",
-            compression="zlib",
-            metadata={"colorspace": "linear sRGB (D65)", "white": 1.0},
-        )
-
-
-#: How many times shoot moves on to the next number when another process took one first.
-_NAME_RETRIES = 100
-
-
-def _write_numbered(out_dir: Path, frames, write) -> list[Path]:
-    """Write each frame under the next free ``MTC_NNNN.dng`` with ``write(frame, path)``.
-
-    The free number is found from the folder, and the DNG writer refuses a name that exists
-    (atomically, see :func:`mountcam.dng.writer.write_dng`): if another process takes the same
-    number between the look and the write, this frame moves on to the next one. Nothing is
-    ever overwritten.
+    Artist and copyright come from --artist/--copyright or the settings file
+    $XDG_CONFIG_HOME/mountcam/config.toml ([owner] artist = "...", copyright = "...").
     """
-    from mountcam.errors import OutputExists
+    from mountcam.app.config import resolve_owner
+    from mountcam.body import drive as drives
+    from mountcam.body.backend import SimulatedBackend
+    from mountcam.body.camera import Camera
+    from mountcam.scene import load_scene
 
-    paths = []
-    for frame in frames:
-        for _ in range(_NAME_RETRIES):
-            path = out_dir / f"{_next_stems(out_dir, 1)[0]}.dng"
-            try:
-                paths.append(write(frame, path))
-                break
-            except OutputExists:
-                continue
-        else:
-            raise OutputExists(f"no free file name in {out_dir} after {_NAME_RETRIES} tries")
-    return paths
+    try:
+        if compress not in ("none", "ljpeg"):
+            raise InvalidSetting(f"--compress must be none or ljpeg, got {compress!r}")
+        the_drive = _drive(count, bracket, burst, timer, interval)
+        t = parse_shutter_s(shutter) if shutter is not None else None
+        if ae_lock is not None:
+            t, iso = _exposure_of(ae_lock, shutter, iso)
+        controls = _controls(program, t, iso, ev, metering, wb)
+        the_scene = load_scene(
+            scene,
+            illuminant=illuminant,
+            luminance_cd_m2=luminance,
+            reflectance=reflectance,
+            hfov_deg=scene_hfov,
+            depth_path=str(depth) if depth is not None else None,
+        )
+        camera = Camera(SimulatedBackend(the_scene, seed=seed, truth_image=truth))
+        _mount_lens(camera, module, lens, lens_code, lens_detection, manual_lens)
+        camera.configure(module=module, mode=mode, bits=bits, crop=_crop(crop))
+        camera.set_lens(f_number=aperture, focus_m=focus, focal_mm=focal)
+        camera.set_controls(controls)
+        camera.start()
+        if out_dir.exists() and not out_dir.is_dir():
+            raise UnreadableFile(f"--out {out_dir} is a file, not a folder")
+        owner = resolve_owner(artist, copyright_)
+        shots = drives.shoot(
+            camera,
+            the_drive,
+            out_dir,
+            lens_corrections=lens_corrections,
+            artist=owner.artist,
+            copyright=owner.copyright,
+            compression=compress,
+        )
+        frames, files = [f for f, _ in shots], [p for _, p in shots]
+        truth_path = _save_truth(camera, frames[0], files[0]) if truth else None
+        jpegs = [str(_jpeg_beside(p)) for p in files] if jpeg else []
+    except MountcamError as e:
+        _fail(e)
+    settings = _settings(frames, camera.truth(frames[0]))
+    if as_json:
+        doc = {"files": [str(p) for p in files], "truth": truth_path, "settings": settings}
+        sys.stdout.write(json.dumps(doc | ({"jpegs": jpegs} if jpeg else {})) + "\n")
+        return
+    _print_summary(frames, [str(p) for p in files] + jpegs, truth_path, settings)
 
 
-def _believed_lens(camera, module: str, meta):
-    """The lens profile and ring settings the body believes in (for the DNG's lens EXIF and
-    corrections): the fixed lens, or the M mount's identification (None when detection is
-    off); the f-number it read or estimated (0: not known), the focus it set."""
-    from mountcam.optics.lens import LensState
+def _drive(count: int, bracket: str | None, burst: int | None, timer: float, interval):
+    """The drive mode the flags ask for (one of --bracket, --burst, --interval)."""
+    from mountcam.body.drive import Drive, parse_bracket
 
-    if module == "m":
-        profile = camera.mount.require_identified().profile
-    else:
-        profile = camera.module(module).fixed_lens
-    if profile is None:
-        return None, None
-    focal = meta.focal_mm if profile.focal_settings_mm or profile.focal_range_mm else None
-    state = LensState(meta.f_number or 0.0, meta.extra.get("focus_m", math.inf), focal)
-    return profile, state
+    chosen = [
+        name
+        for name, v in (("--bracket", bracket), ("--burst", burst), ("--interval", interval))
+        if v is not None
+    ]
+    if len(chosen) > 1:
+        raise InvalidSetting(f"choose one drive mode: {' or '.join(chosen)}")
+    try:
+        if bracket is not None:
+            n, step = parse_bracket(bracket)
+            return Drive("bracket", count=n, step_ev=step, timer_s=timer)
+        if burst is not None:
+            return Drive("burst", count=burst, timer_s=timer)
+        if interval is not None:
+            return Drive("interval", count=count, interval_s=interval, timer_s=timer)
+        return Drive("single", count=count, timer_s=timer)
+    except MountcamError as e:
+        flag = chosen[0] if chosen else ("--timer" if "timer" in str(e) else "--count")
+        raise InvalidSetting(f"{flag}: {e}") from None
+
+
+def _controls(program, exposure_s, iso, ev, metering, wb):
+    """The shot's Controls from the flags; a bad value names its flag and the valid ones."""
+    from mountcam.body.settings import METERING_MODES, PROGRAMS, Controls, WhiteBalance
+
+    if program is not None and program.upper() not in PROGRAMS:
+        raise InvalidSetting(f"--program {program}: use P, A, S or M")
+    if metering not in METERING_MODES:
+        raise InvalidSetting(f"--metering {metering}: use {', '.join(METERING_MODES)}")
+    try:
+        balance = WhiteBalance.parse(wb)
+    except InvalidSetting as e:
+        raise InvalidSetting(f"--wb: {e}") from None
+    others = {"ev": ev, "metering": metering, "white_balance": balance}
+    if program is None:
+        return Controls.for_exposure(exposure_s, iso, **others)
+    return Controls(program=program.upper(), exposure_s=exposure_s, iso=iso, **others)
 
 
 def _mount_lens(camera, module: str, lens, code, detection: str, manual) -> None:
     """Put the requested lens on the requested module, as a photographer would."""
-    from mountcam.errors import InvalidSetting
-
-    def find_lens(name: str):
-        from mountcam.optics.lens_catalogue import find_lens
-
-        return find_lens(name)
+    from mountcam.optics.lens_catalogue import find_lens
 
     camera.module(module)
     if module != "m":
@@ -146,230 +261,84 @@ def _mount_lens(camera, module: str, lens, code, detection: str, manual) -> None
             )
         return
     if lens is not None:
-        camera.mount.attach(find_lens(lens), code_read=code)
+        camera.attach_lens(lens, code_read=code)
     elif code is not None:
         raise InvalidSetting("--lens-code needs a lens on the mount (--lens ID)")
-    camera.mount.set_detection(detection)
-    if manual is not None:
-        camera.mount.choose_manually(find_lens(manual))
+    camera.set_lens_detection(detection, find_lens(manual) if manual is not None else None)
 
 
-@app.command()
-def shoot(
-    scene: Annotated[str, typer.Option(help="chart:NAME, sample:NAME, or an image file.")],
-    out_dir: Annotated[
-        Path, typer.Option("--out", help="Folder for the DNG files (created if missing).")
-    ],
-    depth: Annotated[
-        Path | None, typer.Option(help="Depth map in metres (.npy, or 16-bit PNG in mm).")
-    ] = None,
-    scene_hfov: Annotated[
-        float | None, typer.Option(help="Horizontal field of view of the scene, degrees.")
-    ] = None,
-    illuminant: Annotated[
-        str, typer.Option(help="D65, A, D50, FL2, … or a temperature like 2800K.")
-    ] = "D65",
-    luminance: Annotated[
-        float | None, typer.Option(help="Luminance of a reflectance-1 white, cd/m².")
-    ] = None,
-    reflectance: Annotated[float, typer.Option(help="Reflectance of chart:flat.")] = 1.0,
-    module: Annotated[str, typer.Option(help="main (8.7 mm f/1.9) or m (Leica M mount).")] = "main",
-    lens: Annotated[
-        str | None,
-        typer.Option(help="Lens to attach to the M mount: id or name (`mountcam lenses`)."),
-    ] = None,
-    lens_code: Annotated[
-        int | None,
-        typer.Option(help="The 6-bit code the body reads (default: the lens's own; 0 = uncoded)."),
-    ] = None,
-    lens_detection: Annotated[
-        str, typer.Option(help="The body's lens detection: auto, manual or off.")
-    ] = "auto",
-    manual_lens: Annotated[
-        str | None, typer.Option(help="Lens chosen in the lens-detection menu (uncoded lenses).")
-    ] = None,
-    aperture: Annotated[
-        float | None, typer.Option(help="Aperture ring setting, f-number (default: wide open).")
-    ] = None,
-    focus: Annotated[
-        float | None, typer.Option(help="Focus ring setting, metres (default: infinity).")
-    ] = None,
-    focal: Annotated[
-        float | None, typer.Option(help="Focal ring of a Tri-Elmar, mm (e.g. 16, 18 or 21).")
-    ] = None,
-    shutter: Annotated[
-        str | None, typer.Option(help="Exposure time: 1/250, 0.5, 2. Metered if unset.")
-    ] = None,
-    iso: Annotated[float | None, typer.Option(help="ISO 100-25600. Metered if unset.")] = None,
-    ev: Annotated[
-        float, typer.Option(help="Exposure compensation for metered exposure, EV (-5 to +5).")
-    ] = 0.0,
-    mode: Annotated[str, typer.Option(help="binned (4096x3072) or full (8192x6144).")] = "binned",
-    bits: Annotated[int, typer.Option(help="ADC depth: 10, 12 or 14.")] = 12,
-    crop: Annotated[
-        str | None, typer.Option(help="Simulate only a centred WxH window (output pixels).")
-    ] = None,
-    count: Annotated[
-        int, typer.Option(help="Frames with the same settings and independent noise.")
-    ] = 1,
-    seed: Annotated[
-        int | None, typer.Option(help="Noise seed; the same seed gives the same frame.")
-    ] = None,
-    truth: Annotated[
-        bool, typer.Option("--truth", help="Also write the noise-free image (float TIFF).")
-    ] = False,
-    artist: Annotated[
-        str | None,
-        typer.Option(help="EXIF Artist (default: owner.artist of the settings file; '' = none)."),
-    ] = None,
-    copyright_: Annotated[
-        str | None,
-        typer.Option(
-            "--copyright",
-            help="EXIF Copyright (default: owner.copyright of the settings file; '' = none).",
-        ),
-    ] = None,
-    lens_corrections: Annotated[
-        bool,
-        typer.Option(help="Write the lens's vignetting/distortion corrections (OpcodeList3)."),
-    ] = True,
-    compress: Annotated[
-        str,
-        typer.Option(help="Raw image: none (uncompressed) or ljpeg (lossless JPEG tiles)."),
-    ] = "none",
-    jpeg: Annotated[
-        bool, typer.Option("--jpeg", help="Also develop each DNG into a JPEG beside it.")
-    ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
-) -> None:
-    """Take a picture with the simulated camera and write DNG files.
+def _exposure_of(path: Path, shutter, iso) -> tuple[float, float]:
+    """--ae-lock: the shutter and ISO of an earlier DNG (refused together with either flag)."""
+    from mountcam.dng import read_dng
 
-    Artist and copyright come from --artist/--copyright or the settings file
-    $XDG_CONFIG_HOME/mountcam/config.toml ([owner] artist = "...", copyright = "...").
-    """
-    from mountcam.body.camera import Camera, CaptureRequest
-    from mountcam.dng import DEMOSAIC_MARGIN_PX, write_dng
-    from mountcam.scene import load_scene
-
-    try:
-        if compress not in ("none", "ljpeg"):
-            from mountcam.errors import InvalidSetting
-
-            raise InvalidSetting(f"--compress must be none or ljpeg, got {compress!r}")
-        request = CaptureRequest(
-            module=module,
-            mode=mode,
-            bits=bits,
-            exposure_s=parse_shutter_s(shutter) if shutter is not None else None,
-            iso=iso,
-            crop=parse_crop(crop) if crop is not None else None,
-            count=count,
-            seed=seed,
-            truth=truth,
-            f_number=aperture,
-            exposure_compensation_ev=ev,
-            focus_m=math.inf if focus is None else focus,
-            focal_mm=focal,
+    if shutter is not None or iso is not None:
+        raise InvalidSetting(
+            "--ae-lock reuses an earlier shot's shutter and ISO; drop --shutter/--iso"
         )
-        camera = Camera()
-        _mount_lens(camera, module, lens, lens_code, lens_detection, manual_lens)
-        camera.module(module).require_lens()
-        the_scene = load_scene(
-            scene,
-            illuminant=illuminant,
-            luminance_cd_m2=luminance,
-            reflectance=reflectance,
-            hfov_deg=scene_hfov,
-            depth_path=str(depth) if depth is not None else None,
-        )
-        if out_dir.exists() and not out_dir.is_dir():
-            raise UnreadableFile(f"--out {out_dir} is a file, not a folder")
-        from mountcam.app.config import resolve_owner
+    info = read_dng(path)
+    if info.exposure_s is None or not info.iso:
+        raise UnreadableFile(f"--ae-lock {path}: the file records no shutter speed and ISO")
+    return info.exposure_s, float(info.iso)
 
-        owner = resolve_owner(artist, copyright_)
-        frames = camera.capture(the_scene, request)
-        lens_profile, lens_state = _believed_lens(camera, module, frames[0].metadata)
-    except MountcamError as e:
-        _fail(e)
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    calibration = _calibration("imx989")
-    files: list[str] = []
-    jpegs: list[str] = []
-    truth_path: Path | None = None
-    try:
-        written = _write_numbered(
-            out_dir,
-            frames,
-            lambda frame, path: write_dng(
-                frame,
-                path,
-                calibration=calibration,
-                lens_profile=lens_profile,
-                lens_state=lens_state,
-                lens_corrections=lens_corrections,
-                artist=owner.artist,
-                copyright=owner.copyright,
-                compression=compress,
-            ),
-        )
-        files = [str(p) for p in written]
-        if truth:
-            m = DEMOSAIC_MARGIN_PX
-            truth_path = out_dir / f"{written[0].stem}_truth.tif"
-            _write_truth(truth_path, frames[0].truth[m:-m, m:-m])
-        if jpeg:
-            from mountcam.app.develop_cli import jpeg_beside
+def _crop(text: str | None):
+    return parse_crop(text) if text is not None else None
 
-            jpegs = [str(jpeg_beside(p)) for p in written]
-    except MountcamError as e:
-        _fail(e)
 
-    meta = frames[0].metadata
-    settings = {
+def _save_truth(camera, frame, dng: Path) -> str:
+    from mountcam.body.backend import write_truth_tiff
+    from mountcam.dng import DEMOSAIC_MARGIN_PX as m
+
+    path = dng.with_name(f"{dng.stem}_truth.tif")
+    write_truth_tiff(path, camera.truth(frame).image[m:-m, m:-m])
+    return str(path)
+
+
+def _jpeg_beside(path: Path) -> Path:
+    from mountcam.app.develop_cli import jpeg_beside
+
+    return jpeg_beside(path)
+
+
+def _settings(frames, truth) -> dict:
+    """The ``settings`` object of ``shoot --json``: what the body decided and believed, and
+    (kept apart in the file's terms: scene, illuminant, simulated_lens) what the twin knew."""
+    meta, f = frames[0].metadata, frames[0]
+    return {
         "module": meta.module,
         "lens": meta.lens_name,
         "focal_mm": meta.focal_mm,
         "f_number": meta.f_number or None,
         "lens_detection": meta.extra.get("lens_detection"),
-        "simulated_lens": meta.extra.get("simulated_lens"),
+        "simulated_lens": {"id": truth.lens_id, "f_number": truth.f_number} if truth else None,
         "mode": meta.mode,
         "bits": meta.bits,
         "exposure_s": meta.exposure_s,
         "iso": meta.iso,
         "analog_gain": meta.analog_gain,
         "digital_gain": meta.digital_gain,
-        "metered": meta.extra["metered"],
+        "metered": meta.metered,
+        "exposure_program": meta.exposure_program,
+        "metering_mode": meta.metering_mode,
+        "white_balance": meta.extra.get("white_balance_setting"),
+        "exposure_bias_ev": [fr.metadata.exposure_bias_ev for fr in frames],
         "seed": meta.seed,
         "count": len(frames),
-        "width": frames[0].width,
-        "height": frames[0].height,
+        "width": f.width,
+        "height": f.height,
         "window_origin": list(meta.window_origin),
-        "scene": meta.scene,
-        "illuminant": meta.illuminant,
-        "luminance_cd_m2": meta.extra["luminance_cd_m2"],
+        "scene": truth.scene if truth else None,
+        "illuminant": truth.illuminant if truth else None,
+        "luminance_cd_m2": truth.luminance_cd_m2 if truth else None,
         "temperature_c": meta.temperature_c,
-        "black_level_dn": frames[0].black_level_dn[0],
-        "white_level_dn": frames[0].white_level_dn,
+        "black_level_dn": f.black_level_dn[0],
+        "white_level_dn": f.white_level_dn,
         "as_shot_neutral": list(meta.as_shot_neutral),
+        "true_neutral": list(truth.camera_neutral) if truth else None,
     }
-    if as_json:
-        sys.stdout.write(
-            json.dumps(
-                {
-                    "files": files,
-                    "truth": str(truth_path) if truth_path else None,
-                    "settings": settings,
-                }
-                | ({"jpegs": jpegs} if jpeg else {})
-            )
-            + "\n"
-        )
-        return
-    _print_summary(frames, files + jpegs, truth_path)
 
 
-def _print_summary(frames, files: list[str], truth_path: Path | None) -> None:
+def _print_summary(frames, files: list[str], truth_path, settings: dict) -> None:
     meta = frames[0].metadata
     f = frames[0]
     # EV100 needs the f-number, which an M body cannot read (until it is estimated).
@@ -378,7 +347,8 @@ def _print_summary(frames, files: list[str], truth_path: Path | None) -> None:
         if meta.f_number
         else ""
     )
-    t = Table(title=f"mountcam · {meta.module} module · {meta.scene}", show_header=False, box=None)
+    title = f"mountcam · {meta.module} module · {settings['scene']}"
+    t = Table(title=title, show_header=False, box=None)
     t.add_column(style="bold")
     t.add_column()
     lens_text = meta.lens_name or "unidentified lens"
@@ -403,7 +373,7 @@ def _print_summary(frames, files: list[str], truth_path: Path | None) -> None:
     t.add_row(
         "exposure",
         f"{format_shutter(meta.exposure_s)} s  ISO {meta.iso:g}  "
-        f"({ev100}{'metered, average' if meta.extra['metered'] else 'manual'})",
+        f"({ev100}{meta.exposure_program}, {meta.metering_mode} metering)",
     )
     t.add_row("gain", f"analog {meta.analog_gain:.2f}x  digital {meta.digital_gain:.2f}x")
     t.add_row(
@@ -412,7 +382,14 @@ def _print_summary(frames, files: list[str], truth_path: Path | None) -> None:
     )
     t.add_row("levels", f"black {f.black_level_dn[0]:g} DN, white {f.white_level_dn} DN")
     t.add_row("seed", str(meta.seed))
-    t.add_row("light", f"{meta.illuminant}, white {meta.extra['luminance_cd_m2']:g} cd/m²")
+    t.add_row(
+        "white balance",
+        f"{settings['white_balance']}, neutral "
+        + " ".join(f"{v:.3f}" for v in meta.as_shot_neutral),
+    )
+    t.add_row(
+        "light (twin)", f"{settings['illuminant']}, white {settings['luminance_cd_m2']:g} cd/m²"
+    )
     mos = f.mosaic
     pat = f.cfa_pattern
     for ch in "RGB":

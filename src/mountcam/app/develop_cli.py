@@ -82,23 +82,19 @@ def develop_file(job: Job) -> Outcome:
 
     from mountcam.develop import develop
     from mountcam.develop.output import save_image
-    from mountcam.errors import OutputExists
+    from mountcam.file_naming import write_counted
 
     t0 = time.perf_counter()
     try:
         _check_is_tiff(job.source)
         dtype = np.uint8 if job.fmt in ("jpeg", "png") else np.uint16
         image = develop(job.source, job.settings, output_dtype=dtype)
-        target = job.target
-        for attempt in range(1000):
-            try:
-                save_image(image, target, job.fmt, quality=job.jpeg_quality)
-                break
-            except OutputExists:
-                # Someone took the name after it was chosen: count on, unless it was asked for.
-                if job.exact_name or attempt == 999:
-                    raise
-                target = _numbered(job.target, attempt + 1)
+        # Someone may take the name after it was chosen: count on, unless it was asked for.
+        _, target = write_counted(
+            job.target,
+            lambda path: save_image(image, path, job.fmt, quality=job.jpeg_quality),
+            exact=job.exact_name,
+        )
     except MountcamError as e:
         return Outcome(job.source, None, str(e), time.perf_counter() - t0, status=2)
     except MemoryError:
@@ -153,16 +149,13 @@ def _looks_like_text(head: bytes) -> bool:
     return all(b >= 0x20 or b in b"\t\r\n" for b in head)
 
 
-def _numbered(path: Path, n: int) -> Path:
-    return path if n == 0 else path.with_name(f"{path.stem}-{n}{path.suffix}")
-
-
 def plan_targets(
     sources: list[Path], fmt: str, out_dir: Path | None, output: Path | None
 ) -> list[tuple[Path, bool]]:
     """(target, exact) for each source: ``output`` as given, or the next free counted name
     (see the module text), never a name another source of this run has already claimed."""
     from mountcam.develop.output import EXTENSIONS
+    from mountcam.file_naming import free_counted
 
     if output is not None:
         return [(output, True)]
@@ -170,11 +163,7 @@ def plan_targets(
     targets = []
     for src in sources:
         folder = out_dir if out_dir is not None else src.parent
-        base = folder / f"{src.stem}{EXTENSIONS[fmt]}"
-        n = 0
-        while _numbered(base, n) in claimed or _numbered(base, n).exists():
-            n += 1
-        target = _numbered(base, n)
+        target = free_counted(folder / f"{src.stem}{EXTENSIONS[fmt]}", claimed)
         claimed.add(target)
         targets.append((target, False))
     return targets

@@ -1,52 +1,87 @@
-"""The phone: two camera modules sharing one sensor design, and the capture loop.
+"""The camera you can script: configure, set controls, capture (in the spirit of Picamera2).
 
-``main`` has the fixed 8.7 mm f/1.9 lens. ``m`` sits behind the Leica M bayonet and cannot
-capture without a lens (lens support arrives with the optics release). A capture goes
-scene -> optics -> sensor -> RawFrame, metered by ``control`` when shutter or ISO are not set.
+::
+
+    from mountcam import Camera, SimulatedBackend
+    camera = Camera(SimulatedBackend("sample:motorcycle", seed=1))
+    camera.attach_lens("summicron-m-50")              # the M module's bayonet
+    camera.configure(module="m", crop=(512, 384))     # sensor readout
+    camera.set_lens(f_number=4, focus_m=3)            # the lens's own rings
+    camera.set_controls(program="A", white_balance="auto")
+    frame = camera.capture()                          # a RawFrame
+    camera.save_dng(frame, "shots")                   # shots/MTC_0001.dng
+
+Three things are kept apart, each validated on its own: the :class:`~mountcam.body.settings.
+Configuration` (module, readout mode, bits, crop), the :class:`~mountcam.body.settings.
+Controls` (program, shutter, ISO, EV, white balance, metering, focus mode, locks) and the lens
+state, which stays on the lens (the M mount's rings; the main module's focus motor).
+
+A capture decides from frames only, as a camera on real hardware must: it reads preview frames
+(:data:`~mountcam.body.backend.PREVIEW_SIZE`, whole field, through the sensor model) to meter
+and to balance white, and a main-module reference frame to estimate an M lens's f-number. The
+decisions are the pure functions of :mod:`mountcam.body.three_a` and
+:mod:`mountcam.body.reference_frame`; the loops that take the frames are here.
+
+Frames come from a backend (:mod:`mountcam.body.backend`): the twin by default, a folder of
+DNGs (:class:`~mountcam.body.replay.ReplayBackend`) or, later, hardware. Each frame carries what
+the body believes (lens profile and state, colour calibration, typed metadata) so that
+``write_dng(frame, path)`` and ``develop(frame)`` need nothing else; the twin's truth stays
+with the twin (:meth:`Camera.truth`).
 """
 
 from __future__ import annotations
 
 import math
-import secrets
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime
+from pathlib import Path
 
-from mountcam.body.mount import Mount
-from mountcam.body.reference_frame import estimate_m_aperture
-from mountcam.control.metering import ExposureLimits, average_exposure
+import numpy as np
+
+from mountcam.body import three_a
+from mountcam.body.backend import PREVIEW_SIZE, Backend, Readout, SensorInfo, SimulatedBackend
+from mountcam.body.mount import Identification, Mount
+from mountcam.body.settings import Configuration, Controls
+from mountcam.control.f_number_estimate import ApertureEstimate
+from mountcam.control.metering import ExposureLimits, exposure_for_product
 from mountcam.errors import InvalidSetting, NoLensAttached
-from mountcam.optics.imaging import SensorWindow, form_image, with_fixed_fov
-from mountcam.optics.lens import (
-    FULL_FRAME_DIAGONAL_MM,
-    LensProfile,
-    LensState,
-    check_state,
-    load_lens,
-)
-from mountcam.optics.truth import render_truth
-from mountcam.scene import Scene
-from mountcam.scene.spectral import channel_signal
-from mountcam.sensor.capture import electron_rate, expose_window, readout_window
-from mountcam.sensor.model import SensorModel, SensorSettings, load_sensor
-from mountcam.sensor.rawframe import CaptureMetadata, RawFrame
-from mountcam.spectra import STEP_NM, photopic_v
-from mountcam.units import KM_LM_PER_W
+from mountcam.optics.lens import FULL_FRAME_DIAGONAL_MM, LensProfile, LensState, check_state
+from mountcam.sensor.rawframe import RawFrame, TwinTruth
 
-#: The smallest window worth simulating: DNG's demosaic margin on both sides plus a tile.
-MIN_CROP_PX = 32
-#: Grid the meter looks through (the whole field, coarse), output pixels.
-METER_GRID = (128, 96)
+#: Preview frames the meter may take before it settles (each one corrects the last).
+MAX_METER_FRAMES = 6
+#: Longest preview exposure: a live readout runs at no less than 8 frames a second.
+MAX_PREVIEW_EXPOSURE_S = 1 / 8
+#: Frames the aperture estimate may re-take shorter when one clips.
+MAX_RETAKES = 6
+#: Frame indices of the extra frames a capture reads (reference, re-takes), kept apart from the
+#: capture's own 0, 1, 2 … so a frame's noise never repeats another's.
+_REFERENCE_INDEX = 1 << 20
+_RETAKE_INDEX = 1 << 21
+
+_PROGRAM_NAMES = {"P": "program", "A": "aperture priority", "S": "shutter priority", "M": "manual"}
+_METERING_NAMES = {
+    "matrix": "matrix",
+    "centre": "center weighted average",
+    "spot": "spot",
+    "highlight": "other",
+    "average": "average",
+}
 
 
 @dataclass
 class Module:
-    """One camera module: a sensor and either a fixed lens or a mount that may hold one."""
+    """One camera module: a sensor and either a fixed lens or a mount that may hold one.
+
+    ``focus_m`` is where the fixed lens's focus motor stands (the body sets it; manual focus or
+    autofocus). An M lens's rings are on the lens (:attr:`Mount.rings`)."""
 
     name: str
-    sensor: SensorModel
+    sensor: SensorInfo
     fixed_lens: LensProfile | None = None
     mount: Mount | None = None
+    focus_m: float = math.inf
 
     @property
     def lens(self) -> LensProfile | None:
@@ -58,88 +93,285 @@ class Module:
     @property
     def crop_factor(self) -> float:
         """35 mm diagonal over this sensor's diagonal (≈ 2.64 for the 1-inch type)."""
-        return FULL_FRAME_DIAGONAL_MM / (
-            math.hypot(self.sensor.width_m, self.sensor.height_m) * 1e3
-        )
+        w, h = self.sensor.output_size("binned")
+        pitch = self.sensor.output_pitch_m("binned")
+        return FULL_FRAME_DIAGONAL_MM / (math.hypot(w, h) * pitch * 1e3)
 
-    def require_lens(self) -> LensProfile:
-        if self.lens is None:
+    def require_lens(self) -> LensProfile | None:
+        """The lens, or a refusal when the module's mount is empty. A module with neither a
+        mount nor a lens profile (a replayed or unknown camera) takes its lens as it is: None."""
+        if self.mount is not None and self.mount.lens is None:
             raise NoLensAttached()
         return self.lens
 
+    def physical_optics(self) -> tuple[LensProfile | None, LensState | None]:
+        """The lens in front of the sensor and how it is really set: for the backend, which
+        stands for the physical world (the light goes through the rings as they are)."""
+        if self.mount is not None:
+            return self.mount.lens, self.mount.rings
+        if self.fixed_lens is None:
+            return None, None
+        return self.fixed_lens, LensState(self.fixed_lens.max_f, self.focus_m)
+
 
 @dataclass(frozen=True)
-class CaptureRequest:
-    """What the photographer asks for. None means 'let the camera decide'."""
+class Exposure:
+    """A decided exposure and how it was decided (for the frame's metadata)."""
 
-    module: str = "main"
-    mode: str = "binned"
-    bits: int = 12
-    exposure_s: float | None = None
-    iso: float | None = None
-    f_number: float | None = None
-    focus_m: float = math.inf
-    #: Focal ring of a lens with several focal lengths (Tri-Elmar), mm; None: the lens's own.
-    focal_mm: float | None = None
-    crop: tuple[int, int] | None = None
-    count: int = 1
-    seed: int | None = None
-    truth: bool = False
-    temperature_c: float | None = None
-    #: M module: estimate the f-number from a main-module reference frame (EXIF FNumber).
-    estimate_aperture: bool = True
-    #: Exposure compensation for metered exposures, EV (+1 doubles the exposure).
-    exposure_compensation_ev: float = 0.0
-    #: An aberration- and diffraction-free lens (throughput, field and fall-off only): the
-    #: sensor alone, as for characterising it.
-    ideal_optics: bool = False
+    exposure_s: float
+    iso: float
+    program: str
+    metered: bool
+    metering_mode: str
 
 
 class Camera:
-    """The two-module phone camera with its simulated backend."""
+    """The two-module phone camera over a backend (the twin by default). See the module text."""
 
-    def __init__(self, sensor: str = "imx989") -> None:
-        model = load_sensor(sensor)
-        #: The Leica M bayonet of the ``m`` module.
-        self.mount = Mount(_catalogue_lens_by_code)
-        self.modules = {
-            "main": Module("main", model, fixed_lens=load_lens("main-8.7")),
-            "m": Module("m", model, mount=self.mount),
-        }
+    def __init__(self, backend: Backend | None = None) -> None:
+        self.backend: Backend = backend if backend is not None else SimulatedBackend()
+        self.modules: dict[str, Module] = {}
+        self.mount: Mount | None = None
+        for spec in self.backend.modules():
+            mount = Mount(_catalogue_lens_by_code) if spec.has_mount else None
+            self.modules[spec.name] = Module(spec.name, spec.sensor, spec.fixed_lens, mount)
+            if mount is not None and self.mount is None:
+                self.mount = mount
+        self.configuration = Configuration(module=next(iter(self.modules)))
+        self.controls = Controls()
+        #: M module: estimate the f-number of the attached lens from a main-module reference
+        #: frame (needs a module with a fixed lens on the same backend).
+        self.estimate_aperture = True
+        self.started = False
+        self._locked_exposure: tuple[float, float] | None = None
+        self._locked_neutral: tuple[float, float, float] | None = None
+        self._last_product: dict[str, float] = {}
+        self._calibrations: dict[str, object] = {}
+        self._frame_index = 0
+        self._preview_index = 0
+        self._estimates: dict[str, ApertureEstimate] = {}
 
-    def module(self, name: str) -> Module:
+    # ---- setting up ----------------------------------------------------------------------------
+    def module(self, name: str | None = None) -> Module:
+        name = self.configuration.module if name is None else name
         if name not in self.modules:
-            raise InvalidSetting(f"module '{name}' does not exist; use main or m")
+            raise InvalidSetting(f"module '{name}' does not exist; use {' or '.join(self.modules)}")
         return self.modules[name]
 
-    # ---- validation --------------------------------------------------------------------------
-    def _check_crop(self, model: SensorModel, mode: str, crop: tuple[int, int] | None) -> None:
-        if crop is None:
-            return
-        full_w, full_h = model.output_size(mode)
-        w, h = crop
-        if not (MIN_CROP_PX <= w <= full_w and MIN_CROP_PX <= h <= full_h):
-            raise InvalidSetting(
-                f"crop {w}x{h} is outside {MIN_CROP_PX}x{MIN_CROP_PX} to {full_w}x{full_h} "
-                f"(output pixels in {mode} mode)"
-            )
-        if w % 2 or h % 2:
-            raise InvalidSetting(f"crop {w}x{h} must have even sides to keep whole Bayer cells")
+    def configure(self, configuration: Configuration | None = None, **changes) -> Configuration:
+        """Set the readout (a :class:`Configuration`, or fields of one to change)."""
+        config = configuration if configuration is not None else self.configuration
+        config = replace(config, **changes) if changes else config
+        module = self.module(config.module)
+        self.configuration = config.check(module.sensor, tuple(self.modules))
+        return self.configuration
 
-    # ---- metering ----------------------------------------------------------------------------
-    def mean_illuminance_lux(
-        self, scene: Scene, lens: LensProfile, state: LensState, model: SensorModel
-    ) -> float:
-        """What a through-the-lens average meter reads: mean focal-plane illuminance (lux) over
-        the whole field, after lens-shading correction (so fall-off does not bias it)."""
-        w, h = METER_GRID
-        pitch = model.width_m / w
-        window = SensorWindow(pitch, w, h, 0, 0, w, h)
-        optical = form_image(scene, lens, state, window, ideal=True)  # a mean needs no blur
-        weights = (KM_LM_PER_W * STEP_NM * photopic_v() * optical.spectral_irradiance_w_m2_nm)[
-            :, None
-        ]
-        return float(channel_signal(optical.sample, weights).mean())
+    def set_controls(self, controls: Controls | None = None, **changes) -> Controls:
+        """Set the shot's controls (a :class:`Controls`, or fields of one to change)."""
+        ctl = controls if controls is not None else self.controls
+        ctl = replace(ctl, **changes) if changes else ctl
+        self.controls = ctl.check(self.module().sensor)
+        return self.controls
+
+    def start(self) -> None:
+        """Make the camera ready to capture (checks the selected module has a lens)."""
+        self.module().require_lens()
+        self.started = True
+
+    def stop(self) -> None:
+        self.started = False
+
+    # ---- the lens --------------------------------------------------------------------------------
+    def attach_lens(self, lens: LensProfile | str, code_read: int | None = None) -> LensProfile:
+        """Put ``lens`` (a profile, or an id or name from the catalogue) on the M mount."""
+        if self.mount is None:
+            raise InvalidSetting("this camera has no lens mount")
+        if isinstance(lens, str):
+            from mountcam.optics.lens_catalogue import find_lens
+
+            lens = find_lens(lens)
+        self.mount.attach(lens, code_read=code_read)
+        self._estimates.pop("m", None)
+        return lens
+
+    def detach_lens(self) -> LensProfile:
+        if self.mount is None:
+            raise InvalidSetting("this camera has no lens mount")
+        self._estimates.pop("m", None)
+        return self.mount.detach()
+
+    def set_lens(
+        self,
+        f_number: float | None = None,
+        focus_m: float | None = None,
+        focal_mm: float | None = None,
+    ) -> LensState:
+        """Turn the selected module's lens: an M lens's aperture ring, focus ring and focal
+        selector; on a fixed lens the focus (manual focus; its aperture is fixed)."""
+        module = self.module()
+        if module.mount is not None:
+            self._estimates.pop(module.name, None)
+            return module.mount.turn_rings(f_number, focus_m, focal_mm)
+        lens = module.require_lens()
+        state = check_state(
+            lens,
+            LensState(
+                lens.max_f if f_number is None else float(f_number),
+                module.focus_m if focus_m is None else float(focus_m),
+                focal_mm,
+            ),
+        )
+        module.focus_m = state.focus_m
+        return state
+
+    def set_lens_detection(self, mode: str, manual_lens: LensProfile | None = None) -> None:
+        """The M body's lens-detection menu: ``auto``, ``manual`` or ``off``, and the lens
+        chosen for uncoded lenses (see :mod:`mountcam.body.mount`)."""
+        if self.mount is None:
+            raise InvalidSetting("this camera has no lens mount")
+        self.mount.set_detection(mode)
+        self.mount.choose_manually(manual_lens)
+
+    def believed_lens(
+        self, module: Module | None = None
+    ) -> tuple[LensProfile | None, Identification | None]:
+        """The lens profile the body believes in for ``module`` (None: no lens data, detection
+        off) and, on a mount, how it identified it."""
+        module = module or self.module()
+        module.require_lens()
+        if module.mount is None:
+            return module.fixed_lens, None
+        ident = module.mount.require_identified()
+        believed = ident.profile
+        if believed is not None and ident.method == "code" and module.mount.rings is not None:
+            # A coded lens with several focal lengths reports the set one through its
+            # frame-selector bits (how an M body knows a Tri-Elmar's setting).
+            believed = replace(believed, focal_mm=module.mount.lens.focal_for(module.mount.rings))
+        return believed, ident
+
+    # ---- capture ---------------------------------------------------------------------------------
+    def capture(self) -> RawFrame:
+        """One frame with the current configuration, controls and lens."""
+        return self.capture_frames(1)[0]
+
+    def burst(self, count: int) -> list[RawFrame]:
+        """``count`` frames with one decided exposure and white balance, independent noise."""
+        return self.capture_frames(count)
+
+    def bracket(self, count: int, step_ev: float) -> list[RawFrame]:
+        """``count`` frames around the decided exposure, ``step_ev`` apart (−, 0, + … order:
+        the middle frame first is not what cameras do; they go from darkest to brightest)."""
+        if count < 2 or count % 2 == 0 or count > 9:
+            raise InvalidSetting(f"a bracket has 3, 5, 7 or 9 frames (asked {count})")
+        if not (math.isfinite(step_ev) and 1 / 3 - 1e-6 <= step_ev <= 3.0):
+            raise InvalidSetting(f"a bracket step is 1/3 to 3 EV (asked {step_ev:g} EV)")
+        half = count // 2
+        return self.capture_frames(count, bias_ev=[(i - half) * step_ev for i in range(count)])
+
+    def capture_frames(
+        self, count: int = 1, *, bias_ev: list[float] | None = None
+    ) -> list[RawFrame]:
+        """``count`` frames; ``bias_ev`` (one per frame) offsets each from the decided exposure
+        (by the shutter; by ISO where the shutter is the photographer's)."""
+        return list(self.iter_frames(count, bias_ev=bias_ev))
+
+    def iter_frames(
+        self, count: int = 1, *, bias_ev: list[float] | None = None
+    ) -> Iterator[RawFrame]:
+        """:meth:`capture_frames` one frame at a time (exposure and white balance decided once,
+        before the first), so a long series need not be held in memory."""
+        if count < 1:
+            raise InvalidSetting(f"count must be at least 1 (got {count})")
+        offsets = list(bias_ev) if bias_ev is not None else [0.0] * count
+        if len(offsets) != count:
+            raise ValueError("bias_ev needs one value per frame")
+        config, ctl = self.configuration, self.controls
+        module = self.module(config.module)
+        module.require_lens()
+        ctl.check(module.sensor)
+        believed, ident = self.believed_lens(module)
+        self.started = True
+        exposure, preview = self._decide_exposure(module, believed, ctl)
+        neutral = self._decide_white_balance(module, ctl, preview, exposure)
+        estimate = None
+        for i, offset in enumerate(offsets):
+            t, iso = self._biased(module, exposure, offset)
+            frame = self.backend.read(
+                module,
+                Readout(
+                    config.mode,
+                    config.bits,
+                    t,
+                    iso,
+                    crop=config.crop,
+                    frame_index=self._next_index(),
+                ),
+            )
+            if i == 0 and ident is not None and believed is not None and self.estimate_aperture:
+                estimate = self._estimate_aperture(module, believed, frame)
+            self._fill_beliefs(
+                frame, module, believed, ident, exposure, ctl, neutral, offset, estimate
+            )
+            yield frame
+
+    def preview(self, size: tuple[int, int] = PREVIEW_SIZE) -> RawFrame:
+        """One preview frame (the whole field at ``size``) at the last metered exposure (or a
+        fresh metering), for metering, white balance and the live view."""
+        module = self.module()
+        believed, _ = self.believed_lens(module)
+        product = self._last_product.get(module.name)
+        if product is None:
+            exposure, _ = self._decide_exposure(module, believed, self.controls)
+            product = exposure.exposure_s * exposure.iso
+        return self._read_preview(module, product, size)
+
+    def frames(self, interval_s: float, count: int) -> Iterator[RawFrame]:
+        """Interval shooting: ``count`` captures, one every ``interval_s`` seconds (each
+        metered and balanced on its own), yielded as they are taken."""
+        if count < 1:
+            raise InvalidSetting(f"count must be at least 1 (got {count})")
+        if not (math.isfinite(interval_s) and 0 <= interval_s <= 86400):
+            raise InvalidSetting(f"interval {interval_s:g} s is outside 0 to 86400 s (one day)")
+        start = time.monotonic()
+        for i in range(count):
+            wait = start + i * interval_s - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            yield self.capture()
+
+    def truth(self, frame: RawFrame) -> TwinTruth | None:
+        """What only the twin knows about ``frame`` (None on a backend that is not the twin)."""
+        ask = getattr(self.backend, "truth", None)
+        return ask(frame) if ask is not None else None
+
+    def save_dng(self, frame: RawFrame, folder: str | Path, **options) -> Path:
+        """Write ``frame`` as the next camera-numbered DNG in ``folder`` (``MTC_0001.dng`` …,
+        never overwriting); ``options`` go to :func:`~mountcam.dng.write_dng`."""
+        return self.save_dngs([frame], folder, **options)[0]
+
+    def save_dngs(self, frames: list[RawFrame], folder: str | Path, **options) -> list[Path]:
+        """Write every frame or none: if one fails, those already written are removed."""
+        from mountcam.dng import write_dng
+        from mountcam.file_naming import write_numbered
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        written: list[Path] = []
+        try:
+            for frame in frames:
+                written += write_numbered(folder, [frame], lambda f, p: write_dng(f, p, **options))
+        except BaseException:
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
+        return written
+
+    def calibration(self, module: str | None = None):
+        """The module's colour calibration (fitted once per camera)."""
+        name = self.module(module).name
+        if name not in self._calibrations:
+            self._calibrations[name] = self.backend.calibration(name)
+        return self._calibrations[name]
 
     def exposure_limits(self, module: Module, focal_mm: float | None = None) -> ExposureLimits:
         """Hardware limits and the handheld limit for a focal length the body knows (or not)."""
@@ -156,135 +388,209 @@ class Camera:
             handheld_limit_s=1.0 / (focal_mm * module.crop_factor) if focal_mm else 1.0 / 30,
         )
 
-    # ---- capture -----------------------------------------------------------------------------
-    def capture(self, scene: Scene, request: CaptureRequest) -> list[RawFrame]:
-        """Take ``request.count`` frames of ``scene``; each with independent temporal noise."""
-        module = self.module(request.module)
-        lens = module.require_lens()
-        # What the body believes about the lens: the fixed lens, or the mount's identification.
-        ident = module.mount.require_identified() if module.mount is not None else None
-        believed = lens if ident is None else ident.profile
+    # ---- decisions -------------------------------------------------------------------------------
+    def _decide_exposure(
+        self, module: Module, believed: LensProfile | None, ctl: Controls
+    ) -> tuple[Exposure, RawFrame | None]:
+        """Shutter and ISO for the program, metered from preview frames where it asks."""
+        program = _PROGRAM_NAMES[ctl.program]
+        if ctl.exposure_s is not None and ctl.iso is not None:
+            return Exposure(ctl.exposure_s, ctl.iso, "manual", False, "unknown"), None
+        limits = self.exposure_limits(module, believed.focal_mm if believed else None)
+        if ctl.ae_lock and self._locked_exposure is not None:
+            t, iso = self._locked_exposure
+            return Exposure(t, iso, program, True, _METERING_NAMES[ctl.metering]), None
+        shading = None
+        product = self._last_product.get(module.name, 1.0)  # 1/100 s at ISO 100
+        frame = None
+        metering = None
+        for _ in range(MAX_METER_FRAMES):
+            frame = self._read_preview(module, product, PREVIEW_SIZE)
+            if shading is None:
+                shading = self._shading(module, believed, frame)
+            metering = three_a.meter(frame, ctl.metering, shading)
+            if metering.reliable:
+                break
+            if metering.clipped_fraction > three_a.MAX_CLIPPED:
+                product = min(metering.wanted_product(), metering.exposure_product / 8)
+            else:
+                product = max(metering.wanted_product(), metering.exposure_product * 16)
+            product = self._clamp_product(module, product)
+        wanted = metering.wanted_product(ctl.ev)
+        self._last_product[module.name] = self._clamp_product(module, metering.wanted_product())
+        t, iso = exposure_for_product(wanted, limits, exposure_s=ctl.exposure_s, iso=ctl.iso)
+        iso = float(round(iso))
+        self._locked_exposure = (t, iso)
+        return Exposure(t, iso, program, True, _METERING_NAMES[ctl.metering]), frame
+
+    def _decide_white_balance(
+        self, module: Module, ctl: Controls, preview: RawFrame | None, exposure: Exposure
+    ) -> tuple[float, float, float]:
+        wb = ctl.white_balance
+        if wb.mode != "auto":
+            return three_a.preset_neutral(self.calibration(module.name), wb.preset, wb.kelvin)
+        if ctl.awb_lock and self._locked_neutral is not None:
+            return self._locked_neutral
+        if preview is None:  # manual exposure: a preview at the shot's exposure
+            preview = self._read_preview(module, exposure.exposure_s * exposure.iso, PREVIEW_SIZE)
+        neutral = three_a.auto_neutral(preview)
+        self._locked_neutral = neutral
+        return neutral
+
+    def _clamp_product(self, module: Module, product: float) -> float:
+        s = module.sensor
+        return min(max(product, s.min_exposure_s * s.iso_min), MAX_PREVIEW_EXPOSURE_S * s.iso_max)
+
+    def _read_preview(self, module: Module, product: float, size: tuple[int, int]) -> RawFrame:
+        s = module.sensor
+        t = min(max(product / s.iso_min, s.min_exposure_s), MAX_PREVIEW_EXPOSURE_S)
+        iso = min(max(product / t, s.iso_min), s.iso_max)
+        self._preview_index += 1
+        return self.backend.read(
+            module,
+            Readout(
+                "preview", min(s.bits_allowed), t, iso, size=size, frame_index=self._preview_index
+            ),
+        )
+
+    def _shading(
+        self, module: Module, believed: LensProfile | None, frame: RawFrame
+    ) -> np.ndarray | None:
+        """Relative illumination of the believed lens on the frame's 2×2 cells (None: no lens
+        data, so no correction)."""
+        if believed is None:
+            return None
+        from mountcam.body.reference_frame import frame_window
+        from mountcam.optics.imaging import relative_illumination
+
+        window = frame_window(frame)
+        estimate = self._estimates.get(module.name)
+        f_number = estimate.f_number if estimate is not None else believed.max_f
+        f_number = min(max(f_number, believed.max_f), believed.min_f)
+        grid_tan = window.grid_m().scaled(1.0 / believed.focal_m)
+        ri = relative_illumination(believed, LensState(f_number), window, grid_tan)
+        h, w = ri.shape[0] // 2 * 2, ri.shape[1] // 2 * 2
+        return ri[:h, :w].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+
+    def _biased(self, module: Module, exposure: Exposure, offset_ev: float) -> tuple[float, float]:
+        if offset_ev == 0:
+            return exposure.exposure_s, exposure.iso
+        s = module.sensor
+        factor = 2.0**offset_ev
+        if self.controls.exposure_s is None:  # the camera's shutter: bracket with it
+            t = min(max(exposure.exposure_s * factor, s.min_exposure_s), s.max_exposure_s)
+            return t, exposure.iso
+        iso = min(max(exposure.iso * factor, s.iso_min), s.iso_max)
+        return exposure.exposure_s, float(round(iso))
+
+    def _next_index(self) -> int:
+        index = self._frame_index
+        self._frame_index += 1
+        return index
+
+    # ---- the M lens's f-number -------------------------------------------------------------------
+    def _estimate_aperture(
+        self, module: Module, believed: LensProfile, frame: RawFrame
+    ) -> ApertureEstimate | None:
+        """Compare ``frame`` with a main-module reference of the same view (re-taking either
+        shorter while it clips); None when no estimate is possible."""
+        from mountcam.body.reference_frame import (
+            MAX_CLIPPED,
+            estimate_from_frames,
+            frame_rate,
+            reference_region,
+        )
+
+        main = next((m for m in self.modules.values() if m.fixed_lens is not None), None)
+        if main is None or module.sensor is not main.sensor:
+            return None
         model = module.sensor
-        f_number = lens.max_f if request.f_number is None else request.f_number
-        state = check_state(lens, LensState(f_number, request.focus_m, request.focal_mm))
-        if believed is not None and ident is not None and ident.method == "code":
-            # A coded lens with several focal lengths reports the set one through its
-            # frame-selector bits (how an M body knows a Tri-Elmar's setting).
-            believed = replace(believed, focal_mm=lens.focal_for(state))
-        if request.count < 1:
-            raise InvalidSetting(f"count must be at least 1 (got {request.count})")
-        # Validate what was given before metering so errors name the user's own setting.
-        probe = SensorSettings(
-            request.mode,
-            request.bits,
-            model.iso_min if request.iso is None else request.iso,
-            model.min_exposure_s if request.exposure_s is None else request.exposure_s,
-            request.temperature_c,
-        )
-        model.validate(probe)
-        self._check_crop(model, request.mode, request.crop)
-        if not -5.0 <= request.exposure_compensation_ev <= 5.0:
-            raise InvalidSetting(
-                f"exposure compensation {request.exposure_compensation_ev:g} EV is outside -5 to +5 EV"
+        config = self.configuration
+        retake = 0
+        while frame_rate(model, frame).clipped_fraction > MAX_CLIPPED:
+            retake += 1
+            if retake > MAX_RETAKES:
+                return None
+            md = frame.metadata
+            frame = self.backend.read(
+                module,
+                Readout(
+                    md.mode,
+                    md.bits,
+                    max(md.exposure_s / 4, model.min_exposure_s),
+                    md.iso,
+                    crop=config.crop,
+                    frame_index=_RETAKE_INDEX + retake,
+                ),
             )
-
-        metered = request.exposure_s is None or request.iso is None
-        if not metered:
-            program = "manual"
-        elif request.exposure_s is not None:
-            program = "shutter priority"
+        region = reference_region(frame, believed, model, main.fixed_lens)
+        exposure, _ = self._decide_exposure(main, main.fixed_lens, Controls(metering="average"))
+        t, iso = exposure.exposure_s, exposure.iso
+        for attempt in range(MAX_RETAKES + 1):
+            reference = self.backend.read(
+                main,
+                Readout(
+                    "binned",
+                    config.bits,
+                    t,
+                    iso,
+                    crop=region.crop,
+                    frame_index=_REFERENCE_INDEX + attempt,
+                    view_of=module.name,
+                ),
+            )
+            if (
+                frame_rate(model, reference, region.weights(reference)).clipped_fraction
+                <= MAX_CLIPPED
+            ):
+                break
+            t = max(t / 4, model.min_exposure_s)
         else:
-            program = "program"
-        exposure_s, iso = request.exposure_s, request.iso
-        if metered:
-            mean_e = self.mean_illuminance_lux(scene, lens, state, model)
-            mean_e /= 2.0**request.exposure_compensation_ev
-            exposure_s, iso = average_exposure(
-                mean_e,
-                self.exposure_limits(module, believed.focal_mm if believed else None),
-                exposure_s=exposure_s,
-                iso=iso,
-            )
-            iso = float(round(iso))
-        settings = model.validate(
-            SensorSettings(request.mode, request.bits, iso, exposure_s, request.temperature_c)
-        )
-        op = model.operating_point(settings)
-        window = readout_window(model, request.mode, request.crop)
-        optical = form_image(scene, lens, state, window, ideal=request.ideal_optics)
-        rate = electron_rate(model, optical, window, request.mode)
-        truth = render_truth(optical) if request.truth else None
+            return None
+        estimate = estimate_from_frames(frame, believed, reference, region, model, main.fixed_lens)
+        if estimate is not None:
+            self._estimates[module.name] = estimate
+        return estimate
 
-        weights = model.photoelectron_weights(optical.spectral_irradiance_w_m2_nm, request.mode)
-        neutral = weights.sum(axis=0)
-        neutral = tuple(float(x) for x in neutral / neutral.max())
-
-        seed = secrets.randbits(63) if request.seed is None else int(request.seed)
-        if not 0 <= seed < 2**63:
-            raise InvalidSetting("seed must be a whole number from 0 to 2^63-1")
-        frames = []
-        for index in range(request.count):
-            mosaic = expose_window(
-                model, op, optical, window, settings.exposure_s, seed, index, rate=rate
+    # ---- what the frame says the body believes -----------------------------------------------------
+    def _fill_beliefs(
+        self,
+        frame: RawFrame,
+        module: Module,
+        believed: LensProfile | None,
+        ident: Identification | None,
+        exposure: Exposure,
+        ctl: Controls,
+        neutral: tuple[float, float, float],
+        offset_ev: float,
+        estimate: ApertureEstimate | None,
+    ) -> None:
+        md = frame.metadata
+        if believed is not None or ident is not None:  # else: the backend's own lens record
+            md.lens_name = believed.name if believed else ""
+            md.focal_mm = believed.focal_mm if believed else 0.0
+        if ident is None and believed is not None:
+            md.f_number = believed.max_f  # a fixed lens: the body knows its aperture
+            md.focus_m = module.focus_m
+        elif estimate is not None:
+            md.f_number = estimate.f_number
+        md.as_shot_neutral = tuple(float(v) for v in neutral)
+        md.exposure_program = exposure.program
+        md.metered = exposure.metered
+        md.metering_mode = exposure.metering_mode
+        md.white_balance = "auto" if ctl.white_balance.mode == "auto" else "manual"
+        md.exposure_bias_ev = (ctl.ev if exposure.metered else 0.0) + offset_ev
+        md.extra["lens_detection"] = ident.as_dict() if ident else None
+        md.extra["white_balance_setting"] = str(ctl.white_balance)
+        if ident is not None:
+            md.extra["f_number_estimate"] = estimate.as_dict() if estimate else None
+        frame.lens = believed
+        if believed is not None:
+            focal = md.focal_mm if believed.focal_settings_mm or believed.focal_range_mm else None
+            frame.lens_state = LensState(
+                md.f_number or 0.0, md.focus_m if md.focus_m is not None else math.inf, focal
             )
-            meta = CaptureMetadata(
-                sensor=model.name,
-                module=module.name,
-                mode=request.mode,
-                bits=request.bits,
-                exposure_s=settings.exposure_s,
-                iso=settings.iso,
-                analog_gain=op.analog_gain,
-                digital_gain=op.digital_gain,
-                temperature_c=op.temperature_c,
-                seed=seed,
-                frame_index=index,
-                timestamp=datetime.now().astimezone(),
-                scene=scene.name,
-                illuminant=scene.illuminant.name,
-                lens_name=believed.name if believed else "",
-                focal_mm=believed.focal_mm if believed else 0.0,
-                # An M body cannot read the aperture ring: no f-number until it is estimated.
-                f_number=state.f_number if ident is None else 0.0,
-                as_shot_neutral=neutral,
-                window_origin=(window.origin_row, window.origin_col),
-                full_size=(window.full_height, window.full_width),
-                pixel_pitch_m=window.pitch_m,
-                extra={
-                    "metered": metered,
-                    "exposure_program": program,
-                    "metering_mode": "average" if metered else "unknown",
-                    "focus_m": state.focus_m,
-                    "luminance_cd_m2": scene.white_luminance_cd_m2,
-                    "lens_detection": ident.as_dict() if ident else None,
-                    # The twin's ground truth, for measurement; never what the body believes.
-                    "simulated_lens": {"id": lens.id, "f_number": state.f_number},
-                },
-            )
-            black = (op.black_level_dn,) * 4
-            frames.append(
-                RawFrame(mosaic, model.cfa_pattern, black, op.white_level_dn, meta, truth)
-            )
-        if ident is not None and believed is not None and request.estimate_aperture:
-            # The main module must see the scene at the angles the M module saw it.
-            shared = with_fixed_fov(scene, lens, state, window)
-
-            def retake(exposure_s: float):
-                settings_short = replace(settings, exposure_s=exposure_s)
-                op_short = model.operating_point(settings_short)
-                mosaic = expose_window(model, op_short, optical, window, exposure_s, seed, 99, rate)
-                meta = replace(frames[0].metadata, exposure_s=exposure_s)
-                short = RawFrame(mosaic, model.cfa_pattern, black, op.white_level_dn, meta)
-                return short, op_short
-
-            estimate = estimate_m_aperture(
-                self, shared, frames[0], op, window, believed, seed, retake
-            )
-            for frame in frames:
-                frame.metadata.extra["f_number_estimate"] = estimate.as_dict() if estimate else None
-                if estimate is not None:
-                    frame.metadata.f_number = estimate.f_number
-        return frames
+        frame.calibration = self.calibration(module.name)
 
 
 def _catalogue_lens_by_code(code: int) -> LensProfile | None:

@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mountcam.errors import InvalidSetting, NoLensAttached
-from mountcam.optics.lens import LensProfile
+from mountcam.errors import InvalidSetting, LensNotIdentified, NoLensAttached
+from mountcam.optics.lens import LensProfile, LensState, check_state
 
 DETECTION_MODES = ("auto", "manual", "off")
 CODE_BITS = 6
@@ -64,6 +64,9 @@ class Mount:
         self.code_read: int | None = None
         self.detection = "auto"
         self.manual_choice: LensProfile | None = None
+        #: How the attached lens's rings are set (aperture, focus, focal selector). They belong
+        #: to the lens: the body cannot read them, only the light that passes.
+        self.rings: LensState | None = None
 
     # ---- the photographer's actions --------------------------------------------------------
     def attach(self, lens: LensProfile, code_read: int | None = None) -> None:
@@ -80,12 +83,33 @@ class Mount:
         if not 0 <= code < 2**CODE_BITS:
             raise InvalidSetting(f"a 6-bit lens code is 0-63 (got {code})")
         self.lens, self.code_read = lens, code
+        self.rings = LensState(lens.max_f)  # wide open, at infinity, as lenses are put on
 
     def detach(self) -> LensProfile:
         if self.lens is None:
             raise NoLensAttached()
-        lens, self.lens, self.code_read = self.lens, None, None
+        lens, self.lens, self.code_read, self.rings = self.lens, None, None, None
         return lens
+
+    def turn_rings(
+        self,
+        f_number: float | None = None,
+        focus_m: float | None = None,
+        focal_mm: float | None = None,
+    ) -> LensState:
+        """Turn the attached lens's aperture ring (f-number), focus ring (metres) and, on a
+        lens with several focal lengths, its focal selector (mm); None leaves a ring where it
+        is. Refuses settings the lens does not have (naming its range)."""
+        if self.lens is None or self.rings is None:
+            raise NoLensAttached()
+        now = self.rings
+        state = LensState(
+            now.f_number if f_number is None else float(f_number),
+            now.focus_m if focus_m is None else float(focus_m),
+            now.focal_mm if focal_mm is None else float(focal_mm),
+        )
+        self.rings = check_state(self.lens, state)
+        return self.rings
 
     def set_detection(self, mode: str) -> None:
         if mode not in DETECTION_MODES:
@@ -120,11 +144,11 @@ class Mount:
         if ident.state == "off" or ident.profile is not None:
             return ident
         if ident.state == "uncoded":
-            raise InvalidSetting(
-                "the lens on the M mount is uncoded; choose it in lens detection "
-                "(--manual-lens ID, see `mountcam lenses`) or switch detection off"
+            raise LensNotIdentified(
+                "the lens on the M mount is uncoded; choose it in lens detection's manual "
+                "lens menu or switch detection off"
             )
-        raise InvalidSetting(
+        raise LensNotIdentified(
             f"the M mount reads lens code {ident.code_read}, which no catalogue lens has (a dirty "
-            f"or damaged code?); choose the lens manually (--manual-lens ID) or switch detection off"
+            "or damaged code?); choose the lens manually or switch detection off"
         )

@@ -1,17 +1,18 @@
-"""The body's side of aperture estimation: a reference frame from the main module.
+"""The body's side of aperture estimation, as pure functions of frames.
 
 The M module's frame is compared with a main-module frame of the same angular region (the
-region the identified M lens covers, mapped onto the main module's much wider view), taken
-with the main module's own metering and re-taken shorter if it clips. The physics and the
-uncertainty budget are in :mod:`mountcam.control.f_number_estimate`.
+region the identified M lens covers, mapped onto the main module's much wider view). The
+camera (:meth:`mountcam.body.camera.Camera.capture`) owns the loop that takes the frames and
+re-takes them shorter when they clip; this module only says which region to take
+(:func:`reference_region`), how far a frame clips there (:func:`frame_rate`) and what the two
+frames say about the f-number (:func:`estimate_from_frames`). The physics and the uncertainty
+budget are in :mod:`mountcam.control.f_number_estimate`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -23,12 +24,9 @@ from mountcam.control.f_number_estimate import (
 )
 from mountcam.optics.imaging import SensorWindow, cos4_falloff
 from mountcam.optics.lens import FULL_FRAME_HALF_DIAGONAL_MM, LensProfile
-from mountcam.scene import Scene, ViewGrid
+from mountcam.scene import ViewGrid
 from mountcam.sensor.model import OperatingPoint, SensorModel, SensorSettings
 from mountcam.sensor.rawframe import RawFrame
-
-if TYPE_CHECKING:
-    from mountcam.body.camera import Camera
 
 #: Most clipped green sites a frame may have and still be compared.
 MAX_CLIPPED = 0.01
@@ -36,10 +34,48 @@ MAX_CLIPPED = 0.01
 _ILLUMINATION_GRID = (48, 36)
 
 
+@dataclass(frozen=True)
+class ReferenceRegion:
+    """Where the M frame's view lies on the main module's binned grid: the centred crop
+    (width, height) to read, and the rectangle [x_lo, x_hi) × [y_lo, y_hi) in pixels from the
+    grid's top-left."""
+
+    crop: tuple[int, int]
+    x_lo: float
+    x_hi: float
+    y_lo: float
+    y_hi: float
+
+    def weights(self, frame: RawFrame) -> np.ndarray:
+        """How much of each pixel of ``frame`` (a crop of the main module) lies in the region."""
+        r0, c0 = frame.metadata.window_origin
+        return np.outer(
+            _overlap(r0, frame.height, self.y_lo, self.y_hi),
+            _overlap(c0, frame.width, self.x_lo, self.x_hi),
+        )
+
+
+def frame_window(frame: RawFrame) -> SensorWindow:
+    """The sensor window a frame was read from (its metadata's pitch, origin and grid)."""
+    md = frame.metadata
+    full_h, full_w = md.full_size
+    return SensorWindow(
+        md.pixel_pitch_m, full_w, full_h, *md.window_origin, frame.width, frame.height
+    )
+
+
+def operating_point_of(model: SensorModel, frame: RawFrame) -> OperatingPoint:
+    m = frame.metadata
+    return model.operating_point(
+        SensorSettings(m.mode, m.bits, m.iso, m.exposure_s, m.temperature_c)
+    )
+
+
 def frame_rate(
-    frame: RawFrame, op: OperatingPoint, weights: np.ndarray | None = None
+    model: SensorModel, frame: RawFrame, weights: np.ndarray | None = None
 ) -> ChannelRate:
-    """Green photo-electron rate of a frame taken at operating point ``op``."""
+    """Green photo-electron rate of ``frame`` (optionally over a weighted region)."""
+    op = operating_point_of(model, frame)
     return green_rate(
         frame.mosaic,
         frame.cfa_pattern,
@@ -58,13 +94,6 @@ def _overlap(first: int, count: int, lo: float, hi: float) -> np.ndarray:
     return np.clip(np.minimum(edges + 1, hi) - np.maximum(edges, lo), 0.0, 1.0)
 
 
-def operating_point_of(model: SensorModel, frame: RawFrame) -> OperatingPoint:
-    m = frame.metadata
-    return model.operating_point(
-        SensorSettings(m.mode, m.bits, m.iso, m.exposure_s, m.temperature_c)
-    )
-
-
 def mean_lens_illumination(lens: LensProfile, window: SensorWindow, f_number: float) -> float:
     """Mean relative illumination the *believed* lens gives over ``window`` at ``f_number``."""
     gw, gh = _ILLUMINATION_GRID
@@ -79,79 +108,52 @@ def mean_lens_illumination(lens: LensProfile, window: SensorWindow, f_number: fl
     return float(np.mean(lens.vignetting.relative_illumination(rho, f_number)))
 
 
-def estimate_m_aperture(
-    camera: Camera,
-    scene: Scene,
-    frame: RawFrame,
-    op: OperatingPoint,
-    window: SensorWindow,
-    believed: LensProfile,
-    seed: int,
-    retake: Callable[[float], tuple[RawFrame, OperatingPoint]],
-) -> ApertureEstimate | None:
-    """Estimate the f-number of the believed M lens from ``frame``; None when not possible
-    (a black frame). ``retake(exposure_s)`` takes another M frame, used when ``frame`` clips."""
-    from mountcam.body.camera import CaptureRequest
-
-    main = camera.module("main")
-    model: SensorModel = main.sensor
-    subject = frame_rate(frame, op)
-    for _ in range(6):
-        if subject.clipped_fraction <= MAX_CLIPPED:
-            break
-        frame, op = retake(max(frame.metadata.exposure_s / 4, model.min_exposure_s))
-        subject = frame_rate(frame, op)
-    else:
-        return None
-    if subject.electrons_per_s <= 0:
-        return None
-    # The M window's angular extent (the body assumes focus at infinity: v = f), as a
-    # rectangle on the main module's binned grid, in pixels from the grid's top-left.
-    pitch_ref = model.output_pitch_m("binned")
-    full_w, full_h = model.output_size("binned")
-    px_per_tan = main.fixed_lens.focal_m / pitch_ref
+def reference_region(
+    m_frame: RawFrame, believed: LensProfile, main_model: SensorModel, main_lens: LensProfile
+) -> ReferenceRegion:
+    """The M frame's angular extent (the body assumes focus at infinity: v = f) as a rectangle
+    on the main module's binned grid, and a centred crop covering it with a margin."""
+    window = frame_window(m_frame)
+    pitch_ref = main_model.output_pitch_m("binned")
+    full_w, full_h = main_model.output_size("binned")
+    px_per_tan = main_lens.focal_m / pitch_ref
     tan_per_px_m = window.pitch_m / believed.focal_m
     x_lo = full_w / 2 + (window.origin_col - window.full_width / 2) * tan_per_px_m * px_per_tan
     y_lo = full_h / 2 + (window.origin_row - window.full_height / 2) * tan_per_px_m * px_per_tan
     x_hi = x_lo + window.width * tan_per_px_m * px_per_tan
     y_hi = y_lo + window.height * tan_per_px_m * px_per_tan
-    # A centred reference crop that covers the rectangle with a margin.
     ref_w = min(full_w, max(32, 2 * math.ceil(max(full_w / 2 - x_lo, x_hi - full_w / 2) + 2)))
     ref_h = min(full_h, max(32, 2 * math.ceil(max(full_h / 2 - y_lo, y_hi - full_h / 2) + 2)))
-    request = CaptureRequest(module="main", crop=(ref_w, ref_h), seed=seed ^ 0x5EED)
-    reference_frame = camera.capture(scene, request)[0]
-    r0, c0 = reference_frame.metadata.window_origin
-    weights = np.outer(_overlap(r0, ref_h, y_lo, y_hi), _overlap(c0, ref_w, x_lo, x_hi))
-    for _ in range(6):  # the main meter reads the whole field; this region may be brighter
-        meta = reference_frame.metadata
-        reference = frame_rate(reference_frame, operating_point_of(model, reference_frame), weights)
-        if reference.clipped_fraction <= MAX_CLIPPED:
-            break
-        shorter = CaptureRequest(
-            module="main",
-            crop=(ref_w, ref_h),
-            seed=seed ^ 0x5EED,
-            iso=meta.iso,
-            exposure_s=max(meta.exposure_s / 4, model.min_exposure_s),
-        )
-        reference_frame = camera.capture(scene, shorter)[0]
-    else:
+    return ReferenceRegion((ref_w, ref_h), x_lo, x_hi, y_lo, y_hi)
+
+
+def estimate_from_frames(
+    m_frame: RawFrame,
+    believed: LensProfile,
+    reference: RawFrame,
+    region: ReferenceRegion,
+    model: SensorModel,
+    main_lens: LensProfile,
+) -> ApertureEstimate | None:
+    """The believed M lens's f-number from an unclipped M frame and an unclipped main-module
+    reference frame of ``region``; None when either frame holds no light."""
+    subject = frame_rate(model, m_frame)
+    ref = frame_rate(model, reference, region.weights(reference))
+    if subject.electrons_per_s <= 0 or ref.electrons_per_s <= 0:
         return None
-    ref_window = SensorWindow(
-        pitch_ref, full_w, full_h, *reference_frame.metadata.window_origin, ref_w, ref_h
-    )
+    window = frame_window(m_frame)
     reference_illumination = mean_lens_illumination(
-        main.fixed_lens, ref_window, main.fixed_lens.max_f
+        main_lens, frame_window(reference), main_lens.max_f
     )
     # Per unit pixel area: the M frame may be read out at a different pitch (full mode).
-    area = (pitch_ref / window.pitch_m) ** 2
+    area = (reference.metadata.pixel_pitch_m / window.pitch_m) ** 2
     subject_scaled = replace(subject, electrons_per_s=subject.electrons_per_s * area)
     # Close-focus magnification f/(z_min − f), capped at 1:2 (a lens without close-focus data).
     m_close = min(believed.focal_m / max(believed.min_focus_m - believed.focal_m, 1e-9), 0.5)
     return estimate_f_number(
-        reference,
-        main.fixed_lens.max_f,
-        main.fixed_lens.transmittance,
+        ref,
+        main_lens.max_f,
+        main_lens.transmittance,
         reference_illumination,
         subject_scaled,
         believed.transmittance,

@@ -41,7 +41,7 @@ class ExposureLimits:
 def exposure_product(mean_illuminance_lux: float) -> float:
     """t·S that the through-the-lens meter asks for: π·K·T_cal/(4·E) (s·ISO)."""
     if not (mean_illuminance_lux > 0 and math.isfinite(mean_illuminance_lux)):
-        raise InvalidSetting("the scene is black: nothing to meter; set --shutter and --iso")
+        raise InvalidSetting("the scene is black: nothing to meter; set shutter and ISO")
     return (
         math.pi
         * METER_CALIBRATION_K
@@ -66,7 +66,26 @@ def average_exposure(
     """
     if exposure_s is not None and iso is not None:
         return exposure_s, iso
-    product = exposure_product(mean_illuminance_lux)
+    return exposure_for_product(
+        exposure_product(mean_illuminance_lux), limits, exposure_s=exposure_s, iso=iso
+    )
+
+
+def exposure_for_product(
+    product: float,
+    limits: ExposureLimits,
+    *,
+    exposure_s: float | None = None,
+    iso: float | None = None,
+) -> tuple[float, float]:
+    """(exposure_s, iso) giving the exposure product t·S (s·ISO), honouring whichever is fixed.
+
+    Program line when both are free: ISO at minimum and the shutter opens up to the handheld
+    limit; then ISO rises up to ``auto_iso_max``; then the shutter lengthens. Results are
+    clamped to the hardware's ranges.
+    """
+    if exposure_s is not None and iso is not None:
+        return exposure_s, iso
 
     def clamp(v: float, lo: float, hi: float) -> float:
         return min(max(v, lo), hi)

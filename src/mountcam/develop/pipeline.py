@@ -418,16 +418,19 @@ def _as_dng_info(raw_or_path: Any, calibration: Any):
 
 def rawframe_info(frame, calibration=None):
     """A :class:`~mountcam.dng.reader.DngInfo` describing a RawFrame exactly as the DNG writer
-    would (same DefaultCrop margin, colour calibration, neutral), without writing a file."""
+    would (same DefaultCrop margin, colour calibration, neutral, lens corrections of the lens
+    the frame believes in), without writing a file."""
     from mountcam.dng.reader import DngInfo
     from mountcam.dng.writer import DEMOSAIC_MARGIN_PX
 
     md = frame.metadata
+    if calibration is None:
+        calibration = getattr(frame, "calibration", None)
     cal = calibration if calibration is not None else _sensor_calibration(md.sensor)
     h, w = frame.mosaic.shape
     m = DEMOSAIC_MARGIN_PX
     info = DngInfo(
-        path=Path(f"<RawFrame {md.scene} #{md.frame_index}>"),
+        path=Path(f"<RawFrame {md.module} #{md.frame_index}>"),
         mosaic=frame.mosaic,
         cfa_pattern=frame.cfa_pattern,
         black_level_dn=tuple(float(b) for b in frame.black_level_dn),
@@ -457,6 +460,15 @@ def rawframe_info(frame, calibration=None):
         value = getattr(cal, name, None)
         if value is not None:
             setattr(info, name, value)
+    lens = getattr(frame, "lens", None)
+    if lens is not None:
+        from mountcam.dng.opcodes import encode_opcode_list, lens_opcodes_for_frame
+        from mountcam.optics.lens import LensState
+
+        state = frame.lens_state or LensState(md.f_number)
+        fit = lens_opcodes_for_frame(frame, lens, state)
+        if fit.ops:
+            info.opcode_list_3 = encode_opcode_list(fit.ops)
     return info
 
 

@@ -69,21 +69,30 @@ MATRIX_DENOMINATOR = 10_000
 NEUTRAL_DENOMINATOR = 1_000_000
 
 
+#: Default of the lens and calibration keywords: what the frame itself carries.
+FROM_FRAME = object()
+
+
 def write_dng(
     frame: RawFrame,
     path: str | os.PathLike,
     *,
-    calibration: ColorCalibration,
+    calibration: ColorCalibration | None = None,
     overwrite: bool = False,
     software: str | None = None,
-    lens_profile=None,
-    lens_state=None,
+    lens_profile=FROM_FRAME,
+    lens_state=FROM_FRAME,
     lens_corrections: bool = True,
     artist: str | None = None,
     copyright: str | None = None,
     compression: str = "none",
 ) -> Path:
     """Write ``frame`` to ``path`` as a DNG; returns the path written.
+
+    Everything the file says comes from the frame: its mosaic, metadata, the lens the camera
+    believes in (``frame.lens`` / ``frame.lens_state``) and its colour calibration
+    (``frame.calibration``; the sensor preset's when the frame has none). The keywords below
+    override those. (A twin's truth record is not part of a frame, so it cannot reach a file.)
 
     ``lens_profile`` (:class:`~mountcam.optics.lens.LensProfile`) is the lens the camera
     believes is attached and ``lens_state`` (:class:`~mountcam.optics.lens.LensState`) how it
@@ -141,10 +150,10 @@ def _put_image(ifd: Ifd, pixels: np.ndarray, bits: int, photometric: str) -> Non
 def build_dng(
     frame: RawFrame,
     *,
-    calibration: ColorCalibration,
+    calibration: ColorCalibration | None = None,
     software: str | None = None,
-    lens_profile=None,
-    lens_state=None,
+    lens_profile=FROM_FRAME,
+    lens_state=FROM_FRAME,
     lens_corrections: bool = True,
     artist: str | None = None,
     copyright: str | None = None,
@@ -153,6 +162,12 @@ def build_dng(
     """The DNG's IFD tree (IFD0 with its raw SubIFD and EXIF IFD), ready for ``write_tiff``.
     The keywords are those of :func:`write_dng`."""
     _check_frame(frame)
+    if calibration is None:
+        calibration = frame_calibration(frame)
+    if lens_profile is FROM_FRAME:
+        lens_profile = frame.lens
+    if lens_state is FROM_FRAME:
+        lens_state = frame.lens_state
     md = frame.metadata
     mosaic = np.ascontiguousarray(frame.mosaic, dtype="<u2")
     height, width = mosaic.shape
@@ -227,6 +242,16 @@ def build_dng(
     return ifd0
 
 
+def frame_calibration(frame: RawFrame) -> ColorCalibration:
+    """The frame's colour calibration, or its sensor preset's (dual illuminant, A and D65)."""
+    if frame.calibration is not None:
+        return frame.calibration
+    from mountcam.dng.calibration import calibrate_dual
+    from mountcam.sensor.model import load_sensor
+
+    return calibrate_dual(load_sensor(frame.metadata.sensor).qe)
+
+
 def _put_colour_and_noise(ifd0: Ifd, frame: RawFrame, calibration: ColorCalibration) -> None:
     """ForwardMatrix1/2, BaselineExposure and NoiseProfile (DNG 1.4 ch. 4 and 6; see
     :mod:`mountcam.dng.calibration` and :mod:`mountcam.dng.noise_profile`)."""
@@ -293,9 +318,9 @@ def _ljpeg_tile_side(size_px: int, *, fit_inside: bool) -> int:
 def build_exif(frame: RawFrame) -> Ifd:
     """The EXIF IFD (Exif 2.32 §4.6.5) for ``frame``'s capture metadata.
 
-    ``metadata.extra`` may carry ``"exposure_program"`` and ``"metering_mode"`` (names from
+    ``metadata.exposure_program`` and ``metadata.metering_mode`` (names from
     :data:`~mountcam.dng.tags.EXPOSURE_PROGRAM` / :data:`~mountcam.dng.tags.METERING_MODE`,
-    or the Exif codes); they are written when present.
+    or the Exif codes; ``metadata.extra`` may carry them too) are written when present.
     """
     md = frame.metadata
     exif = Ifd()
@@ -316,7 +341,7 @@ def build_exif(frame: RawFrame) -> Ifd:
         ("exposure_program", "ExposureProgram", EXPOSURE_PROGRAM),
         ("metering_mode", "MeteringMode", METERING_MODE),
     ):
-        value = md.extra.get(key)
+        value = getattr(md, key, None) or md.extra.get(key)
         if value is not None:
             put(exif, tag, table[value.lower()] if isinstance(value, str) else int(value))
     when = md.timestamp
@@ -343,11 +368,11 @@ def build_exif(frame: RawFrame) -> Ifd:
 def _put_capture_exif(exif: Ifd, frame: RawFrame) -> None:
     """ExposureMode, WhiteBalance, FocalLengthIn35mmFormat, ImageUniqueID (Exif 2.32 §4.6.5)."""
     md = frame.metadata
-    metered = md.extra.get("metered")
+    metered = md.metered if md.metered is not None else md.extra.get("metered")
     if metered is not None:
         put(exif, "ExposureMode", EXPOSURE_MODE["auto" if metered else "manual"])
-    # The twin sets AsShotNeutral from the light it measured itself: automatic white balance.
-    wb = md.extra.get("white_balance", "auto")
+    # AsShotNeutral from the camera's own estimate (auto) or a preset / colour temperature.
+    wb = md.extra.get("white_balance", md.white_balance)
     put(exif, "WhiteBalance", WHITE_BALANCE[wb] if isinstance(wb, str) else int(wb))
     crop = crop_factor(frame)
     if md.focal_mm > 0 and crop is not None:

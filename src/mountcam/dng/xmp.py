@@ -1,4 +1,7 @@
-"""XMP for what EXIF cannot say: lens detection, an estimated f-number, the simulation.
+"""XMP for what EXIF cannot say: lens detection, an estimated f-number, the readout.
+
+Only what the camera knows goes here: the twin's truth (scene, light, the lens's real rings)
+is not part of a frame (see :class:`mountcam.sensor.rawframe.TwinTruth`).
 
 The packet goes into TIFF tag 700 (XMP Specification Part 3, §1.1.4 "TIFF": type BYTE or
 UNDEFINED, UTF-8, wrapped in an ``<?xpacket?>`` processing instruction). Properties live in
@@ -31,8 +34,6 @@ def _properties(frame: RawFrame) -> dict[str, object]:
     props: dict[str, object] = {
         "Module": md.module,
         "SensorMode": md.mode,
-        "Scene": md.scene,
-        "Illuminant": md.illuminant,
         "SimulationSeed": md.seed,
         "FrameIndex": md.frame_index,
     }
@@ -46,11 +47,6 @@ def _properties(frame: RawFrame) -> dict[str, object]:
         props["FNumberEstimated"] = "True"
         props["FNumberEstimate"] = f"{estimate['f_number']:.3f}"
         props["FNumberUncertaintyStops"] = f"{estimate['sigma_stops']:.3f}"
-    simulated = md.extra.get("simulated_lens")
-    if simulated:
-        # The twin's ground truth, for measuring the camera against: never what the body read.
-        props["SimulatedLens"] = simulated["id"]
-        props["SimulatedFNumber"] = f"{simulated['f_number']:g}"
     return props
 
 

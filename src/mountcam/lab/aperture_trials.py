@@ -18,7 +18,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from mountcam.body.camera import Camera, CaptureRequest
+from mountcam.body.backend import SimulatedBackend
+from mountcam.body.camera import Camera
 from mountcam.control.f_number_estimate import TRANSMITTANCE_REL_SIGMA
 from mountcam.optics.lens_catalogue import all_lenses
 from mountcam.scene import load_scene
@@ -83,18 +84,12 @@ def run_trials(count: int, seed: int = 2026) -> list[Trial]:
             lens,
             transmittance=lens.transmittance * float(1 + TRANSMITTANCE_REL_SIGMA * rng.normal()),
         )
-        camera = Camera()
-        camera.mount.attach(sample)
         scene = load_scene(scene_name, illuminant=illuminant, luminance_cd_m2=luminance)
-        request = CaptureRequest(
-            module="m",
-            f_number=f_number,
-            focus_m=focus,
-            focal_mm=focal,
-            crop=CROP,
-            seed=seed * 1000 + i,
-        )
-        frame = camera.capture(scene, request)[0]
+        camera = Camera(SimulatedBackend(scene, seed=seed * 1000 + i))
+        camera.attach_lens(sample)
+        camera.configure(module="m", crop=CROP)
+        camera.set_lens(f_number=f_number, focus_m=focus, focal_mm=focal)
+        frame = camera.capture()
         est = frame.metadata.extra.get("f_number_estimate")
         trials.append(
             Trial(

@@ -151,8 +151,6 @@ def write_cfa_dng(linear: np.ndarray, path: str | os.PathLike, name: str = "") -
         seed=0,
         frame_index=0,
         timestamp=datetime(2026, 1, 1, tzinfo=UTC),
-        scene=name or "demosaic accuracy",
-        illuminant="D65",
         lens_name="",
         focal_mm=0.0,
         f_number=0.0,
