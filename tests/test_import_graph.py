@@ -93,3 +93,10 @@ def test_optics_has_no_import_circles():
 
 def test_sensor_has_no_import_circles():
     assert cycles_within(import_graph(), "mountcam.sensor.") == []
+
+
+def test_body_and_control_have_no_import_circles():
+    # Was: body.camera <-> body.aperture (the reference frame called back into the camera).
+    graph = import_graph()
+    assert cycles_within(graph, "mountcam.body.") == []
+    assert cycles_within(graph, "mountcam.control.") == []

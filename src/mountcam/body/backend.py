@@ -25,50 +25,23 @@ import secrets
 import weakref
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol
 
+from mountcam.body.module import Module, ModuleSpec, SensorInfo
 from mountcam.errors import InvalidSetting, NoLensAttached
 from mountcam.sensor.rawframe import CaptureMetadata, RawFrame, TwinTruth
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from mountcam.body.camera import Module
-    from mountcam.optics.lens import LensProfile
     from mountcam.scene import Scene
+
+__all__ = ["Backend", "Module", "ModuleSpec", "Readout", "SensorInfo", "SimulatedBackend"]
 
 #: Default size of a preview readout (metering, white balance), output pixels.
 PREVIEW_SIZE = (256, 192)
 #: Key mixed into the seed of preview frames, so they never repeat a capture's noise.
 _PREVIEW_STREAM = 0x9E3779B97F4A7C15 & (2**63 - 1)
-
-
-@runtime_checkable
-class SensorInfo(Protocol):
-    """What the body knows about a module's sensor (a :class:`~mountcam.sensor.model.
-    SensorModel` is one)."""
-
-    name: str
-    cfa_pattern: str
-    bits_allowed: tuple[int, ...]
-    iso_min: float
-    iso_max: float
-    min_exposure_s: float
-    max_exposure_s: float
-
-    def output_size(self, mode: str) -> tuple[int, int]: ...
-
-    def output_pitch_m(self, mode: str) -> float: ...
-
-
-@dataclass(frozen=True)
-class ModuleSpec:
-    """A camera module a backend offers: its sensor, and a fixed lens or an M mount."""
-
-    name: str
-    sensor: SensorInfo
-    fixed_lens: LensProfile | None = None
-    has_mount: bool = False
 
 
 @dataclass(frozen=True)

@@ -40,13 +40,14 @@ from pathlib import Path
 import numpy as np
 
 from mountcam.body import three_a
-from mountcam.body.backend import PREVIEW_SIZE, Backend, Readout, SensorInfo, SimulatedBackend
+from mountcam.body.backend import PREVIEW_SIZE, Backend, Readout, SimulatedBackend
+from mountcam.body.module import Module
 from mountcam.body.mount import Identification, Mount
 from mountcam.body.settings import Configuration, Controls
 from mountcam.control.f_number_estimate import ApertureEstimate
 from mountcam.control.metering import ExposureLimits, exposure_for_product
-from mountcam.errors import InvalidSetting, NoLensAttached
-from mountcam.optics.lens import FULL_FRAME_DIAGONAL_MM, LensProfile, LensState, check_state
+from mountcam.errors import InvalidSetting
+from mountcam.optics.lens import LensProfile, LensState, check_state
 from mountcam.sensor.rawframe import RawFrame, TwinTruth
 
 #: Preview frames the meter may take before it settles (each one corrects the last).
@@ -68,50 +69,6 @@ _METERING_NAMES = {
     "highlight": "other",
     "average": "average",
 }
-
-
-@dataclass
-class Module:
-    """One camera module: a sensor and either a fixed lens or a mount that may hold one.
-
-    ``focus_m`` is where the fixed lens's focus motor stands (the body sets it; manual focus or
-    autofocus). An M lens's rings are on the lens (:attr:`Mount.rings`)."""
-
-    name: str
-    sensor: SensorInfo
-    fixed_lens: LensProfile | None = None
-    mount: Mount | None = None
-    focus_m: float = math.inf
-
-    @property
-    def lens(self) -> LensProfile | None:
-        """The lens physically in front of the sensor (whatever the body believes it is)."""
-        if self.mount is not None:
-            return self.mount.lens
-        return self.fixed_lens
-
-    @property
-    def crop_factor(self) -> float:
-        """35 mm diagonal over this sensor's diagonal (≈ 2.64 for the 1-inch type)."""
-        w, h = self.sensor.output_size("binned")
-        pitch = self.sensor.output_pitch_m("binned")
-        return FULL_FRAME_DIAGONAL_MM / (math.hypot(w, h) * pitch * 1e3)
-
-    def require_lens(self) -> LensProfile | None:
-        """The lens, or a refusal when the module's mount is empty. A module with neither a
-        mount nor a lens profile (a replayed or unknown camera) takes its lens as it is: None."""
-        if self.mount is not None and self.mount.lens is None:
-            raise NoLensAttached()
-        return self.lens
-
-    def physical_optics(self) -> tuple[LensProfile | None, LensState | None]:
-        """The lens in front of the sensor and how it is really set: for the backend, which
-        stands for the physical world (the light goes through the rings as they are)."""
-        if self.mount is not None:
-            return self.mount.lens, self.mount.rings
-        if self.fixed_lens is None:
-            return None, None
-        return self.fixed_lens, LensState(self.fixed_lens.max_f, self.focus_m)
 
 
 @dataclass(frozen=True)

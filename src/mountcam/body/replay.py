@@ -31,7 +31,7 @@ from mountcam.errors import InvalidSetting, UnreadableFile
 from mountcam.sensor.rawframe import CaptureMetadata, RawFrame
 
 if TYPE_CHECKING:
-    from mountcam.body.camera import Module
+    from mountcam.body.module import Module
     from mountcam.dng.reader import DngInfo
 
 #: Exposure range a replayed "sensor" accepts (any the camera may ask for), s.
