@@ -58,6 +58,9 @@ def scored(request, tmp_path_factory):
         tmp_path_factory.mktemp(f"cc{request.param}"),
         "--scene", "chart:colorchecker",
         "--illuminant", request.param,
+        # The white balance preset of the light (a studio's choice): this measures develop's
+        # colour, not the auto white balance (docs/3a.md measures that).
+        "--wb", {"D65": "cloudy", "A": "tungsten"}[request.param],
         "--iso", "100",
         "--shutter", "1/350",
         "--scene-hfov", str(HFOV_DEG),

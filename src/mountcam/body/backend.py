@@ -40,6 +40,10 @@ __all__ = ["Backend", "Module", "ModuleSpec", "Readout", "SensorInfo", "Simulate
 
 #: Default size of a preview readout (metering, white balance), output pixels.
 PREVIEW_SIZE = (256, 192)
+#: Optical images kept (preview, capture and reference windows).
+OPTICS_CACHE_ENTRIES = 3
+#: ... while their electron-rate planes stay under this (a full-mode frame's alone is 200 MB).
+OPTICS_CACHE_BYTES = 256 * 2**20
 #: Key mixed into the seed of preview frames, so they never repeat a capture's noise.
 _PREVIEW_STREAM = 0x9E3779B97F4A7C15 & (2**63 - 1)
 
@@ -135,7 +139,9 @@ class SimulatedBackend:
         self.cache_optics = cache_optics
         self._main_lens = load_lens("main-8.7")
         self._truth: weakref.WeakKeyDictionary[RawFrame, TwinTruth] = weakref.WeakKeyDictionary()
-        self._optics_cache: tuple[tuple, object, np.ndarray] | None = None
+        #: key -> (optical image, electron rate), most recent last: the preview's and the
+        #: capture's windows (and a reference crop) each keep theirs.
+        self._optics_cache: dict[tuple, tuple[object, np.ndarray]] = {}
         self._fitted: dict[str, Scene] = {}
         self.set_scene(scene)
 
@@ -147,7 +153,7 @@ class SimulatedBackend:
 
             scene = load_scene(scene)
         self.scene = scene
-        self._optics_cache = None
+        self._optics_cache = {}
         self._fitted = {}
 
     def truth(self, frame: RawFrame) -> TwinTruth | None:
@@ -232,8 +238,9 @@ class SimulatedBackend:
         if readout.view_of is not None and readout.view_of in self._fitted:
             scene = self._fitted[readout.view_of]
         key = (id(scene), module, lens.id, state, window, mode, self.ideal_optics)
-        if self._optics_cache is not None and self._optics_cache[0] == key:
-            return self._optics_cache[1], self._optics_cache[2]
+        if key in self._optics_cache:
+            self._optics_cache[key] = self._optics_cache.pop(key)  # most recent last
+            return self._optics_cache[key]
         if readout.view_of is None and scene.hfov_rad is None:
             from mountcam.sensor.capture import readout_window
 
@@ -243,7 +250,13 @@ class SimulatedBackend:
             self._fitted[module] = scene
         optical = form_image(scene, lens, state, window, ideal=self.ideal_optics)
         rate = electron_rate(self.sensor_model, optical, window, mode)
-        self._optics_cache = (key, optical, rate) if self.cache_optics else None
+        if self.cache_optics:
+            self._optics_cache[key] = (optical, rate)
+            while len(self._optics_cache) > OPTICS_CACHE_ENTRIES or (
+                len(self._optics_cache) > 1
+                and sum(r.nbytes for _, r in self._optics_cache.values()) > OPTICS_CACHE_BYTES
+            ):
+                del self._optics_cache[next(iter(self._optics_cache))]
         return optical, rate
 
     def _truth_of(self, optical, lens, state, mode: str, preview: bool) -> TwinTruth:

@@ -1,0 +1,107 @@
+"""Shutter press to DNG on disk through the Camera API (issue 12, acceptance 7).
+
+One warm process, the simulated main module, binned readout (4096×3072, 12-bit), metered
+(program P, matrix metering from preview frames, auto white balance), written as an
+uncompressed DNG to a fresh folder. A "press" is ``camera.capture()`` + ``camera.save_dng()``;
+the time is split by where it goes (preview readouts for metering and white balance, the
+capture readout, the DNG write). The scene changes slightly between presses (a new luminance),
+so the optical image is rendered every time as on a real shot; "same scene" re-uses it.
+
+    python bench/camera_speed.py [--repeat 5]
+
+Prints a Markdown table; the load average is printed beside it (the machine is shared).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from mountcam import Camera, SimulatedBackend
+from mountcam.scene import load_scene
+
+
+class TimedBackend:
+    """The twin, with the time of each read added up by readout mode."""
+
+    def __init__(self, twin: SimulatedBackend) -> None:
+        self.twin = twin
+        self.seconds: dict[str, float] = {}
+        self.reads: dict[str, int] = {}
+
+    def modules(self):
+        return self.twin.modules()
+
+    def calibration(self, module):
+        return self.twin.calibration(module)
+
+    def read(self, module, readout):
+        t0 = time.perf_counter()
+        frame = self.twin.read(module, readout)
+        key = "preview" if readout.mode == "preview" else "capture"
+        self.seconds[key] = self.seconds.get(key, 0.0) + time.perf_counter() - t0
+        self.reads[key] = self.reads.get(key, 0) + 1
+        return frame
+
+
+def press(camera: Camera, backend: TimedBackend, folder: Path) -> dict[str, float]:
+    backend.seconds.clear()
+    backend.reads.clear()
+    t0 = time.perf_counter()
+    frame = camera.capture()
+    t1 = time.perf_counter()
+    camera.save_dng(frame, folder)
+    t2 = time.perf_counter()
+    return {
+        "total": t2 - t0,
+        "previews": backend.seconds.get("preview", 0.0),
+        "preview frames": backend.reads.get("preview", 0),
+        "capture readout": backend.seconds.get("capture", 0.0),
+        "decisions": (t1 - t0) - sum(backend.seconds.values()),
+        "DNG write": t2 - t1,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    scenes = [load_scene("chart:colorchecker", luminance_cd_m2=800 + 50 * i) for i in range(64)]
+    twin = SimulatedBackend(scenes[0], seed=1)
+    backend = TimedBackend(twin)
+    camera = Camera(backend)
+    camera.configure(mode="binned", bits=12)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        camera.configure(crop=(64, 64))
+        press(camera, backend, folder)  # JIT and calibration warm-up
+        camera.configure(crop=None)
+        press(camera, backend, folder)
+        rows = {}
+        for label, change in (("new scene each press", True), ("same scene", False)):
+            runs = []
+            for i in range(args.repeat):
+                if change:
+                    twin.set_scene(scenes[(i + 1) % len(scenes)])
+                runs.append(press(camera, backend, folder))
+            rows[label] = runs
+    load = os.getloadavg()[0]
+    print(f"load average {load:.1f} on {os.cpu_count()} cores; median of {args.repeat} presses")
+    print()
+    keys = ["total", "previews", "preview frames", "capture readout", "decisions", "DNG write"]
+    print("| binned 4096×3072, metered (P, matrix, auto WB) | " + " | ".join(keys) + " |")
+    print("|---" * (len(keys) + 1) + "|")
+    for label, runs in rows.items():
+        cells = []
+        for k in keys:
+            v = statistics.median(r[k] for r in runs)
+            cells.append(f"{v:.0f}" if k == "preview frames" else f"{v * 1e3:.0f} ms")
+        print(f"| {label} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
