@@ -27,7 +27,9 @@ import time
 
 import numpy as np
 
-from mountcam.body.camera import Camera, CaptureRequest
+from mountcam.body.backend import SimulatedBackend
+from mountcam.body.camera import Camera
+from mountcam.body.settings import Controls
 from mountcam.control import awb
 from mountcam.develop import DevelopSettings, develop
 from mountcam.develop.colour import ColourProfile
@@ -56,8 +58,15 @@ def preview_frame(camera: Camera, scene_name: str, light: str, size: tuple[int, 
     pitch = module.sensor.output_pitch_m("binned")
     hfov = 2.0 * math.atan(size[0] * pitch / (2.0 * lens.focal_m))
     scene = load_scene(scene_name, illuminant=light).with_(hfov_rad=hfov)
-    request = CaptureRequest(crop=size, seed=seed, exposure_s=EXPOSURE_S, iso=100)
-    return camera.capture(scene, request)[0]
+    camera.backend.set_scene(scene)
+    camera.backend.seed = seed
+    camera.configure(crop=size)
+    camera.set_controls(Controls.for_exposure(EXPOSURE_S, 100, focus_mode="manual"))
+    frame = camera.capture()
+    # Scored against a grey card under the same light: the twin's true camera neutral, set as
+    # a custom white balance (the frame's own AsShotNeutral is the camera's auto estimate).
+    frame.metadata.as_shot_neutral = camera.truth(frame).camera_neutral
+    return frame
 
 
 def shades_of_grey(cells: np.ndarray, p: float = 6.0) -> np.ndarray:
@@ -110,7 +119,7 @@ def main() -> None:
             profile.xyz_to_camera
         ),
     }
-    camera = Camera()
+    camera = Camera(SimulatedBackend(seed=1))
     errors: dict[str, dict[str, list[float]]] = {}
     ab_rows = []
     seconds = []

@@ -112,43 +112,49 @@ def test_dim_scenes_raise_iso_before_passing_the_handheld_limit():
     assert limit == pytest.approx(1 / 23, rel=0.02)  # 1/(35 mm-equivalent focal length)
 
 
-def test_auto_white_balance_of_a_grey_scene_is_the_raw_of_a_white():
-    """The neutral comes from the preview frame's raw statistics; on a grey scene grey world
-    is exact, so it matches the twin's true camera neutral to within the noise."""
-    for name in ("D65", "A", "3200K"):
-        scene = load_scene("chart:flat", illuminant=name, luminance_cd_m2=300)
-        camera, (f,) = twin_capture(scene, crop=(64, 64), iso=100, exposure_s=1 / 400, seed=2)
-        m = f.mosaic.astype(np.float64) - f.black_level_dn[0]
-        r, g, b = m[0::2, 0::2].mean(), green_mean(f) - f.black_level_dn[0], m[1::2, 1::2].mean()
-        neutral = f.metadata.as_shot_neutral
-        assert r / g == pytest.approx(neutral[0] / neutral[1], rel=0.01)
-        assert b / g == pytest.approx(neutral[2] / neutral[1], rel=0.01)
-        assert neutral == pytest.approx(camera.truth(f).camera_neutral, rel=0.01)
-    # Tungsten is much redder than daylight to this sensor.
-    assert neutral[0] > neutral[2]
+def angle_deg(a, b) -> float:
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    return math.degrees(math.acos(min(1.0, a @ b / np.linalg.norm(a) / np.linalg.norm(b))))
 
 
-def test_the_neutral_is_estimated_not_read_from_the_truth():
-    """On a scene whose average is not grey, grey world is fooled (that is the baseline the
-    estimators of control/ must beat): proof the body does not peek at the true light."""
-    camera, (f,) = twin_capture("sample:coffee", crop=(128, 96), iso=100, exposure_s=1 / 200)
-    true = np.array(camera.truth(f).camera_neutral)
-    got = np.array(f.metadata.as_shot_neutral)
-    assert np.degrees(np.arccos(true @ got / np.linalg.norm(true) / np.linalg.norm(got))) > 1.0
+def test_auto_white_balance_comes_from_the_preview_frame():
+    """The neutral is control.awb's estimate on a metered preview frame's raw cells: on a grey
+    scene, the twin's true camera neutral, under lights ~20° apart to this sensor."""
+    for light in ("D65", "A", "FL11"):
+        scene = load_scene("chart:flat", reflectance=0.5, illuminant=light, luminance_cd_m2=300)
+        # A dark manual shot (grey at 2 % of clip) is balanced from a metered preview.
+        camera, (f,) = twin_capture(scene, crop=(64, 64), iso=100, exposure_s=1e-4, seed=2)
+        assert angle_deg(f.metadata.as_shot_neutral, camera.truth(f).camera_neutral) < 1.5
+        assert f.metadata.white_balance == "auto"
+        if light == "A":
+            assert f.metadata.as_shot_neutral[0] > 2 * f.metadata.as_shot_neutral[2]
 
 
-def test_presets_and_kelvin_come_from_the_calibration():
+def test_the_neutral_is_estimated_not_read_from_the_truth(tmp_path):
+    """A uniformly blue-green wall under daylight reads like a grey wall under a cooler light:
+    from the frame alone the two cannot be told apart, so the camera's neutral moves away from
+    the true one. (Reading the truth would not be fooled.)"""
+    from PIL import Image
+
+    wall = tmp_path / "wall.png"
+    Image.fromarray(np.full((64, 64, 3), (90, 150, 170), np.uint8)).save(wall)
+    camera, (f,) = twin_capture(str(wall), crop=(64, 64), iso=100, exposure_s=1 / 100)
+    assert angle_deg(f.metadata.as_shot_neutral, camera.truth(f).camera_neutral) > 3.0
+
+
+def test_presets_and_kelvin_are_the_lights_neutrals():
+    from mountcam.body.settings import KELVIN_RANGE
+    from mountcam.control import awb
+
+    assert KELVIN_RANGE == awb.KELVIN_RANGE
     scene = load_scene("chart:flat", illuminant="A", luminance_cd_m2=300)
     camera, (tungsten,) = twin_capture(
         scene, crop=(64, 64), iso=100, exposure_s=1 / 400, white_balance="tungsten"
     )
-    true = np.array(camera.truth(tungsten).camera_neutral)
-    got = np.array(tungsten.metadata.as_shot_neutral)
-    # The calibration's matrices predict the neutral of standard light A within 1.5°.
-    assert np.degrees(np.arccos(true @ got / np.linalg.norm(true) / np.linalg.norm(got))) < 1.5
+    assert angle_deg(tungsten.metadata.as_shot_neutral, camera.truth(tungsten).camera_neutral) < 0.2
     assert tungsten.metadata.white_balance == "manual"
     _, (warm,) = twin_capture(scene, crop=(64, 64), iso=100, exposure_s=1e-3, white_balance=2850)
-    assert np.allclose(warm.metadata.as_shot_neutral, got, atol=0.02)
+    assert angle_deg(warm.metadata.as_shot_neutral, tungsten.metadata.as_shot_neutral) < 0.3
     _, (cool,) = twin_capture(scene, crop=(64, 64), iso=100, exposure_s=1e-3, white_balance=9000)
     assert cool.metadata.as_shot_neutral[0] < warm.metadata.as_shot_neutral[0]
 
@@ -266,7 +272,7 @@ def test_settings_are_validated_on_their_own_with_their_ranges():
         Controls(ev=6)
     with pytest.raises(InvalidSetting, match="needs a shutter"):
         Controls(program="S")
-    with pytest.raises(InvalidSetting, match="2000-12000 K"):
+    with pytest.raises(InvalidSetting, match="1800-20000 K"):
         WhiteBalance.parse("500K")
     camera = Camera(SimulatedBackend("chart:flat"))
     with pytest.raises(InvalidSetting, match="ISO 100-25600"):

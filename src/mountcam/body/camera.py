@@ -104,6 +104,7 @@ class Camera:
         self._locked_neutral: tuple[float, float, float] | None = None
         self._last_product: dict[str, float] = {}
         self._calibrations: dict[str, object] = {}
+        self._awb_models: dict[str, object] = {}
         self._frame_index = 0
         self._preview_index = 0
         self._estimates: dict[str, ApertureEstimate] = {}
@@ -249,7 +250,7 @@ class Camera:
         believed, ident = self.believed_lens(module)
         self.started = True
         exposure, preview = self._decide_exposure(module, believed, ctl)
-        neutral = self._decide_white_balance(module, ctl, preview, exposure)
+        neutral = self._decide_white_balance(module, believed, ctl, preview)
         estimate = None
         for i, offset in enumerate(offsets):
             t, iso = self._biased(module, exposure, offset)
@@ -330,6 +331,15 @@ class Camera:
             self._calibrations[name] = self.backend.calibration(name)
         return self._calibrations[name]
 
+    def awb_model(self, module: str | None = None):
+        """The module's auto-white-balance model (:func:`mountcam.body.three_a.awb_model`)."""
+        name = self.module(module).name
+        if name not in self._awb_models:
+            self._awb_models[name] = three_a.awb_model(
+                self.module(name).sensor, self.calibration(name)
+            )
+        return self._awb_models[name]
+
     def exposure_limits(self, module: Module, focal_mm: float | None = None) -> ExposureLimits:
         """Hardware limits and the handheld limit for a focal length the body knows (or not)."""
         s = module.sensor
@@ -346,26 +356,19 @@ class Camera:
         )
 
     # ---- decisions -------------------------------------------------------------------------------
-    def _decide_exposure(
-        self, module: Module, believed: LensProfile | None, ctl: Controls
-    ) -> tuple[Exposure, RawFrame | None]:
-        """Shutter and ISO for the program, metered from preview frames where it asks."""
-        program = _PROGRAM_NAMES[ctl.program]
-        if ctl.exposure_s is not None and ctl.iso is not None:
-            return Exposure(ctl.exposure_s, ctl.iso, "manual", False, "unknown"), None
-        limits = self.exposure_limits(module, believed.focal_mm if believed else None)
-        if ctl.ae_lock and self._locked_exposure is not None:
-            t, iso = self._locked_exposure
-            return Exposure(t, iso, program, True, _METERING_NAMES[ctl.metering]), None
+    def _meter(
+        self, module: Module, believed: LensProfile | None, mode: str
+    ) -> tuple[three_a.Metering, RawFrame]:
+        """Meter from preview frames, starting at the last metered exposure and re-taking a
+        frame that clipped or was black; returns the last reading and a preview frame taken
+        within 1 EV of the metered exposure (for the white balance's statistics)."""
         shading = None
         product = self._last_product.get(module.name, 1.0)  # 1/100 s at ISO 100
-        frame = None
-        metering = None
         for _ in range(MAX_METER_FRAMES):
             frame = self._read_preview(module, product, PREVIEW_SIZE)
             if shading is None:
                 shading = self._shading(module, believed, frame)
-            metering = three_a.meter(frame, ctl.metering, shading)
+            metering = three_a.meter(frame, mode, shading)
             if metering.reliable:
                 break
             if metering.clipped_fraction > three_a.MAX_CLIPPED:
@@ -373,24 +376,50 @@ class Camera:
             else:
                 product = max(metering.wanted_product(), metering.exposure_product * 16)
             product = self._clamp_product(module, product)
+        wanted = self._clamp_product(module, metering.wanted_product())
+        self._last_product[module.name] = wanted
+        if abs(math.log2(wanted / metering.exposure_product)) > 1.0:
+            frame = self._read_preview(module, wanted, PREVIEW_SIZE)
+        return metering, frame
+
+    def _decide_exposure(
+        self, module: Module, believed: LensProfile | None, ctl: Controls
+    ) -> tuple[Exposure, RawFrame | None]:
+        """Shutter and ISO for the program, metered from preview frames where it asks; and the
+        well-exposed preview frame the metering ended on (None when it did not meter)."""
+        program = _PROGRAM_NAMES[ctl.program]
+        if ctl.exposure_s is not None and ctl.iso is not None:
+            return Exposure(ctl.exposure_s, ctl.iso, "manual", False, "unknown"), None
+        limits = self.exposure_limits(module, believed.focal_mm if believed else None)
+        if ctl.ae_lock and self._locked_exposure is not None:
+            t, iso = self._locked_exposure
+            return Exposure(t, iso, program, True, _METERING_NAMES[ctl.metering]), None
+        metering, frame = self._meter(module, believed, ctl.metering)
         wanted = metering.wanted_product(ctl.ev)
-        self._last_product[module.name] = self._clamp_product(module, metering.wanted_product())
         t, iso = exposure_for_product(wanted, limits, exposure_s=ctl.exposure_s, iso=ctl.iso)
         iso = float(round(iso))
         self._locked_exposure = (t, iso)
         return Exposure(t, iso, program, True, _METERING_NAMES[ctl.metering]), frame
 
     def _decide_white_balance(
-        self, module: Module, ctl: Controls, preview: RawFrame | None, exposure: Exposure
+        self,
+        module: Module,
+        believed: LensProfile | None,
+        ctl: Controls,
+        preview: RawFrame | None,
     ) -> tuple[float, float, float]:
+        """The neutral of a preset or colour temperature, or estimated from a preview frame
+        exposed by the meter (whatever the shot's own exposure: a camera's statistics come
+        from its auto-exposed stream, so a dark manual shot is balanced as well as any)."""
         wb = ctl.white_balance
+        model = self.awb_model(module.name)
         if wb.mode != "auto":
-            return three_a.preset_neutral(self.calibration(module.name), wb.preset, wb.kelvin)
+            return three_a.preset_neutral(model, wb.preset, wb.kelvin)
         if ctl.awb_lock and self._locked_neutral is not None:
             return self._locked_neutral
-        if preview is None:  # manual exposure: a preview at the shot's exposure
-            preview = self._read_preview(module, exposure.exposure_s * exposure.iso, PREVIEW_SIZE)
-        neutral = three_a.auto_neutral(preview)
+        if preview is None:
+            _, preview = self._meter(module, believed, "average")
+        neutral = three_a.auto_neutral(preview, model)
         self._locked_neutral = neutral
         return neutral
 

@@ -34,8 +34,8 @@ METERING_MODES = ("matrix", "centre", "spot", "highlight", "average")
 FOCUS_MODES = ("auto", "manual")
 #: White-balance presets, with the light they assume (see :mod:`mountcam.control.awb`).
 WB_PRESETS = ("daylight", "cloudy", "shade", "tungsten", "fluorescent", "flash")
-#: Colour temperatures a Kelvin white balance accepts.
-KELVIN_RANGE = (2000.0, 12000.0)
+#: Colour temperatures a Kelvin white balance accepts (the AWB's candidate lights span them).
+KELVIN_RANGE = (1800.0, 20000.0)
 #: Exposure compensation: ±5 EV in 1/3 EV steps (any value in range is accepted).
 EV_RANGE = (-5.0, 5.0)
 #: The smallest window worth simulating: DNG's demosaic margin on both sides plus a tile.

@@ -5,18 +5,17 @@ another); the decisions are pure functions of frames, listed here so that the es
 :mod:`mountcam.control` plug in at one place:
 
 - :func:`meter` (AE): the exposure a frame asks for, from its raw levels;
-- :func:`auto_neutral` (AWB): the camera neutral of the light, from a frame's raw statistics;
+- :func:`auto_neutral` (AWB): the camera neutral of the light, from a frame's raw statistics
+  (:mod:`mountcam.control.awb`);
 - :func:`preset_neutral`: the camera neutral of a white-balance preset or colour temperature,
-  from the camera's colour calibration (what it knows about its own colour, never the scene).
+  from what the camera knows about its own colour (:func:`awb_model`), never the scene.
 
 Nothing here reads the twin's truth: a frame, the body's calibration and the lens it believes
 in are all there is.
 
-The first implementations are the simple ones a camera starts from: the mean of the green
-raw level over metering weights (average, centre-weighted, spot, zones, highlights), and grey
-world (G. Buchsbaum, "A spatial processor model for object colour perception", J. Franklin
-Inst. 310, 1980) on unclipped cells. :mod:`mountcam.control` replaces them as its estimators
-land.
+The meter is still the simple one a camera starts from (the mean green raw level over
+metering weights: average, centre-weighted, spot, zones, highlights); :mod:`mountcam.control`
+replaces it as its AE lands.
 """
 
 from __future__ import annotations
@@ -52,10 +51,6 @@ SPOT_AREA = 0.03
 MAX_CLIPPED = 0.02
 #: A frame darker than this (fraction of clip) is mostly noise: take another, longer.
 MIN_LEVEL = 0.002
-#: Cells used for white balance: below this fraction of clip in every channel...
-WB_CLIP_FRACTION = 0.95
-#: ... and above this one in their brightest channel.
-WB_DARK_FRACTION = 0.01
 
 
 @dataclass(frozen=True)
@@ -153,53 +148,44 @@ def _matrix(level: np.ndarray, clipped_fraction: float, product: float) -> Meter
     return Metering(metered, TARGET_LEVEL, clipped_fraction, product)
 
 
-def cell_rgb(frame: RawFrame) -> np.ndarray:
-    """(N, 3) float64 camera RGB of each 2×2 CFA cell (greens averaged), black-subtracted,
-    1.0 = clip."""
-    m = frame.mosaic
-    h, w = m.shape[0] // 2 * 2, m.shape[1] // 2 * 2
-    planes: dict[str, list[np.ndarray]] = {"R": [], "G": [], "B": []}
-    for k, colour in enumerate(frame.cfa_pattern):
-        r, c = divmod(k, 2)
-        black = frame.black_level_dn[k]
-        plane = (m[r:h:2, c:w:2].astype(np.float64) - black) / (frame.white_level_dn - black)
-        planes[colour].append(plane.ravel())
-    return np.stack(
-        [planes["R"][0], 0.5 * (planes["G"][0] + planes["G"][1]), planes["B"][0]], axis=1
+def awb_model(sensor, calibration):
+    """The auto-white-balance model of a module (:class:`mountcam.control.awb.AwbModel`): from
+    its sensor's spectral sensitivities when the body knows them (the twin's sensor preset; a
+    hardware backend's characterised sensor), else from its colour calibration's matrices (a
+    replayed camera), exactly as ``develop --wb auto`` builds it from a DNG."""
+    from mountcam.control import awb
+
+    qe = getattr(sensor, "qe", None)
+    if qe is not None:
+        return awb.model_from_quantum_efficiency(qe)
+    from mountcam.develop.colour import ColourProfile
+    from mountcam.develop.white_balance import awb_model as model_of_profile
+
+    return model_of_profile(ColourProfile.from_dng(calibration))
+
+
+def auto_neutral(frame: RawFrame, model) -> tuple[float, float, float]:
+    """Camera neutral (max 1) of the light, estimated from ``frame``'s raw cells by
+    :func:`mountcam.control.awb.estimate_neutral` (colour by correlation over the daylight and
+    Planckian loci and the CIE lamps; see docs/3a.md)."""
+    from mountcam.control import awb
+
+    cells = awb.cfa_cells(
+        frame.mosaic, frame.cfa_pattern, frame.black_level_dn, frame.white_level_dn
     )
-
-
-def auto_neutral(frame: RawFrame) -> tuple[float, float, float]:
-    """Grey-world camera neutral (max 1) of ``frame`` over cells that are neither clipped nor
-    near black."""
-    cells = cell_rgb(frame)
-    hi = cells.max(axis=1)
-    ok = (hi < WB_CLIP_FRACTION) & (hi > WB_DARK_FRACTION)
-    use = cells[ok] if ok.sum() >= 16 else cells
-    mean = np.maximum(use.mean(axis=0), 1e-9)
-    return tuple(float(v) for v in mean / mean.max())
-
-
-#: White-balance presets -> CIE 1931 xy of the standard light they stand for (CIE 15:2004
-#: Tables T.3 and T.8): daylight D55, cloudy D65, shade D75, tungsten A, fluorescent F2
-#: (cool white), flash D55 (electronic flash is made daylight-like, ~5500 K).
-PRESET_XY: dict[str, tuple[float, float]] = {
-    "daylight": (0.33242, 0.34743),
-    "cloudy": (0.31271, 0.32902),
-    "shade": (0.29902, 0.31485),
-    "tungsten": (0.44757, 0.40745),
-    "fluorescent": (0.37208, 0.37529),
-    "flash": (0.33242, 0.34743),
-}
+    return tuple(float(v) for v in awb.estimate_neutral(cells, model).neutral)
 
 
 def preset_neutral(
-    calibration, preset: str | None = None, kelvin: float | None = None
+    model, preset: str | None = None, kelvin: float | None = None
 ) -> tuple[float, float, float]:
-    """Camera neutral (max 1) of a preset's light or of the Planckian radiator at ``kelvin``,
-    through the calibration's colour matrices interpolated in mired (DNG 1.4 §6)."""
-    from mountcam.develop.colour import ColourProfile, cct_to_xy
+    """Camera neutral (max 1) of a white-balance preset's light or of a colour temperature
+    (:func:`mountcam.control.awb.preset_neutral`, :func:`~mountcam.control.awb.kelvin_neutral`)."""
+    from mountcam.control import awb
 
-    profile = ColourProfile.from_dng(calibration)
-    xy = PRESET_XY[preset] if preset is not None else cct_to_xy(float(kelvin))
-    return tuple(float(v) for v in profile.xy_to_neutral(xy))
+    n = (
+        awb.preset_neutral(model, preset)
+        if preset is not None
+        else awb.kelvin_neutral(model, kelvin)
+    )
+    return tuple(float(v) for v in n)
