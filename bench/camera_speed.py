@@ -9,7 +9,8 @@ so the optical image is rendered every time as on a real shot; "same scene" re-u
 
     python bench/camera_speed.py [--repeat 5]
 
-Prints a Markdown table; the load average is printed beside it (the machine is shared).
+Prints a Markdown table: wall times per stage, and the process's CPU time for the whole press
+(less sensitive to a shared machine's load than wall time); the load average beside it.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class TimedBackend:
 def press(camera: Camera, backend: TimedBackend, folder: Path) -> dict[str, float]:
     backend.seconds.clear()
     backend.reads.clear()
+    c0 = time.process_time()
     t0 = time.perf_counter()
     frame = camera.capture()
     t1 = time.perf_counter()
@@ -58,6 +60,7 @@ def press(camera: Camera, backend: TimedBackend, folder: Path) -> dict[str, floa
     t2 = time.perf_counter()
     return {
         "total": t2 - t0,
+        "CPU (all threads)": time.process_time() - c0,
         "previews": backend.seconds.get("preview", 0.0),
         "preview frames": backend.reads.get("preview", 0),
         "capture readout": backend.seconds.get("capture", 0.0),
@@ -92,7 +95,7 @@ def main() -> None:
     load = os.getloadavg()[0]
     print(f"load average {load:.1f} on {os.cpu_count()} cores; median of {args.repeat} presses")
     print()
-    keys = ["total", "previews", "preview frames", "capture readout", "decisions", "DNG write"]
+    keys = ["total", "CPU (all threads)", "previews", "preview frames", "capture readout", "decisions", "DNG write"]
     print("| binned 4096×3072, metered (P, matrix, auto WB) | " + " | ".join(keys) + " |")
     print("|---" * (len(keys) + 1) + "|")
     for label, runs in rows.items():

@@ -175,6 +175,7 @@ def shoot(
         _mount_lens(camera, module, lens, lens_code, lens_detection, manual_lens)
         camera.configure(module=module, mode=mode, bits=bits, crop=_crop(crop))
         camera.set_lens(f_number=aperture, focus_m=focus, focal_mm=focal)
+        _declare_focal(camera, module, focal)
         camera.set_controls(controls)
         camera.start()
         if out_dir.exists() and not out_dir.is_dir():
@@ -265,6 +266,16 @@ def _mount_lens(camera, module: str, lens, code, detection: str, manual) -> None
     elif code is not None:
         raise InvalidSetting("--lens-code needs a lens on the mount (--lens ID)")
     camera.set_lens_detection(detection, find_lens(manual) if manual is not None else None)
+
+
+def _declare_focal(camera, module: str, focal) -> None:
+    """--focal on a zoom the body cannot read (uncoded, adapted): the photographer tells it."""
+    if module != "m" or focal is None:
+        return
+    believed, ident = camera.believed_lens()
+    if believed is not None and ident.method != "code":
+        if believed.focal_settings_mm or believed.focal_range_mm:
+            camera.declare_lens(focal_mm=focal)
 
 
 def _exposure_of(path: Path, shutter, iso) -> tuple[float, float]:

@@ -32,6 +32,7 @@ with the twin (:meth:`Camera.truth`).
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -108,6 +109,9 @@ class Camera:
         self._frame_index = 0
         self._preview_index = 0
         self._estimates: dict[str, ApertureEstimate] = {}
+        self._shading_cache: dict[tuple, np.ndarray] = {}
+        #: Held by every capture and preview step: a live preview pauses while a capture runs.
+        self._lock = threading.RLock()
 
     # ---- setting up ----------------------------------------------------------------------------
     def module(self, name: str | None = None) -> Module:
@@ -205,7 +209,29 @@ class Camera:
             # A coded lens with several focal lengths reports the set one through its
             # frame-selector bits (how an M body knows a Tri-Elmar's setting).
             believed = replace(believed, focal_mm=module.mount.lens.focal_for(module.mount.rings))
+        elif believed is not None and module.mount.declared_focal_mm is not None:
+            # A zoom the body cannot read (uncoded, adapted): the focal length the photographer
+            # entered, as bodies ask for it for adapted lenses.
+            believed = replace(believed, focal_mm=module.mount.declared_focal_mm)
         return believed, ident
+
+    def declare_lens(self, f_number: float | None = None, focal_mm: float | None = None) -> None:
+        """Tell the body how the M lens is set, where it cannot read it: the aperture (then
+        it is believed instead of estimated) and, on a zoom without frame-selector coding, the
+        focal length. Checked against the lens the body believes is attached; None forgets."""
+        if self.mount is None:
+            raise InvalidSetting("this camera has no lens mount")
+        module = next(m for m in self.modules.values() if m.mount is self.mount)
+        believed, _ = self.believed_lens(module)
+        if believed is not None and (f_number is not None or focal_mm is not None):
+            check_state(
+                believed,
+                LensState(
+                    believed.max_f if f_number is None else float(f_number), math.inf, focal_mm
+                ),
+            )
+        self.mount.declared_f_number = None if f_number is None else float(f_number)
+        self.mount.declared_focal_mm = None if focal_mm is None else float(focal_mm)
 
     # ---- capture ---------------------------------------------------------------------------------
     def capture(self) -> RawFrame:
@@ -243,45 +269,114 @@ class Camera:
         offsets = list(bias_ev) if bias_ev is not None else [0.0] * count
         if len(offsets) != count:
             raise ValueError("bias_ev needs one value per frame")
-        config, ctl = self.configuration, self.controls
-        module = self.module(config.module)
-        module.require_lens()
-        ctl.check(module.sensor)
-        believed, ident = self.believed_lens(module)
-        self.started = True
-        exposure, preview = self._decide_exposure(module, believed, ctl)
-        neutral = self._decide_white_balance(module, believed, ctl, preview)
+        with self._lock:
+            config, ctl = self.configuration, self.controls
+            module = self.module(config.module)
+            module.require_lens()
+            ctl.check(module.sensor)
+            believed, ident = self.believed_lens(module)
+            self.started = True
+            exposure, preview = self._decide_exposure(module, believed, ctl)
+            neutral = self._decide_white_balance(module, believed, ctl, preview)
         estimate = None
         for i, offset in enumerate(offsets):
-            t, iso = self._biased(module, exposure, offset)
-            frame = self.backend.read(
-                module,
-                Readout(
-                    config.mode,
-                    config.bits,
-                    t,
-                    iso,
-                    crop=config.crop,
-                    frame_index=self._next_index(),
-                ),
-            )
-            if i == 0 and ident is not None and believed is not None and self.estimate_aperture:
-                estimate = self._estimate_aperture(module, believed, frame)
-            self._fill_beliefs(
-                frame, module, believed, ident, exposure, ctl, neutral, offset, estimate
-            )
+            with self._lock:
+                t, iso = self._biased(module, exposure, offset)
+                # What the sensor's ranges allowed of the offset (a bracket at ISO 100 cannot go
+                # lower in ISO): the frame records the offset it got.
+                offset = math.log2(t * iso / (exposure.exposure_s * exposure.iso))
+                frame = self.backend.read(
+                    module,
+                    Readout(
+                        config.mode,
+                        config.bits,
+                        t,
+                        iso,
+                        crop=config.crop,
+                        frame_index=self._next_index(),
+                    ),
+                )
+                declared = module.mount is not None and module.mount.declared_f_number is not None
+                if (
+                    i == 0
+                    and ident is not None
+                    and believed is not None
+                    and self.estimate_aperture
+                    and not declared
+                ):
+                    estimate = self._estimate_aperture(module, believed, frame)
+                self._fill_beliefs(
+                    frame, module, believed, ident, exposure, ctl, neutral, offset, estimate
+                )
             yield frame
 
     def preview(self, size: tuple[int, int] = PREVIEW_SIZE) -> RawFrame:
         """One preview frame (the whole field at ``size``) at the last metered exposure (or a
         fresh metering), for metering, white balance and the live view."""
+        with self._lock:
+            module = self.module()
+            believed, _ = self.believed_lens(module)
+            product = self._last_product.get(module.name)
+            if product is None:
+                exposure, _ = self._decide_exposure(module, believed, self.controls)
+                product = exposure.exposure_s * exposure.iso
+            return self._read_preview(module, product, size)
+
+    def start_preview(self, size: tuple[int, int] = (1024, 768), fps: float | None = None):
+        """Start the live preview (:class:`~mountcam.body.preview.PreviewStream`): preview
+        frames of the selected module at ``size`` from a background thread, auto-exposed frame
+        by frame; iterate over it, ``stop()`` it. Captures pause it while they run."""
+        from mountcam.body.backend import check_preview_size
+        from mountcam.body.preview import PreviewStream
+
         module = self.module()
-        believed, _ = self.believed_lens(module)
-        product = self._last_product.get(module.name)
-        if product is None:
-            exposure, _ = self._decide_exposure(module, believed, self.controls)
-            product = exposure.exposure_s * exposure.iso
-        return self._read_preview(module, product, size)
+        module.require_lens()
+        return PreviewStream(self, check_preview_size(module.sensor, size), fps)
+
+    def preview_step(self, size: tuple[int, int]) -> RawFrame:
+        """One frame of the live preview: read at the exposure the last frame asked for, then
+        metered (AE follows the light one frame at a time; AE lock and manual exposure hold
+        it), white-balanced and given the body's beliefs like a capture."""
+        with self._lock:
+            ctl = self.controls
+            module = self.module()
+            believed, ident = self.believed_lens(module)
+            manual = ctl.exposure_s is not None and ctl.iso is not None
+            if manual:
+                product = ctl.exposure_s * ctl.iso
+            else:
+                product = self._last_product.get(module.name, 1.0)
+            frame = self._read_preview(module, product, size)
+            md = frame.metadata
+            if not manual and not ctl.ae_lock:
+                metering = three_a.meter(
+                    frame, ctl.metering, self._shading(module, believed, frame)
+                )
+                if metering.clipped_fraction > three_a.MAX_CLIPPED:
+                    wanted = min(metering.wanted_product(), metering.exposure_product / 8)
+                else:
+                    wanted = metering.wanted_product()
+                self._last_product[module.name] = self._clamp_product(module, wanted)
+            exposure = Exposure(
+                md.exposure_s,
+                md.iso,
+                "manual" if manual else _PROGRAM_NAMES[ctl.program],
+                not manual,
+                "unknown" if manual else _METERING_NAMES[ctl.metering],
+            )
+            wb = ctl.white_balance
+            model = self.awb_model(module.name)
+            if wb.mode != "auto":
+                neutral = three_a.preset_neutral(model, wb.preset, wb.kelvin)
+            elif ctl.awb_lock and self._locked_neutral is not None:
+                neutral = self._locked_neutral
+            else:
+                neutral = self._locked_neutral = three_a.auto_neutral(frame, model)
+            estimate = self._estimates.get(module.name) if ident is not None else None
+            self._fill_beliefs(
+                frame, module, believed, ident, exposure, ctl, neutral, 0.0, estimate
+            )
+            return frame
 
     def frames(self, interval_s: float, count: int) -> Iterator[RawFrame]:
         """Interval shooting: ``count`` captures, one every ``interval_s`` seconds (each
@@ -453,10 +548,15 @@ class Camera:
         estimate = self._estimates.get(module.name)
         f_number = estimate.f_number if estimate is not None else believed.max_f
         f_number = min(max(f_number, believed.max_f), believed.min_f)
-        grid_tan = window.grid_m().scaled(1.0 / believed.focal_m)
-        ri = relative_illumination(believed, LensState(f_number), window, grid_tan)
-        h, w = ri.shape[0] // 2 * 2, ri.shape[1] // 2 * 2
-        return ri[:h, :w].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+        key = (believed, round(f_number, 3), window)
+        if key not in self._shading_cache:
+            grid_tan = window.grid_m().scaled(1.0 / believed.focal_m)
+            ri = relative_illumination(believed, LensState(f_number), window, grid_tan)
+            h, w = ri.shape[0] // 2 * 2, ri.shape[1] // 2 * 2
+            if len(self._shading_cache) > 8:
+                self._shading_cache.clear()
+            self._shading_cache[key] = ri[:h, :w].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+        return self._shading_cache[key]
 
     def _biased(self, module: Module, exposure: Exposure, offset_ev: float) -> tuple[float, float]:
         if offset_ev == 0:
@@ -558,6 +658,8 @@ class Camera:
         if ident is None and believed is not None:
             md.f_number = believed.max_f  # a fixed lens: the body knows its aperture
             md.focus_m = module.focus_m
+        elif module.mount is not None and module.mount.declared_f_number is not None:
+            md.f_number = module.mount.declared_f_number
         elif estimate is not None:
             md.f_number = estimate.f_number
         md.as_shot_neutral = tuple(float(v) for v in neutral)
@@ -565,7 +667,7 @@ class Camera:
         md.metered = exposure.metered
         md.metering_mode = exposure.metering_mode
         md.white_balance = "auto" if ctl.white_balance.mode == "auto" else "manual"
-        md.exposure_bias_ev = (ctl.ev if exposure.metered else 0.0) + offset_ev
+        md.exposure_bias_ev = round((ctl.ev if exposure.metered else 0.0) + offset_ev, 6)
         md.extra["lens_detection"] = ident.as_dict() if ident else None
         md.extra["white_balance_setting"] = str(ctl.white_balance)
         if ident is not None:

@@ -1,0 +1,100 @@
+"""The live preview: preview readouts on a background thread, auto-exposed frame by frame.
+
+:meth:`mountcam.body.camera.Camera.start_preview` starts a :class:`PreviewStream`. Its thread
+reads preview frames of the selected module (the whole field at ``size``, through the sensor
+model with its own noise) at the exposure the last frame asked for, so a change of light is
+followed frame by frame; frames go to a queue of two that drops the oldest, so a slow
+consumer always sees the newest. A capture (``camera.capture()``) takes the camera's lock:
+the preview pauses for it and resumes, as on a real camera. Iterating over the stream yields
+frames as they come; ``stop()`` (or leaving a ``with`` block) ends it.
+
+Settings changed on the camera (controls, the lens's rings, the scene of a twin) show in the
+next frame the thread reads: every frame is read with the camera's current state.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mountcam.body.camera import Camera
+    from mountcam.sensor.rawframe import RawFrame
+
+#: Frames kept for the consumer (the newest ones).
+QUEUE_FRAMES = 2
+
+
+class PreviewStream:
+    """Preview frames from a background thread (see the module docstring). ``fps``: the most
+    frames a second it reads (None: as fast as it can)."""
+
+    def __init__(self, camera: Camera, size: tuple[int, int], fps: float | None = None) -> None:
+        self.camera = camera
+        self.size = size
+        self.fps = fps
+        self.frames_read = 0
+        self.error: BaseException | None = None
+        self._queue: queue.Queue[RawFrame] = queue.Queue(maxsize=QUEUE_FRAMES)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="mountcam-preview", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        period = 0.0 if not self.fps else 1.0 / self.fps
+        try:
+            while not self._stop.is_set():
+                t0 = time.monotonic()
+                frame = self.camera.preview_step(self.size)
+                self.frames_read += 1
+                if self._queue.full():
+                    try:
+                        self._queue.get_nowait()  # drop the oldest: the consumer wants the newest
+                    except queue.Empty:
+                        pass
+                self._queue.put(frame)
+                wait = period - (time.monotonic() - t0)
+                if wait > 0:
+                    self._stop.wait(wait)
+        except BaseException as e:  # handed to the consumer, which re-raises it
+            self.error = e
+            self._stop.set()
+
+    def get(self, timeout: float | None = 10.0) -> RawFrame:
+        """The next frame (waits up to ``timeout`` s); re-raises what stopped the thread."""
+        while True:
+            if self.error is not None:
+                raise self.error
+            try:
+                return self._queue.get(timeout=0.05 if timeout is None else min(timeout, 0.05))
+            except queue.Empty:
+                if self._stop.is_set() and self.error is None:
+                    raise StopIteration from None
+                if timeout is not None:
+                    timeout -= 0.05
+                    if timeout <= 0:
+                        raise TimeoutError("no preview frame came") from None
+
+    def __iter__(self) -> Iterator[RawFrame]:
+        while True:
+            try:
+                yield self.get()
+            except StopIteration:
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def __enter__(self) -> PreviewStream:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
