@@ -95,7 +95,15 @@ def main() -> None:
     load = os.getloadavg()[0]
     print(f"load average {load:.1f} on {os.cpu_count()} cores; median of {args.repeat} presses")
     print()
-    keys = ["total", "CPU (all threads)", "previews", "preview frames", "capture readout", "decisions", "DNG write"]
+    keys = [
+        "total",
+        "CPU (all threads)",
+        "previews",
+        "preview frames",
+        "capture readout",
+        "decisions",
+        "DNG write",
+    ]
     print("| binned 4096×3072, metered (P, matrix, auto WB) | " + " | ".join(keys) + " |")
     print("|---" * (len(keys) + 1) + "|")
     for label, runs in rows.items():

@@ -18,21 +18,25 @@ import queue
 import threading
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from mountcam.body.camera import Camera
-    from mountcam.sensor.rawframe import RawFrame
+from mountcam.sensor.rawframe import RawFrame
 
 #: Frames kept for the consumer (the newest ones).
 QUEUE_FRAMES = 2
+
+
+class Previewing(Protocol):
+    """What the stream needs of a camera (:class:`mountcam.body.camera.Camera` is one)."""
+
+    def preview_step(self, size: tuple[int, int]) -> RawFrame: ...
 
 
 class PreviewStream:
     """Preview frames from a background thread (see the module docstring). ``fps``: the most
     frames a second it reads (None: as fast as it can)."""
 
-    def __init__(self, camera: Camera, size: tuple[int, int], fps: float | None = None) -> None:
+    def __init__(self, camera: Previewing, size: tuple[int, int], fps: float | None = None) -> None:
         self.camera = camera
         self.size = size
         self.fps = fps
