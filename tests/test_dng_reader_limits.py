@@ -291,9 +291,15 @@ def test_a_tile_without_jpeg_markers_is_refused(seeds, tmp_path, no_decoding):
 # --- compression, CFA, levels, crop -----------------------------------------------------------------
 
 
-def test_an_unsupported_compression_is_refused(seeds, tmp_path, no_decoding):
-    path = Dng(seeds["strips"]).set("raw", COMPRESSION, 8, type_=SHORT).write(tmp_path / "z.dng")
-    refused(path, "compression 8", "uncompressed (1) and lossless JPEG (7)")
+@pytest.mark.parametrize(
+    ("code", "name"),
+    [(8, "Deflate"), (9, "VC-5 (GoPro GPR)"), (52546, "JPEG XL"), (60000, None)],
+)
+def test_an_unsupported_compression_is_refused_by_name(seeds, tmp_path, no_decoding, code, name):
+    dng = Dng(seeds["strips"]).set("raw", COMPRESSION, code, type_=SHORT)
+    path = dng.write(tmp_path / "z.dng")
+    said = f"{name} compression ({code})" if name else f"compression {code}"
+    refused(path, said, "uncompressed (1) and lossless JPEG (7)")
 
 
 def test_a_cfa_repeat_other_than_2x2_is_refused(tmp_path, no_decoding):

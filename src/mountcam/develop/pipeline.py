@@ -53,6 +53,7 @@ from mountcam.develop.highlights import CLIP_FRACTION, blend_pixel, reconstruct_
 from mountcam.develop.image import Image
 from mountcam.develop.lens_correction import vignette_gain
 from mountcam.develop.looks import load_look
+from mountcam.develop.orientation import apply_orientation
 from mountcam.develop.settings import DevelopSettings
 from mountcam.develop.tone import FIXED_ONE, build_lut, build_lut_fixed
 from mountcam.develop.white_balance import cfa_planes, neutral_for
@@ -103,7 +104,8 @@ def develop(
     the colour calibration of its sensor preset, as the DNG writer would record it).
     ``output_dtype``: ``np.float32`` (default; 1.0 = white), or ``np.uint8`` / ``np.uint16``
     code values straight from the fused kernel, ready for an encoder. Returns the DefaultCrop
-    area. Files that cannot be developed raise :class:`~mountcam.errors.UnreadableFile`.
+    area, turned upright by the DNG's Orientation (:mod:`mountcam.develop.orientation`). Files
+    that cannot be developed raise :class:`~mountcam.errors.UnreadableFile`.
     """
     settings = settings or DevelopSettings()
     _tune_allocator()
@@ -117,6 +119,11 @@ def develop(
     plan = plan_development(info, settings)
     timings["plan"] = time.perf_counter() - t0 - timings["read"]
     pixels = _run(plan, info, dtype, timings)
+    orientation = int(getattr(info, "orientation", 1) or 1)
+    if orientation != 1:
+        tic = time.perf_counter()
+        pixels = apply_orientation(pixels, orientation)
+        timings["orientation"] = time.perf_counter() - tic
     timings["total"] = time.perf_counter() - t0
     return Image(
         pixels=pixels,

@@ -24,10 +24,12 @@ step and the cause, chained; our own steps raise it only from explicit checks.
 
 from __future__ import annotations
 
+import logging
 import math
 import mmap
 import os
 import struct
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -72,6 +74,7 @@ _WANTED = frozenset(
         "DefaultCropSize", "ColorMatrix1", "ColorMatrix2", "CalibrationIlluminant1",
         "CalibrationIlluminant2", "ForwardMatrix1", "ForwardMatrix2", "AsShotNeutral",
         "BaselineExposure", "NoiseProfile", "OpcodeList1", "OpcodeList2", "OpcodeList3",
+        "Orientation",
     )
 ) | {*_EXTRA_TAGS, _TILE_BYTE_COUNTS, _SAMPLE_FORMAT}  # fmt: skip
 _TAG_NAMES = {code: name for name, code in TAG_IDS.items()} | {
@@ -88,8 +91,11 @@ _TAG_NAMES = {code: name for name, code in TAG_IDS.items()} | {
 #: the reader uses must be readable where the IFD lists it.
 _DESCRIPTIVE = frozenset(
     TAG_IDS[name]
-    for name in ("Make", "Model", "Software", "Artist", "Copyright", "UniqueCameraModel", "ExifIFD")
-)
+    for name in (
+        "Make", "Model", "Software", "Artist", "Copyright", "UniqueCameraModel", "ExifIFD",
+        "Orientation",
+    )
+)  # fmt: skip
 
 # TIFF field types (TIFF 6.0 §2, plus LONG8 / SLONG8 / IFD8 of BigTIFF).
 _INTEGER_TYPES = frozenset({1, 3, 4, 6, 7, 8, 9, 13, 16, 17, 18})
@@ -115,6 +121,15 @@ _LAYOUT_TAGS = {
 
 #: Compression values of the raw IFD we decode (DNG 1.4 §3): none, and lossless Huffman JPEG.
 _COMPRESSIONS = {1: "uncompressed", 7: "lossless JPEG"}
+#: Compression values we do not decode, by name, so that the refusal says what the file holds
+#: (TIFF 6.0 §3 and the TIFF tag registry; DNG 1.4 §3 for 34892; DNG 1.7 for 52546; GoPro's
+#: GPR format, a DNG with VC-5 data, for 9).
+_COMPRESSION_NAMES = {
+    2: "CCITT Group 3 RLE", 3: "CCITT Group 4", 4: "CCITT T.6", 5: "LZW", 6: "old-style JPEG",
+    8: "Deflate", 9: "VC-5 (GoPro GPR)", 32773: "PackBits", 32946: "Deflate",
+    34712: "JPEG 2000", 34892: "lossy JPEG (DNG 1.4)", 34925: "LZMA", 50000: "Zstandard",
+    52546: "JPEG XL",
+}  # fmt: skip
 # JPEG markers (ITU-T T.81 Table B.1): start of frame, those that may precede it, and SOF3.
 _SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 _SOF3 = 0xC3
@@ -170,6 +185,9 @@ class DngInfo:
     artist: str | None = None
     copyright: str | None = None
     lens_make: str | None = None
+    #: TIFF/Exif Orientation (1..8) of IFD0: how the developed pixels are turned upright
+    #: (:mod:`mountcam.develop.orientation`); 1 when absent or not a valid value.
+    orientation: int = 1
     #: Exif LensSpecification: min, max focal length (mm), min f-number at each.
     lens_specification: tuple[float, float, float, float] | None = None
     lens_serial_number: str | None = None
@@ -202,6 +220,11 @@ def read_dng(path: str | os.PathLike) -> DngInfo:
     if not path.is_file():
         raise UnreadableFile(f"{path}: no such file")
     size = path.stat().st_size
+    with _tifffile_quiet():
+        return _open_and_read(tifffile, path, size)
+
+
+def _open_and_read(tifffile, path: Path, size: int) -> DngInfo:
     try:
         with _third_party(path, "reading the TIFF header"):
             tif = tifffile.TiffFile(path)
@@ -211,6 +234,41 @@ def read_dng(path: str | os.PathLike) -> DngInfo:
         raise
     with tif:
         return _read(tif, path, size)
+
+
+# tifffile logs what it finds wrong in a file (``<TiffTag.fromfile> raised TiffFileError(...)``,
+# one line per damaged tag) as warnings on its logger, which Python prints to stderr when the
+# application has not configured logging. The reader says what is wrong itself, in one
+# UnreadableFile, so tifffile's records from a read_dng call are passed on at DEBUG level to
+# this module's logger instead (visible with logging at DEBUG; never on a user's terminal).
+_log = logging.getLogger(__name__)
+_quiet = threading.local()
+
+
+class _TifffileToDebug(logging.Filter):
+    """Drops tifffile's records made by a thread inside :func:`read_dng`, re-logging them at
+    DEBUG on ``mountcam.dng.reader``; other threads' and other callers' records pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not getattr(_quiet, "depth", 0):
+            return True
+        _log.debug("tifffile: %s", record.getMessage())
+        return False
+
+
+_tifffile_filter = _TifffileToDebug()
+
+
+@contextmanager
+def _tifffile_quiet() -> Iterator[None]:
+    logger = logging.getLogger("tifffile")
+    if _tifffile_filter not in logger.filters:
+        logger.addFilter(_tifffile_filter)
+    _quiet.depth = getattr(_quiet, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _quiet.depth -= 1
 
 
 class _Ifd:
@@ -329,6 +387,8 @@ def _find_raw(tif, path: Path) -> tuple[_Ifd, _Ifd]:
                 return ifd0, sub
     if ifd0 is None:
         raise _bad(path, "a TIFF file with no IFD")
+    # A SubIFDs pointer lost to truncation hides the raw image: say that, not "no raw image".
+    _check_readable(ifd0, path, "IFD0", layout=False)
     raise _bad(path, "no CFA raw image in this DNG (linear or preview-only DNG?)")
 
 
@@ -496,10 +556,11 @@ def _layout(
         raise _bad(path, f"the {what} has SampleFormat {sample_format}; unsigned integers only")
     compression = _int(ifd, TAG_IDS["Compression"], 1)
     if compression not in _COMPRESSIONS:
+        name = _COMPRESSION_NAMES.get(compression)
+        named = f"{name} compression ({compression})" if name else f"compression {compression}"
         raise _bad(
             path,
-            f"the {what} uses compression {compression}; mountcam reads uncompressed (1) and "
-            "lossless JPEG (7) data",
+            f"the {what} uses {named}; mountcam reads uncompressed (1) and lossless JPEG (7) data",
         )
     if compression == 1 and _int(ifd, _PREDICTOR, 1) != 1:
         raise _bad(path, f"the {what} uses a predictor without compression")
@@ -786,6 +847,7 @@ def _read(tif, path: Path, size: int) -> DngInfo:
     )
     _fill_exif(info, exif)
     _fill_colour(info, ifd0, raw)
+    info.orientation = _orientation(ifd0, raw)
     if ifd0 is not raw:
         info.preview = _preview(ifd0, path, size)
     return info
@@ -824,6 +886,16 @@ def _opcode_list(raw: _Ifd, n: int, path: Path) -> bytes | None:
     if data is None:
         raise _bad(path, f"OpcodeList{n} is not stored as bytes (TIFF type {raw.type_of(code)})")
     return data
+
+
+def _orientation(ifd0: _Ifd, raw: _Ifd) -> int:
+    """Orientation of IFD0 (where DNG 1.4 ch. 4 and the DNG SDK read it), else of the raw IFD;
+    1 for a missing or invalid value (the SDK reads those as "normal" too)."""
+    for ifd in (ifd0, raw):
+        value = _int(ifd, TAG_IDS["Orientation"])
+        if value is not None:
+            return value if 1 <= value <= 8 else 1
+    return 1
 
 
 def _matrix(ifd0: _Ifd, name: str) -> np.ndarray | None:
