@@ -54,6 +54,7 @@ from mountcam.develop.image import Image
 from mountcam.develop.lens_correction import vignette_gain
 from mountcam.develop.looks import load_look
 from mountcam.develop.orientation import apply_orientation
+from mountcam.develop.raw_opcodes import apply_raw_opcodes
 from mountcam.develop.settings import DevelopSettings
 from mountcam.develop.tone import FIXED_ONE, build_lut, build_lut_fixed
 from mountcam.develop.white_balance import cfa_planes, neutral_for
@@ -207,6 +208,9 @@ class Plan:
     #: ``demosaic`` is mountcam's ``fast`` one, which the 8-bit path runs band by band
     #: inside its colour kernel (:func:`_fast_fixed_kernel`).
     fast_demosaic: bool = False
+    #: OpcodeList2 (GainMap, MapTable, MapPolynomial) applied to each strip of the mosaic
+    #: after levels: :class:`~mountcam.develop.raw_opcodes.RawOpcodes`, or None.
+    raw_opcodes: Any = None
 
 
 def plan_development(info, settings: DevelopSettings) -> Plan:
@@ -251,9 +255,10 @@ def plan_development(info, settings: DevelopSettings) -> Plan:
     denoise_fn, denoise_overlap = (None, 0)
     if eff.denoise:
         denoise_fn, denoise_overlap = _denoise_stage(info, gains)
-    lens_fn, whole, vignette = (None, False, None)
+    lens_fn, whole, vignette, raw_ops = (None, False, None, None)
     if eff.lens_correction:
         lens_fn, whole, vignette = _lens_stage(info)
+        raw_ops = _raw_opcode_stage(info)
     sharpen_fn, sharpen_overlap, sharpen_params = (None, 0, None)
     if eff.sharpen:
         sharpen_fn, sharpen_overlap, sharpen_params = _sharpen_stage(eff.quality)
@@ -288,6 +293,7 @@ def plan_development(info, settings: DevelopSettings) -> Plan:
         vignette=vignette,
         sharpen_params=sharpen_params,
         fast_demosaic=eff.quality == "fast" and getattr(demosaic_fn, "mountcam_fast", False),
+        raw_opcodes=raw_ops,
     )
 
 
@@ -392,6 +398,18 @@ def _lens_stage(info):
             return vignette_terms(ops[0], (origin_rc[0] - top, origin_rc[1] - left), shape_hw, full)
 
     return apply, whole, vignette
+
+
+def _raw_opcode_stage(info):
+    """OpcodeList2 prepared for the strips (mountcam.develop.raw_opcodes), or None."""
+    data = getattr(info, "opcode_list_2", None)
+    if not data:
+        return None
+    from mountcam.develop.raw_opcodes import prepare_raw_opcodes
+    from mountcam.dng.opcodes import decode_opcode_list
+
+    top, left, bottom, right = (int(v) for v in info.active_area)
+    return prepare_raw_opcodes(decode_opcode_list(data), (bottom - top, right - left))
 
 
 def _sharpen_stage(quality: str):
@@ -520,6 +538,8 @@ def _run(plan: Plan, info, dtype: np.dtype, timings: dict[str, float]) -> np.nda
     ).reshape(2, 2)
     scale = (gains_cfa / span).astype(np.float32)
     clip = plan.gains.astype(np.float32)  # clip levels of R, G, B after white balance
+    area_top, area_left = int(info.active_area[0]), int(info.active_area[1])
+    unit_cfa = gains_cfa[:, :, None]  # raw white (x = 1) at each CFA position, for OpcodeList2
 
     # A lone vignette gain rides in the colour kernel; any other lens correction (and denoise,
     # which sits between highlights and lens) needs the demosaiced strip as a whole first.
@@ -570,6 +590,11 @@ def _run(plan: Plan, info, dtype: np.dtype, timings: dict[str, float]) -> np.nda
             local.enc = None
         cfa = local.cfa[: r1 - r0]
         _levels_kernel(mosaic[r0:r1, c0:c1], r0 & 1, c0 & 1, black, scale, gains_cfa, cfa)
+        if plan.raw_opcodes is not None:
+            apply_raw_opcodes(
+                cfa, plan.raw_opcodes, window_rc=(r0 - area_top, c0 - area_left),
+                unit=unit_cfa, parity=(r0 & 1, c0 & 1),
+            )  # fmt: skip
         toc = time.perf_counter()
         spent["levels"] += toc - tic
         # Where this strip's output rows/cols sit inside the strip.

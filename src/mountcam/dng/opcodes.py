@@ -18,6 +18,18 @@ refuse the file), bit 1 "can be skipped for a preview". Opcodes implemented here
 - :class:`FixVignetteRadial` (ID 3): k0..k4, cx, cy (DOUBLE); each pixel is multiplied by
   g = 1 + k0 r² + k1 r⁴ + k2 r⁶ + k3 r⁸ + k4 r¹⁰.
 - :class:`GainMap` (ID 9): a grid of gains per plane over a rectangle, bilinearly interpolated.
+- :class:`MapTable` (ID 7): a 16-bit lookup table applied to the values of an area.
+- :class:`MapPolynomial` (ID 8): a polynomial of degree ≤ 8 applied to the values of an area.
+
+GainMap, MapTable and MapPolynomial start with the same **area** (DNG 1.4 §6, the SDK's
+``dng_area_spec``, 32 bytes): Top, Left, Bottom, Right, Plane, Planes, RowPitch, ColPitch
+(LONG each). They act on rows Top, Top + RowPitch, … < Bottom and columns Left, Left +
+ColPitch, … < Right of planes Plane … Plane + Planes − 1; an empty rectangle means the whole
+image. Then GainMap: MapPointsV, MapPointsH (LONG), MapSpacingV, MapSpacingH, MapOriginV,
+MapOriginH (DOUBLE, relative to the image: 0..1), MapPlanes (LONG), and MapPointsV ×
+MapPointsH × MapPlanes gains (FLOAT, planes fastest, then columns); MapTable: TableSize (LONG)
+and that many SHORT entries; MapPolynomial: Degree (LONG) and Degree + 1 coefficients
+(DOUBLE, constant term first). :mod:`mountcam.develop.raw_opcodes` applies them.
 - anything else decodes to :class:`UnknownOpcode` (its bytes kept, so a list round-trips).
 
 **Coordinates**, as the Adobe DNG SDK 1.5 computes them (``dng_lens_correction.cpp``), which the
@@ -56,7 +68,20 @@ from mountcam.errors import UnreadableFile
 #: Opcode IDs (DNG 1.4 chapter 6).
 WARP_RECTILINEAR_ID = 1
 FIX_VIGNETTE_RADIAL_ID = 3
+MAP_TABLE_ID = 7
+MAP_POLYNOMIAL_ID = 8
 GAIN_MAP_ID = 9
+#: Names of the opcodes of DNG 1.4 chapter 6 (and 1.6's WarpRectilinear2, ID 14), for messages.
+OPCODE_NAMES = {
+    1: "WarpRectilinear", 2: "WarpFisheye", 3: "FixVignetteRadial", 4: "FixBadPixelsConstant",
+    5: "FixBadPixelsList", 6: "TrimBounds", 7: "MapTable", 8: "MapPolynomial", 9: "GainMap",
+    10: "DeltaPerRow", 11: "DeltaPerColumn", 12: "ScalePerRow", 13: "ScalePerColumn",
+    14: "WarpRectilinear2",
+}  # fmt: skip
+#: Largest MapPolynomial degree (the DNG SDK's kMaxDegree).
+MAX_POLYNOMIAL_DEGREE = 8
+#: MapTable entries at most: one per 16-bit value.
+MAX_TABLE_SIZE = 0x10000
 #: Flag bits of an opcode (DNG 1.4 chapter 6).
 FLAG_OPTIONAL = 1
 FLAG_PREVIEW_SKIP = 2
@@ -123,6 +148,43 @@ class GainMap:
     dng_version: tuple[int, int, int, int] = OPCODE_DNG_VERSION
 
 
+@dataclass(frozen=True, eq=False)
+class MapTable:
+    """DNG opcode 7: each value v (16-bit, 0..65535 = black..white) of the area becomes
+    ``table[min(v, len(table) − 1)]``; area fields as :class:`GainMap`."""
+
+    top: int
+    left: int
+    bottom: int
+    right: int
+    plane: int
+    planes: int
+    row_pitch: int
+    col_pitch: int
+    table: np.ndarray = field(repr=False)  # uint16
+    flags: int = FLAG_OPTIONAL
+    dng_version: tuple[int, int, int, int] = OPCODE_DNG_VERSION
+
+
+@dataclass(frozen=True)
+class MapPolynomial:
+    """DNG opcode 8: each value x (0..1 = black..white) of the area becomes
+    c0 + c1·x + … + cN·x^N (N ≤ 8), ``coefficients`` = (c0, …, cN); area fields as
+    :class:`GainMap`."""
+
+    top: int
+    left: int
+    bottom: int
+    right: int
+    plane: int
+    planes: int
+    row_pitch: int
+    col_pitch: int
+    coefficients: tuple[float, ...]
+    flags: int = FLAG_OPTIONAL
+    dng_version: tuple[int, int, int, int] = OPCODE_DNG_VERSION
+
+
 @dataclass(frozen=True)
 class UnknownOpcode:
     """Any other opcode, kept as read so that a list can be written back unchanged."""
@@ -133,7 +195,15 @@ class UnknownOpcode:
     parameters: bytes
 
 
-Opcode = WarpRectilinear | FixVignetteRadial | GainMap | UnknownOpcode
+Opcode = WarpRectilinear | FixVignetteRadial | GainMap | MapTable | MapPolynomial | UnknownOpcode
+
+_AREA = struct.Struct(">8I")  # Top, Left, Bottom, Right, Plane, Planes, RowPitch, ColPitch
+
+
+def _area_fields(op) -> tuple[int, ...]:
+    return (
+        op.top, op.left, op.bottom, op.right, op.plane, op.planes, op.row_pitch, op.col_pitch
+    )  # fmt: skip
 
 
 # --- encoding -------------------------------------------------------------------------------
@@ -197,6 +267,20 @@ def _params(op: Opcode) -> tuple[int, tuple[int, int, int, int], int, bytes]:
             gains.shape[2],
         )
         return GAIN_MAP_ID, op.dng_version, op.flags, head + gains.tobytes()
+    if isinstance(op, MapTable):
+        table = np.asarray(op.table)
+        if table.ndim != 1 or not 1 <= table.size <= MAX_TABLE_SIZE:
+            raise ValueError(f"MapTable needs 1 to {MAX_TABLE_SIZE} entries, got {table.shape}")
+        if table.size and (table.min() < 0 or table.max() > 0xFFFF):
+            raise ValueError("MapTable entries must be 0..65535")
+        data = _AREA.pack(*_area_fields(op)) + struct.pack(">I", table.size)
+        return MAP_TABLE_ID, op.dng_version, op.flags, data + table.astype(">u2").tobytes()
+    if isinstance(op, MapPolynomial):
+        c = _finite(op.coefficients, "MapPolynomial coefficients")
+        if not 1 <= len(c) <= MAX_POLYNOMIAL_DEGREE + 1:
+            raise ValueError(f"MapPolynomial takes 1 to {MAX_POLYNOMIAL_DEGREE + 1} coefficients")
+        data = _AREA.pack(*_area_fields(op)) + struct.pack(f">I{len(c)}d", len(c) - 1, *c)
+        return MAP_POLYNOMIAL_ID, op.dng_version, op.flags, data
     if isinstance(op, UnknownOpcode):
         return op.opcode_id, op.version, op.flags, bytes(op.parameters)
     raise TypeError(f"not a DNG opcode: {op!r}")
@@ -267,8 +351,16 @@ def _decode_one(ident: int, version: tuple, flags: int, data: bytes) -> Opcode:
                 f"GainMap of {points_v}×{points_h}×{map_planes} gains cannot be "
                 f"{len(data)} bytes long"
             )
-        if bottom <= top or right <= left or planes == 0 or row_pitch == 0 or col_pitch == 0:
-            raise _bad("GainMap has an empty area, no planes or a zero pitch")
+        if planes == 0 or row_pitch == 0 or col_pitch == 0:
+            raise _bad("GainMap has no planes or a zero pitch")
+        # As the DNG SDK reads it (dng_gain_map::GetStream): a single point along an axis has
+        # no spacing or origin; more than one need a positive spacing.
+        if points_v == 1:
+            spacing_v, origin_v = 1.0, 0.0
+        if points_h == 1:
+            spacing_h, origin_h = 1.0, 0.0
+        if spacing_v <= 0 or spacing_h <= 0:
+            raise _bad(f"GainMap spacing ({spacing_v:g}, {spacing_h:g}) is not positive")
         gains = np.frombuffer(data, dtype=">f4", count=count, offset=76).astype(np.float32)
         if not np.all(np.isfinite(gains)):
             raise _bad("GainMap holds a gain that is not a finite number")
@@ -289,6 +381,24 @@ def _decode_one(ident: int, version: tuple, flags: int, data: bytes) -> Opcode:
             flags,
             version,
         )
+    if ident in (MAP_TABLE_ID, MAP_POLYNOMIAL_ID):
+        name = OPCODE_NAMES[ident]
+        if len(data) < _AREA.size + 4:
+            raise _bad(f"{name} is too short")
+        area = _AREA.unpack_from(data)
+        if area[5] == 0 or area[6] == 0 or area[7] == 0:
+            raise _bad(f"{name} has no planes or a zero pitch")
+        (n,) = struct.unpack_from(">I", data, _AREA.size)
+        body = _AREA.size + 4
+        if ident == MAP_TABLE_ID:
+            if not 1 <= n <= MAX_TABLE_SIZE or len(data) != body + 2 * n:
+                raise _bad(f"MapTable of {n} entries cannot be {len(data)} bytes long")
+            table = np.frombuffer(data, dtype=">u2", count=n, offset=body).astype(np.uint16)
+            return MapTable(*area, table, flags, version)
+        if n > MAX_POLYNOMIAL_DEGREE or len(data) != body + 8 * (n + 1):
+            raise _bad(f"MapPolynomial of degree {n} cannot be {len(data)} bytes long")
+        coefficients = _doubles(data, body, n + 1, "MapPolynomial coefficients")
+        return MapPolynomial(*area, coefficients, flags, version)
     return UnknownOpcode(ident, version, flags, bytes(data))
 
 
