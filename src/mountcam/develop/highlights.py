@@ -84,3 +84,77 @@ def reconstruct_highlights(
         out = np.empty_like(rgb)
     _reconstruct(rgb, lr, lg, lb, out)
     return out
+
+
+# --- where each channel really clipped ---------------------------------------------------------
+
+#: The clip point of a channel is looked for in the top quarter of the raw range, as LibRaw's
+#: ``adjust_maximum_thr`` (0.75: a data maximum above 75 % of the nominal one is taken as the
+#: real maximum; LibRaw docs, "imgdata.params").
+CLIP_SEARCH_FLOOR = 0.75
+#: Width of the "pile" at the top of a channel's histogram, as a fraction of the raw range
+#: (0.2 %: 32 DN at 14 bits), and the two tests it must pass to count as a clip: at least
+#: :data:`MIN_PILE_FRACTION` of the channel's pixels (and 8 pixels), and
+#: :data:`PILE_RATIO` times as many pixels as the band of the same width just below it.
+PILE_WIDTH = 0.002
+MIN_PILE_FRACTION = 1e-4
+PILE_RATIO = 4.0
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def _top_histograms(mosaic, lo, hi, chunks):  # pragma: no cover - compiled
+    """Per CFA position (2·(row & 1) + (col & 1)), counts of the values lo..hi (one bin per
+    DN; values above ``hi`` in the last), and the position's pixel count in the last column."""
+    h, w = mosaic.shape
+    n = hi - lo + 1
+    hist = np.zeros((chunks, 4, n + 1), np.int64)
+    for k in prange(chunks):
+        for y in range(k * h // chunks, (k + 1) * h // chunks):
+            base = 2 * (y & 1)
+            for x in range(w):
+                pos = base + (x & 1)
+                hist[k, pos, n] += 1
+                v = np.int64(mosaic[y, x])
+                if v >= lo:
+                    hist[k, pos, min(v, hi) - lo] += 1
+    return hist.sum(axis=0)
+
+
+def channel_clip_levels(
+    mosaic: np.ndarray, black_dn, white_dn: float
+) -> tuple[float, float, float, float]:
+    """The raw level (DN) at which each CFA position's channel clipped, row-major over the
+    2×2 cell of ``mosaic``'s top-left pixel; ``white_dn`` where no clip is found below it.
+
+    Sensors often saturate below the file's WhiteLevel (a green channel at ~15 600 of 16 383),
+    and each colour at its own level. A clip shows as a pile of pixels at the top of that
+    channel's histogram: the channel's highest value M (in the top quarter of the range) is
+    taken as its clip point when the values within :data:`PILE_WIDTH` of the range below M
+    hold at least :data:`MIN_PILE_FRACTION` of the channel's pixels and :data:`PILE_RATIO`
+    times as many as the next band down. A bright but unclipped highlight tails off to its
+    maximum and is left alone. This is the per-channel form of what LibRaw does with
+    ``adjust_maximum_thr`` (one data maximum for all channels, taken whenever it exceeds 75 % of
+    the nominal one) and RawTherapee with its per-channel maxima in highlight recovery; the pile
+    test keeps an unclipped picture's brightest pixel from being taken for a clip.
+    """
+    white = float(white_dn)
+    black = np.broadcast_to(np.asarray(black_dn, np.float64).ravel(), (4,))
+    lo = int(np.ceil(float(black.max()) + CLIP_SEARCH_FLOOR * (white - float(black.max()))))
+    hi = int(white)
+    if hi <= lo or mosaic.size == 0:
+        return (white,) * 4
+    hist = _top_histograms(np.ascontiguousarray(mosaic), lo, hi, 16)
+    width = max(1, int(round(PILE_WIDTH * (white - float(black.max())))))
+    levels = []
+    for pos in range(4):
+        counts, total = hist[pos, :-1], int(hist[pos, -1])
+        filled = np.flatnonzero(counts)
+        if filled.size == 0:
+            levels.append(white)
+            continue
+        top = int(filled[-1])
+        pile = int(counts[max(0, top - width + 1) : top + 1].sum())
+        below = int(counts[max(0, top - 2 * width + 1) : max(0, top - width + 1)].sum())
+        piled = pile >= max(8, MIN_PILE_FRACTION * total) and pile >= PILE_RATIO * below
+        levels.append(float(min(lo + top, hi)) if piled else white)
+    return tuple(levels)

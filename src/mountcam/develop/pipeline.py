@@ -49,7 +49,12 @@ import numpy as np
 
 from mountcam.develop.colour import ColourProfile, xyz_d50_to_output
 from mountcam.develop.demosaic_fast import BAND_ROWS, HALO, demosaic_rows
-from mountcam.develop.highlights import CLIP_FRACTION, blend_pixel, reconstruct_highlights
+from mountcam.develop.highlights import (
+    CLIP_FRACTION,
+    blend_pixel,
+    channel_clip_levels,
+    reconstruct_highlights,
+)
 from mountcam.develop.image import Image
 from mountcam.develop.lens_correction import vignette_gain
 from mountcam.develop.looks import load_look
@@ -211,6 +216,10 @@ class Plan:
     #: OpcodeList2 (GainMap, MapTable, MapPolynomial) applied to each strip of the mosaic
     #: after levels: :class:`~mountcam.develop.raw_opcodes.RawOpcodes`, or None.
     raw_opcodes: Any = None
+    #: Raw level (DN) at which each CFA position clipped, row-major over the 2×2 cell at
+    #: even (row, col) of the mosaic: WhiteLevel, or lower where a channel's histogram shows
+    #: it clipped below (:func:`~mountcam.develop.highlights.channel_clip_levels`).
+    clip_dn: tuple[float, float, float, float] = (math.inf,) * 4
 
 
 def plan_development(info, settings: DevelopSettings) -> Plan:
@@ -269,6 +278,13 @@ def plan_development(info, settings: DevelopSettings) -> Plan:
     cols = slice(max(0, cols.start), min(w, cols.stop))
     if rows.stop - rows.start < 2 or cols.stop - cols.start < 2:
         raise UnreadableFile(f"{info.path}: the default crop leaves no picture")
+    # Found on the picture's own area (whole 2×2 cells from an even corner, so that the
+    # histogram's CFA positions are the mosaic's).
+    clip_dn = (white,) * 4
+    if eff.detect_clipping:
+        clip_dn = channel_clip_levels(
+            info.mosaic[rows.start & ~1 : rows.stop, cols.start & ~1 : cols.stop], black, white
+        )
     return Plan(
         settings=eff,
         pattern=pattern,
@@ -294,6 +310,7 @@ def plan_development(info, settings: DevelopSettings) -> Plan:
         sharpen_params=sharpen_params,
         fast_demosaic=eff.quality == "fast" and getattr(demosaic_fn, "mountcam_fast", False),
         raw_opcodes=raw_ops,
+        clip_dn=clip_dn,
     )
 
 
@@ -538,6 +555,16 @@ def _run(plan: Plan, info, dtype: np.dtype, timings: dict[str, float]) -> np.nda
     ).reshape(2, 2)
     scale = (gains_cfa / span).astype(np.float32)
     clip = plan.gains.astype(np.float32)  # clip levels of R, G, B after white balance
+    top_cfa = gains_cfa
+    clip_dn = np.asarray(plan.clip_dn, dtype=np.float64).reshape(2, 2)
+    if np.any(clip_dn < float(info.white_level_dn)):
+        # Channels that clip below WhiteLevel (mountcam.develop.highlights.channel_clip_levels):
+        # their raw values stop at the clip, and highlight reconstruction takes each colour as
+        # clipped from the lowest clip of its CFA positions.
+        frac = (clip_dn - black) / span.astype(np.float64)
+        top_cfa = (gains_cfa * frac).astype(np.float32)
+        lowest = {c: min(frac[i, j] for i, j in np.ndindex(2, 2) if plan.pattern[2 * i + j] == c) for c in "RGB"}  # fmt: skip
+        clip = (plan.gains * np.array([lowest[c] for c in "RGB"])).astype(np.float32)
     area_top, area_left = int(info.active_area[0]), int(info.active_area[1])
     unit_cfa = gains_cfa[:, :, None]  # raw white (x = 1) at each CFA position, for OpcodeList2
 
@@ -589,7 +616,7 @@ def _run(plan: Plan, info, dtype: np.dtype, timings: dict[str, float]) -> np.nda
             local.cfa = np.empty((min(h, strip_rows + 2 * margin + 2), c1 - c0), np.float32)
             local.enc = None
         cfa = local.cfa[: r1 - r0]
-        _levels_kernel(mosaic[r0:r1, c0:c1], r0 & 1, c0 & 1, black, scale, gains_cfa, cfa)
+        _levels_kernel(mosaic[r0:r1, c0:c1], r0 & 1, c0 & 1, black, scale, top_cfa, cfa)
         if plan.raw_opcodes is not None:
             apply_raw_opcodes(
                 cfa, plan.raw_opcodes, window_rc=(r0 - area_top, c0 - area_left),

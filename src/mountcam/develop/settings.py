@@ -35,6 +35,9 @@ class DevelopSettings:
     ``linear``: scene-referred linear Rec.709 output, no tone curve, look, denoise, sharpening
     or user exposure (BaselineExposure only).
     ``output_space``: ``srgb`` or ``display-p3`` (ignored when ``linear``).
+    ``detect_clipping``: find where each raw channel really clipped (it may be below the
+    file's WhiteLevel; :func:`~mountcam.develop.highlights.channel_clip_levels`) and
+    reconstruct highlights from there; off, every channel is taken to clip at WhiteLevel.
     """
 
     quality: str = "fast"
@@ -46,6 +49,7 @@ class DevelopSettings:
     output_space: str = "srgb"
     denoise: bool = True
     sharpen: bool = True
+    detect_clipping: bool = True
 
     def __post_init__(self) -> None:
         if self.quality not in QUALITIES:
