@@ -124,6 +124,7 @@ def write_linear_dng(
     neutral=(1.0, 1.0, 1.0),
     colour_matrix=None,
     quality: int = 95,
+    opcode_list_2: bytes | None = None,
 ) -> Path:
     """A LinearRaw DNG (PhotometricInterpretation 34892, 3 samples) holding ``values`` (H, W, 3)
     raw DN, in strips (``tile`` None, one strip of 16 rows each) or ``tile``×``tile`` tiles;
@@ -146,6 +147,8 @@ def write_linear_dng(
     ifd.set(284, S, 1)
     ifd.set(50714, L, black)
     ifd.set(50717, L, white)
+    if opcode_list_2 is not None:
+        ifd.set(51009, U, opcode_list_2)
     dtype = np.uint8 if bits == 8 else np.dtype("<u2")
 
     def encode(block: np.ndarray) -> bytes:

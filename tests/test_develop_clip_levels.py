@@ -59,9 +59,7 @@ def _dng(path):
     dn = np.minimum(np.round(dn), clip)  # the sensor saturates; noise cannot lift a clip
     # The camera's raw RGB is diag(NEUTRAL) · linear sRGB, so D65 white reads as NEUTRAL.
     matrix = np.diag(NEUTRAL) @ np.linalg.inv(SRGB_TO_XYZ)
-    return write_cfa_dng(
-        path, dn, black=BLACK, white=WHITE, neutral=NEUTRAL, colour_matrix=matrix
-    )
+    return write_cfa_dng(path, dn, black=BLACK, white=WHITE, neutral=NEUTRAL, colour_matrix=matrix)
 
 
 @pytest.fixture(scope="module")

@@ -120,11 +120,27 @@ def _top_histograms(mosaic, lo, hi, chunks):  # pragma: no cover - compiled
     return hist.sum(axis=0)
 
 
-def channel_clip_levels(
-    mosaic: np.ndarray, black_dn, white_dn: float
-) -> tuple[float, float, float, float]:
+@njit(parallel=True, nogil=True, cache=True)
+def _top_histograms_planes(values, lo, hi, chunks):  # pragma: no cover - compiled
+    """:func:`_top_histograms` for an (h, w, 3) image: one histogram per plane."""
+    h, w = values.shape[0], values.shape[1]
+    n = hi - lo + 1
+    hist = np.zeros((chunks, 3, n + 1), np.int64)
+    for k in prange(chunks):
+        for y in range(k * h // chunks, (k + 1) * h // chunks):
+            for x in range(w):
+                for c in range(3):
+                    hist[k, c, n] += 1
+                    v = np.int64(values[y, x, c])
+                    if v >= lo:
+                        hist[k, c, min(v, hi) - lo] += 1
+    return hist.sum(axis=0)
+
+
+def channel_clip_levels(mosaic: np.ndarray, black_dn, white_dn: float) -> tuple[float, ...]:
     """The raw level (DN) at which each CFA position's channel clipped, row-major over the
     2×2 cell of ``mosaic``'s top-left pixel; ``white_dn`` where no clip is found below it.
+    For an (H, W, 3) LinearRaw image, one level per plane.
 
     Sensors often saturate below the file's WhiteLevel (a green channel at ~15 600 of 16 383),
     and each colour at its own level. A clip shows as a pile of pixels at the top of that
@@ -138,15 +154,17 @@ def channel_clip_levels(
     test keeps an unclipped picture's brightest pixel from being taken for a clip.
     """
     white = float(white_dn)
-    black = np.broadcast_to(np.asarray(black_dn, np.float64).ravel(), (4,))
+    positions = 3 if mosaic.ndim == 3 else 4
+    black = np.asarray(black_dn, np.float64).ravel()
     lo = int(np.ceil(float(black.max()) + CLIP_SEARCH_FLOOR * (white - float(black.max()))))
     hi = int(white)
     if hi <= lo or mosaic.size == 0:
-        return (white,) * 4
-    hist = _top_histograms(np.ascontiguousarray(mosaic), lo, hi, 16)
+        return (white,) * positions
+    top_histograms = _top_histograms_planes if positions == 3 else _top_histograms
+    hist = top_histograms(np.ascontiguousarray(mosaic), lo, hi, 16)
     width = max(1, int(round(PILE_WIDTH * (white - float(black.max())))))
     levels = []
-    for pos in range(4):
+    for pos in range(positions):
         counts, total = hist[pos, :-1], int(hist[pos, -1])
         filled = np.flatnonzero(counts)
         if filled.size == 0:

@@ -57,6 +57,7 @@ from mountcam.develop.highlights import (
 )
 from mountcam.develop.image import Image
 from mountcam.develop.lens_correction import vignette_gain
+from mountcam.develop.linear_raw import linear_levels_kernel, linear_planes
 from mountcam.develop.looks import load_look
 from mountcam.develop.orientation import apply_orientation
 from mountcam.develop.raw_opcodes import apply_raw_opcodes
@@ -218,28 +219,36 @@ class Plan:
     raw_opcodes: Any = None
     #: Raw level (DN) at which each CFA position clipped, row-major over the 2×2 cell at
     #: even (row, col) of the mosaic: WhiteLevel, or lower where a channel's histogram shows
-    #: it clipped below (:func:`~mountcam.develop.highlights.channel_clip_levels`).
-    clip_dn: tuple[float, float, float, float] = (math.inf,) * 4
+    #: it clipped below (:func:`~mountcam.develop.highlights.channel_clip_levels`); one per
+    #: plane for a LinearRaw image.
+    clip_dn: tuple[float, ...] = (math.inf,) * 4
+    #: The raw image is LinearRaw (DngInfo.linear_raw): no demosaic, levels per plane
+    #: (:mod:`mountcam.develop.linear_raw`).
+    linear_raw: bool = False
 
 
 def plan_development(info, settings: DevelopSettings) -> Plan:
     """Decide white balance, matrices, LUT and stages for ``info`` (a DngInfo)."""
     eff = settings.effective
-    pattern = str(info.cfa_pattern).upper()
-    if pattern not in PATTERNS:
+    linear = bool(getattr(info, "linear_raw", False))  # camera RGB: no demosaic
+    pattern = "" if linear else str(info.cfa_pattern).upper()
+    if not linear and pattern not in PATTERNS:
         raise UnreadableFile(
             f"{info.path}: CFA pattern {info.cfa_pattern!r} is not a Bayer layout mountcam can "
             f"develop ({', '.join(PATTERNS)})"
         )
     white = float(info.white_level_dn)
+    whites = np.asarray(info.white_levels_dn if linear else (white,) * 4, dtype=np.float64)
     black = np.asarray(info.black_level_dn, dtype=np.float64)
-    if black.shape != (4,) or not np.all(black < white):
+    if black.shape != whites.shape or not np.all(black < whites):
         raise UnreadableFile(
             f"{info.path}: black levels {tuple(black)} are not below the white level {white:g}"
         )
     profile = ColourProfile.from_dng(info)
     planes = None
-    if eff.wb == "auto":
+    if eff.wb == "auto" and linear:
+        planes = linear_planes(info.mosaic, black, whites)
+    elif eff.wb == "auto":
         planes = cfa_planes(info.mosaic, pattern, black, white)
     neutral = neutral_for(eff.wb, profile, getattr(info, "as_shot_neutral", None), planes)
     gains = 1.0 / neutral
@@ -273,15 +282,17 @@ def plan_development(info, settings: DevelopSettings) -> Plan:
         sharpen_fn, sharpen_overlap, sharpen_params = _sharpen_stage(eff.quality)
 
     rows, cols = info.crop_slices
-    h, w = info.mosaic.shape
+    h, w = info.mosaic.shape[:2]
     rows = slice(max(0, rows.start), min(h, rows.stop))
     cols = slice(max(0, cols.start), min(w, cols.stop))
     if rows.stop - rows.start < 2 or cols.stop - cols.start < 2:
         raise UnreadableFile(f"{info.path}: the default crop leaves no picture")
     # Found on the picture's own area (whole 2×2 cells from an even corner, so that the
     # histogram's CFA positions are the mosaic's).
-    clip_dn = (white,) * 4
-    if eff.detect_clipping:
+    clip_dn = tuple(whites)
+    if linear and eff.detect_clipping and np.all(whites == white):
+        clip_dn = channel_clip_levels(info.mosaic[rows, cols], black, white)
+    elif eff.detect_clipping and not linear:
         clip_dn = channel_clip_levels(
             info.mosaic[rows.start & ~1 : rows.stop, cols.start & ~1 : cols.stop], black, white
         )
@@ -308,9 +319,12 @@ def plan_development(info, settings: DevelopSettings) -> Plan:
         sharpen_overlap=sharpen_overlap,
         vignette=vignette,
         sharpen_params=sharpen_params,
-        fast_demosaic=eff.quality == "fast" and getattr(demosaic_fn, "mountcam_fast", False),
+        fast_demosaic=(
+            eff.quality == "fast" and getattr(demosaic_fn, "mountcam_fast", False) and not linear
+        ),
         raw_opcodes=raw_ops,
         clip_dn=clip_dn,
+        linear_raw=linear,
     )
 
 
@@ -426,7 +440,10 @@ def _raw_opcode_stage(info):
     from mountcam.dng.opcodes import decode_opcode_list
 
     top, left, bottom, right = (int(v) for v in info.active_area)
-    return prepare_raw_opcodes(decode_opcode_list(data), (bottom - top, right - left))
+    planes = 3 if getattr(info, "linear_raw", False) else 1
+    return prepare_raw_opcodes(
+        decode_opcode_list(data), (bottom - top, right - left), planes=planes
+    )
 
 
 def _sharpen_stage(quality: str):
@@ -540,24 +557,25 @@ def _pattern_at(pattern: str, row: int, col: int) -> str:
 
 def _run(plan: Plan, info, dtype: np.dtype, timings: dict[str, float]) -> np.ndarray:
     mosaic = info.mosaic
-    h, w = mosaic.shape
+    h, w = mosaic.shape[:2]
+    linear = plan.linear_raw
     rows, cols = plan.crop
     out_h, out_w = rows.stop - rows.start, cols.stop - cols.start
     out = np.empty((out_h, out_w, 3), dtype=dtype)
 
-    black = np.asarray(info.black_level_dn, dtype=np.float32).reshape(2, 2)
+    black = np.resize(np.asarray(info.black_level_dn, dtype=np.float32), (2, 2))
     span = np.float32(info.white_level_dn) - black
     # Per CFA position: (DN − black)·scale, scale = gain/(white − black); clip at gain (= the
     # channel's white level after white balance).
     colour_index = {"R": 0, "G": 1, "B": 2}
     gains_cfa = np.array(
-        [plan.gains[colour_index[c]] for c in plan.pattern], dtype=np.float32
+        [plan.gains[colour_index[c]] for c in plan.pattern or "RGGB"], dtype=np.float32
     ).reshape(2, 2)
     scale = (gains_cfa / span).astype(np.float32)
     clip = plan.gains.astype(np.float32)  # clip levels of R, G, B after white balance
     top_cfa = gains_cfa
-    clip_dn = np.asarray(plan.clip_dn, dtype=np.float64).reshape(2, 2)
-    if np.any(clip_dn < float(info.white_level_dn)):
+    clip_dn = np.resize(np.asarray(plan.clip_dn, dtype=np.float64), (2, 2))
+    if not linear and np.any(clip_dn < float(info.white_level_dn)):
         # Channels that clip below WhiteLevel (mountcam.develop.highlights.channel_clip_levels):
         # their raw values stop at the clip, and highlight reconstruction takes each colour as
         # clipped from the lowest clip of its CFA positions.
@@ -567,6 +585,8 @@ def _run(plan: Plan, info, dtype: np.dtype, timings: dict[str, float]) -> np.nda
         clip = (plan.gains * np.array([lowest[c] for c in "RGB"])).astype(np.float32)
     area_top, area_left = int(info.active_area[0]), int(info.active_area[1])
     unit_cfa = gains_cfa[:, :, None]  # raw white (x = 1) at each CFA position, for OpcodeList2
+    if linear:  # per plane instead of per CFA position (mountcam.develop.linear_raw)
+        black, scale, top_cfa, clip, unit_cfa = _linear_levels(plan, info)
 
     # A lone vignette gain rides in the colour kernel; any other lens correction (and denoise,
     # which sits between highlights and lens) needs the demosaiced strip as a whole first.
@@ -585,7 +605,10 @@ def _run(plan: Plan, info, dtype: np.dtype, timings: dict[str, float]) -> np.nda
     int_out = dtype != np.float32
     out_scale = float(np.iinfo(dtype).max) if int_out else 1.0
 
-    c0, c1 = _even_window(cols.start - margin, cols.stop + margin, cols.start, cols.stop, w)
+    if linear:  # no CFA cells to keep whole
+        c0, c1 = max(0, cols.start - margin), min(w, cols.stop + margin)
+    else:
+        c0, c1 = _even_window(cols.start - margin, cols.stop + margin, cols.start, cols.stop, w)
     lut_x_max = np.float32(plan.lut_x_max)
     sharpen = plan.sharpen_params
     # 8-bit output with a tone curve (the JPEG path): the fixed-point kernel, whose uint16
@@ -610,13 +633,20 @@ def _run(plan: Plan, info, dtype: np.dtype, timings: dict[str, float]) -> np.nda
         fresh 25 MB array per strip pays its page faults again."""
         spent = dict.fromkeys(t, 0.0)
         b = min(rows.stop, a + strip_rows)
-        r0, r1 = _even_window(a - margin, b + margin, a, b, h)
+        if linear:
+            r0, r1 = max(0, a - margin), min(h, b + margin)
+        else:
+            r0, r1 = _even_window(a - margin, b + margin, a, b, h)
         tic = time.perf_counter()
         if getattr(local, "cfa", None) is None:
-            local.cfa = np.empty((min(h, strip_rows + 2 * margin + 2), c1 - c0), np.float32)
+            shape = (min(h, strip_rows + 2 * margin + 2), c1 - c0) + ((3,) if linear else ())
+            local.cfa = np.empty(shape, np.float32)
             local.enc = None
         cfa = local.cfa[: r1 - r0]
-        _levels_kernel(mosaic[r0:r1, c0:c1], r0 & 1, c0 & 1, black, scale, top_cfa, cfa)
+        if linear:
+            linear_levels_kernel(mosaic[r0:r1, c0:c1], black, scale, top_cfa, cfa)
+        else:
+            _levels_kernel(mosaic[r0:r1, c0:c1], r0 & 1, c0 & 1, black, scale, top_cfa, cfa)
         if plan.raw_opcodes is not None:
             apply_raw_opcodes(
                 cfa, plan.raw_opcodes, window_rc=(r0 - area_top, c0 - area_left),
@@ -634,6 +664,9 @@ def _run(plan: Plan, info, dtype: np.dtype, timings: dict[str, float]) -> np.nda
             # with the colour's, under "demosaic_colour_tone".
             rr, rc = divmod(_pattern_at(plan.pattern, r0, c0).index("R"), 2)
             runs = max(1, min(-(-sh // FUSED_BAND_ROWS), get_num_threads()))
+            tic = toc
+        elif linear:
+            rgb = cfa  # camera RGB already: nothing to demosaic
             tic = toc
         else:
             rgb = plan.demosaic(cfa, _pattern_at(plan.pattern, r0, c0))
@@ -745,6 +778,18 @@ def _run(plan: Plan, info, dtype: np.dtype, timings: dict[str, float]) -> np.nda
     # develop() is the wall time.
     timings.update({k: v for k, v in t.items() if v > 0})
     return out
+
+
+def _linear_levels(plan: Plan, info) -> tuple:
+    """(black, scale, top, clip, unit) per plane for a LinearRaw image: levels step, highlight
+    clip levels and OpcodeList2's white (:mod:`mountcam.develop.linear_raw`)."""
+    black = np.asarray(info.black_level_dn, dtype=np.float64)
+    span = np.asarray(info.white_levels_dn, dtype=np.float64) - black
+    gains = np.asarray(plan.gains, dtype=np.float64)
+    frac = np.minimum((np.asarray(plan.clip_dn, dtype=np.float64) - black) / span, 1.0)
+    top = (gains * frac).astype(np.float32)
+    unit = np.broadcast_to(gains.astype(np.float32), (2, 2, 3))
+    return black.astype(np.float32), (gains / span).astype(np.float32), top, top, unit
 
 
 def _even_window(lo: int, hi: int, need_lo: int, need_hi: int, size: int) -> tuple[int, int]:

@@ -60,6 +60,7 @@ _FILL_ORDER = 266  # §8: 1 = most significant bit first
 _PREDICTOR = 317  # §14: 1 = none
 _TILE_WIDTH, _TILE_LENGTH, _TILE_OFFSETS, _TILE_BYTE_COUNTS = 322, 323, 324, 325  # §15
 _SAMPLE_FORMAT = 339  # §19: 1 = unsigned integer
+_LINEARIZATION_TABLE = 50712  # DNG 1.4 ch. 4: raw value -> linear value (SHORT)
 _EXTRA_TAGS = (_FILL_ORDER, _PREDICTOR, _TILE_WIDTH, _TILE_LENGTH, _TILE_OFFSETS)
 #: The tags of IFD0 and the raw IFD that the reader uses (the Exif IFD comes whole).
 _WANTED = frozenset(
@@ -76,7 +77,7 @@ _WANTED = frozenset(
         "BaselineExposure", "NoiseProfile", "OpcodeList1", "OpcodeList2", "OpcodeList3",
         "Orientation",
     )
-) | {*_EXTRA_TAGS, _TILE_BYTE_COUNTS, _SAMPLE_FORMAT}  # fmt: skip
+) | {*_EXTRA_TAGS, _TILE_BYTE_COUNTS, _SAMPLE_FORMAT, _LINEARIZATION_TABLE}  # fmt: skip
 _TAG_NAMES = {code: name for name, code in TAG_IDS.items()} | {
     _FILL_ORDER: "FillOrder",
     _PREDICTOR: "Predictor",
@@ -85,6 +86,7 @@ _TAG_NAMES = {code: name for name, code in TAG_IDS.items()} | {
     _TILE_OFFSETS: "TileOffsets",
     _TILE_BYTE_COUNTS: "TileByteCounts",
     _SAMPLE_FORMAT: "SampleFormat",
+    _LINEARIZATION_TABLE: "LinearizationTable",
 }
 
 #: Tags whose loss to damage only loses a description (text, the Exif IFD); any other tag
@@ -119,8 +121,11 @@ _LAYOUT_TAGS = {
     _TILE_BYTE_COUNTS: "TileByteCounts",
 }
 
-#: Compression values of the raw IFD we decode (DNG 1.4 §3): none, and lossless Huffman JPEG.
+#: Compression values of the raw IFD we decode (DNG 1.4 §3): none, and lossless Huffman JPEG;
+#: a LinearRaw image also as lossy (baseline DCT) JPEG, 34892 (DNG 1.4 §3).
 _COMPRESSIONS = {1: "uncompressed", 7: "lossless JPEG"}
+_LINEAR_COMPRESSIONS = {**_COMPRESSIONS, 34892: "lossy JPEG"}
+_BASELINE_SOF = frozenset({0xC0, 0xC1})  # T.81 baseline and extended sequential DCT, Huffman
 #: Compression values we do not decode, by name, so that the refusal says what the file holds
 #: (TIFF 6.0 §3 and the TIFF tag registry; DNG 1.4 §3 for 34892; DNG 1.7 for 52546; GoPro's
 #: GPR format, a DNG with VC-5 data, for 9).
@@ -142,9 +147,12 @@ class DngInfo:
     ``active_area`` (top, left, bottom, right)."""
 
     path: Path
+    #: The raw image after the LinearizationTable (if any), uint16: the CFA mosaic (H, W), or
+    #: (H, W, 3) for a LinearRaw image (``linear_raw``).
     mosaic: np.ndarray
     cfa_pattern: str
-    black_level_dn: tuple[float, float, float, float]
+    #: Four levels, row-major over the 2×2 CFA cell; three (one per plane) for LinearRaw.
+    black_level_dn: tuple[float, ...]
     white_level_dn: int
     as_shot_neutral: tuple[float, float, float] | None
     color_matrix_1: np.ndarray | None
@@ -185,6 +193,12 @@ class DngInfo:
     artist: str | None = None
     copyright: str | None = None
     lens_make: str | None = None
+    #: The raw image is LinearRaw (PhotometricInterpretation 34892, DNG 1.4 ch. 4): ``mosaic``
+    #: then holds (H, W, 3) camera RGB, ``cfa_pattern`` is "", ``black_level_dn`` and
+    #: ``white_levels_dn`` hold one level per plane.
+    linear_raw: bool = False
+    #: WhiteLevel per plane of a LinearRaw image (None for a CFA image: ``white_level_dn``).
+    white_levels_dn: tuple[float, float, float] | None = None
     #: TIFF/Exif Orientation (1..8) of IFD0: how the developed pixels are turned upright
     #: (:mod:`mountcam.develop.orientation`); 1 when absent or not a valid value.
     orientation: int = 1
@@ -389,13 +403,17 @@ def _find_raw(tif, path: Path) -> tuple[_Ifd, _Ifd]:
         raise _bad(path, "a TIFF file with no IFD")
     # A SubIFDs pointer lost to truncation hides the raw image: say that, not "no raw image".
     _check_readable(ifd0, path, "IFD0", layout=False)
-    raise _bad(path, "no CFA raw image in this DNG (linear or preview-only DNG?)")
+    raise _bad(path, "no raw image (CFA or LinearRaw) in this DNG (a preview-only DNG?)")
 
 
 def _is_raw(ifd: _Ifd) -> bool:
     subfile = _int(ifd, TAG_IDS["NewSubfileType"], 0)
     photometric = _int(ifd, TAG_IDS["PhotometricInterpretation"])
-    return photometric == PHOTOMETRIC["CFA"] and subfile == 0
+    return photometric in (PHOTOMETRIC["CFA"], PHOTOMETRIC["LinearRaw"]) and subfile == 0
+
+
+def _is_linear(ifd: _Ifd) -> bool:
+    return _int(ifd, TAG_IDS["PhotometricInterpretation"]) == PHOTOMETRIC["LinearRaw"]
 
 
 # --- typed tag accessors (plain values in, checked values out) ----------------------------------
@@ -522,7 +540,14 @@ class _Layout:
 
 
 def _layout(
-    ifd: _Ifd, path: Path, size: int, *, what: str, max_pixels: int, samples: int
+    ifd: _Ifd,
+    path: Path,
+    size: int,
+    *,
+    what: str,
+    max_pixels: int,
+    samples: int,
+    compressions: dict[int, str] = _COMPRESSIONS,
 ) -> _Layout:
     """Check the geometry of ``ifd``'s image before anything is decoded (TIFF 6.0 §§ 3, 15;
     DNG 1.4 §3) and return it. Raises UnreadableFile naming ``what`` and the problem."""
@@ -555,13 +580,16 @@ def _layout(
     if sample_format is not None and set(sample_format) != {1}:
         raise _bad(path, f"the {what} has SampleFormat {sample_format}; unsigned integers only")
     compression = _int(ifd, TAG_IDS["Compression"], 1)
-    if compression not in _COMPRESSIONS:
+    if compression not in compressions:
         name = _COMPRESSION_NAMES.get(compression)
         named = f"{name} compression ({compression})" if name else f"compression {compression}"
+        known = [f"{n} ({c})" for c, n in compressions.items()]
         raise _bad(
             path,
-            f"the {what} uses {named}; mountcam reads uncompressed (1) and lossless JPEG (7) data",
+            f"the {what} uses {named}; mountcam reads {', '.join(known[:-1])} and {known[-1]} data",
         )
+    if compression == 34892 and bits != 8:
+        raise _bad(path, f"the {what} is lossy JPEG with {bits}-bit samples; it must be 8-bit")
     if compression == 1 and _int(ifd, _PREDICTOR, 1) != 1:
         raise _bad(path, f"the {what} uses a predictor without compression")
     if _int(ifd, _FILL_ORDER, 1) != 1:
@@ -622,7 +650,7 @@ def _layout(
                     f"truncated or damaged: {kind} {i} of the {what} holds {nbytes} bytes, "
                     f"its {rows_i}×{cols_i} px need {needed}",
                 )
-        elif nbytes * 8 < samples_i:
+        elif compression == 7 and nbytes * 8 < samples_i:
             # Lossless JPEG codes every sample with at least one bit (T.81 Annex H), so a
             # segment this short cannot hold its pixels: refuse before a decoder allocates.
             raise _bad(
@@ -644,7 +672,7 @@ def _check_tifffile_agrees(ifd: _Ifd, layout: _Layout, path: Path, what: str) ->
         raise _bad(path, f"the {what}'s layout tags contradict each other")
 
 
-def _check_jpeg_frames(layout: _Layout, path: Path, what: str) -> None:
+def _check_jpeg_frames(layout: _Layout, path: Path, what: str, samples: int = 1) -> None:
     """Every lossless JPEG segment must start with SOI and a SOF3 frame header whose
     lines × samples per line × components equal the segment's pixels (DNG 1.4 §3: "only the
     total sample counts need to match"), at a precision of 2..16 bits (T.81 Annex H). A decoder
@@ -657,13 +685,29 @@ def _check_jpeg_frames(layout: _Layout, path: Path, what: str) -> None:
             if isinstance(frame, str):
                 raise _bad(path, f"damaged {kind} {i} of the {what}: {frame}")
             marker, precision, lines, per_line, components = frame
+            if layout.compression == 34892:
+                # Lossy JPEG (DNG 1.4 §3): an 8-bit baseline frame of exactly the segment's
+                # size and samples (a decoder allocates by it).
+                if marker not in _BASELINE_SOF or precision != 8:
+                    raise _bad(
+                        path,
+                        f"{kind} {i} of the {what} is not an 8-bit baseline JPEG (SOF marker "
+                        f"0x{marker:02X}, {precision} bits)",
+                    )
+                if (lines, per_line, components) != (rows, cols, samples):
+                    raise _bad(
+                        path,
+                        f"damaged {kind} {i} of the {what}: its JPEG frame of {per_line}×{lines}"
+                        f"×{components} samples does not fit a {cols}×{rows} px {kind}",
+                    )
+                continue
             if marker != _SOF3:
                 raise _bad(
                     path,
                     f"{kind} {i} of the {what} is not lossless JPEG (SOF marker 0x{marker:02X}, "
                     "DNG compression 7 needs SOF3)",
                 )
-            if not 2 <= precision <= 16 or lines * per_line * components != rows * cols:
+            if not 2 <= precision <= 16 or lines * per_line * components != rows * cols * samples:
                 raise _bad(
                     path,
                     f"damaged {kind} {i} of the {what}: its JPEG frame of {per_line}×{lines}×"
@@ -703,6 +747,23 @@ def _check_raw(ifd0: _Ifd, raw: _Ifd, path: Path, size: int) -> tuple[_Layout, s
     _check_readable(raw, path, "raw IFD", layout=True)
     if ifd0 is not raw:
         _check_readable(ifd0, path, "IFD0", layout=False)
+    if _is_linear(raw):
+        spp = _int(raw, TAG_IDS["SamplesPerPixel"], 1)
+        if spp != 3:
+            raise _bad(
+                path,
+                f"the LinearRaw image has {spp} samples per pixel; mountcam reads 3 (camera RGB)",
+            )
+        if _int(raw, TAG_IDS["PlanarConfiguration"], 1) != 1:
+            raise _bad(path, "the LinearRaw image is stored in planes (PlanarConfiguration 2)")
+        layout = _layout(
+            raw, path, size, what="raw image", max_pixels=MAX_RAW_PIXELS, samples=3,
+            compressions=_LINEAR_COMPRESSIONS,
+        )  # fmt: skip
+        _check_tifffile_agrees(raw, layout, path, "raw image")
+        if layout.compression in (7, 34892):
+            _check_jpeg_frames(layout, path, "raw image", samples=3)
+        return layout, ""
     layout = _layout(raw, path, size, what="raw image", max_pixels=MAX_RAW_PIXELS, samples=1)
     _check_tifffile_agrees(raw, layout, path, "raw image")
     if layout.compression == 7:
@@ -730,9 +791,13 @@ def _check_raw(ifd0: _Ifd, raw: _Ifd, path: Path, size: int) -> tuple[_Layout, s
     return layout, cfa
 
 
-def _black_levels(raw: _Ifd, path: Path) -> tuple[float, float, float, float]:
+def _black_levels(raw: _Ifd, path: Path, samples: int = 1) -> tuple[float, ...]:
     """BlackLevel over its BlackLevelRepeatDim (rows, cols, each 1 or 2), expanded to the
-    2×2 CFA cell in row-major order (DNG 1.4 ch. 4)."""
+    2×2 CFA cell in row-major order (DNG 1.4 ch. 4); for a ``samples``-plane LinearRaw image,
+    one level per plane (rows × cols × samples values, sample fastest; the mean over the
+    repeat cell)."""
+    if samples > 1:
+        return _plane_black_levels(raw, path, samples)
     if TAG_IDS["BlackLevel"] not in raw.tags:
         return (0.0, 0.0, 0.0, 0.0)
     values = _numbers(raw, TAG_IDS["BlackLevel"])
@@ -746,6 +811,46 @@ def _black_levels(raw: _Ifd, path: Path) -> tuple[float, float, float, float]:
     if not all(math.isfinite(v) for v in values):
         raise _bad(path, "BlackLevel holds a value that is not a finite number")
     return tuple(values[(i % rows) * cols + (j % cols)] for i in (0, 1) for j in (0, 1))
+
+
+def _plane_black_levels(raw: _Ifd, path: Path, samples: int) -> tuple[float, ...]:
+    if TAG_IDS["BlackLevel"] not in raw.tags:
+        return (0.0,) * samples
+    values = _numbers(raw, TAG_IDS["BlackLevel"])
+    dims = _ints(raw, TAG_IDS["BlackLevelRepeatDim"]) or [1, 1]
+    if len(dims) != 2 or not all(d in (1, 2) for d in dims):
+        raise _bad(path, f"BlackLevelRepeatDim {tuple(dims)} is not supported (1 or 2 a side)")
+    cells = dims[0] * dims[1]
+    if values is None or len(values) not in (cells, cells * samples):
+        got = "no numbers" if values is None else f"{len(values)} values"
+        raise _bad(path, f"BlackLevel of a {samples}-sample image with {got} is not supported")
+    if not all(math.isfinite(v) for v in values):
+        raise _bad(path, "BlackLevel holds a value that is not a finite number")
+    if len(values) == cells:  # one level for all planes
+        return (sum(values) / cells,) * samples
+    return tuple(sum(values[c * samples + p] for c in range(cells)) / cells for p in range(samples))
+
+
+def _plane_white_levels(raw: _Ifd, bits: int, path: Path, samples: int) -> tuple[float, ...]:
+    """WhiteLevel per plane of a LinearRaw image (one value: all planes alike)."""
+    if TAG_IDS["WhiteLevel"] not in raw.tags:
+        return (float((1 << bits) - 1),) * samples
+    values = _numbers(raw, TAG_IDS["WhiteLevel"])
+    if not values or len(values) not in (1, samples):
+        raise _bad(path, f"WhiteLevel {values} does not give one level or one per plane")
+    if not all(math.isfinite(v) and 1 <= v < 2**32 for v in values):
+        raise _bad(path, f"WhiteLevel {values} is not a level of 1 to 2**32 - 1")
+    return tuple(float(v) for v in values) * (samples if len(values) == 1 else 1)
+
+
+def _linearization_table(raw: _Ifd, path: Path) -> np.ndarray | None:
+    """LinearizationTable (DNG 1.4 ch. 4): raw value v becomes table[min(v, n − 1)]."""
+    if _LINEARIZATION_TABLE not in raw.tags:
+        return None
+    values = _ints(raw, _LINEARIZATION_TABLE)
+    if not values or len(values) > 65536 or not all(0 <= v <= 0xFFFF for v in values):
+        raise _bad(path, "LinearizationTable is not 1 to 65536 values of 0 to 65535")
+    return np.asarray(values, dtype=np.uint16)
 
 
 def _white_level(raw: _Ifd, bits: int, path: Path) -> int:
@@ -800,8 +905,12 @@ def _read(tif, path: Path, size: int) -> DngInfo:
     """Extract, check, decode (see the module docstring)."""
     ifd0, raw = _find_raw(tif, path)
     layout, cfa = _check_raw(ifd0, raw, path, size)
-    black = _black_levels(raw, path)
+    linear = _is_linear(raw)
+    samples = 3 if linear else 1
+    black = _black_levels(raw, path, samples)
     white = _white_level(raw, layout.bits, path)
+    plane_whites = _plane_white_levels(raw, layout.bits, path, samples) if linear else None
+    table = _linearization_table(raw, path)
     area = _active_area(raw, layout.height, layout.width, path)
     crop_origin, crop_size = _default_crop(raw, area, path)
     opcode_lists = [_opcode_list(raw, n, path) for n in (1, 2, 3)]
@@ -811,13 +920,14 @@ def _read(tif, path: Path, size: int) -> DngInfo:
 
     with _third_party(path, "decoding the raw image"):
         mosaic = raw.page.asarray()
-    if mosaic.shape != (layout.height, layout.width) or mosaic.dtype.kind not in "ui":
+    shape = (layout.height, layout.width, 3) if linear else (layout.height, layout.width)
+    if mosaic.shape != shape or mosaic.dtype.kind not in "ui":
         raise _bad(
-            path,
-            f"the raw image decoded to {mosaic.dtype} {mosaic.shape}, expected "
-            f"({layout.height}, {layout.width})",
+            path, f"the raw image decoded to {mosaic.dtype} {mosaic.shape}, expected {shape}"
         )
     mosaic = mosaic.astype(np.uint16, copy=False)
+    if table is not None:
+        mosaic = table[np.minimum(mosaic, table.size - 1)]
 
     neutral = _finite(_numbers(ifd0, TAG_IDS["AsShotNeutral"]), 3)
     version = _bytes(ifd0, TAG_IDS["DNGVersion"])
@@ -842,6 +952,8 @@ def _read(tif, path: Path, size: int) -> DngInfo:
         opcode_list_1=opcode_lists[0],
         opcode_list_2=opcode_lists[1],
         opcode_list_3=opcode_lists[2],
+        linear_raw=linear,
+        white_levels_dn=plane_whites,
         artist=_text(ifd0.raw(TAG_IDS["Artist"])),
         copyright=_text(ifd0.raw(TAG_IDS["Copyright"])),
     )

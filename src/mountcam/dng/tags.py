@@ -124,7 +124,7 @@ TAG_IDS: dict[str, int] = {name: tag for tag, (_, name) in TAGS.items()}
 assert len(TAG_IDS) == len(TAGS), "duplicate tag name"
 
 # Enumerated values, as data (names as the specifications spell them).
-PHOTOMETRIC = {"RGB": 2, "CFA": 32803}
+PHOTOMETRIC = {"RGB": 2, "CFA": 32803, "LinearRaw": 34892}
 CFA_COLOR = {"R": 0, "G": 1, "B": 2}
 #: Exif 2.32 §4.6.5 SensitivityType: 0 unknown, 1 SOS, 2 REI, 3 ISO speed, 4 SOS+REI,
 #: 5 SOS+ISO speed, 6 REI+ISO speed, 7 all three.
