@@ -66,7 +66,7 @@ def _gain_map() -> GainMap:
 
 
 def test_round_trip_keeps_every_field():
-    unknown = UnknownOpcode(7, (1, 3, 0, 0), 3, b"\x00\x01\x02\x03")
+    unknown = UnknownOpcode(4, (1, 3, 0, 0), 3, b"\x00\x01\x02\x03")  # FixBadPixelsConstant
     ops = [VIGNETTE, WARP, _gain_map(), unknown]
     back = decode_opcode_list(encode_opcode_list(ops))
     assert back[0] == VIGNETTE and back[1] == WARP and back[3] == unknown
