@@ -299,15 +299,15 @@ def test_read_dng_rejects_what_is_not_a_raw_dng(tmp_path, calibration):
     tifffile.imwrite(rgb, np.zeros((8, 8, 3), np.uint8), photometric="rgb")
     with pytest.raises(UnreadableFile, match="not a DNG"):
         read_dng(rgb)
-    linear = tmp_path / "linear.dng"
+    rgb_only = tmp_path / "rgb_only.dng"  # a DNG holding only an RGB (preview-like) image
     tifffile.imwrite(
-        linear,
+        rgb_only,
         np.zeros((8, 8, 3), np.uint16),
         photometric="rgb",
         extratags=[(50706, 1, 4, b"\x01\x04\0\0", True)],
     )
-    with pytest.raises(UnreadableFile, match="no CFA"):
-        read_dng(linear)
+    with pytest.raises(UnreadableFile, match=r"no raw image \(CFA or LinearRaw\)"):
+        read_dng(rgb_only)
 
 
 # --- safe writing ---------------------------------------------------------------------------
