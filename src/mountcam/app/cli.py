@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mountcam import __version__
+from mountcam.app.dataset_cli import dataset_app
 from mountcam.app.develop_cli import develop_command
 from mountcam.app.inspect_cli import inspect_command
 from mountcam.app.lenses_cli import lenses_app
@@ -35,6 +36,7 @@ scenes_app = typer.Typer(no_args_is_help=True, help="Built-in scenes: charts and
 app.add_typer(sensors_app, name="sensors")
 app.add_typer(scenes_app, name="scenes")
 app.add_typer(lenses_app, name="lenses")
+app.add_typer(dataset_app, name="dataset")
 app.command("develop")(develop_command)
 app.command("inspect")(inspect_command)
 
