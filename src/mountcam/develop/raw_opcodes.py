@@ -29,7 +29,9 @@ specification asks of a reader that cannot apply it.
 The develop pipeline calls :func:`apply_raw_opcodes` on each strip of the mosaic right after
 its levels step (the strip holds x · WB gain per CFA position; ``unit`` says what 1.0 is at
 each position), so no full-size copy of the mosaic is made. Cost: two or three loads and a
-multiply per pixel a GainMap covers (each CFA colour's map covers a quarter of the pixels).
+multiply per pixel a GainMap covers (each CFA colour's map covers a quarter of the pixels):
+1.0 ns a pixel on one core, 0.13 s of CPU for four GainMaps over a 50 MP mosaic
+(bench/foreign_dng_speed.py).
 """
 
 from __future__ import annotations
@@ -146,15 +148,18 @@ def apply_raw_opcodes(
         if rows.size == 0 or cols.size == 0 or plane_ids.size == 0:
             continue
         if isinstance(op, GainMap):
-            gains = np.ascontiguousarray(op.gains, dtype=np.float32)
+            gains = np.asarray(op.gains, dtype=np.float32)
             pv, ph, mp = gains.shape
             image_h, image_w = prepared.image_hw
             r1, r2, rf = _map_axis(rows + row0, image_h, op.map_origin_v, op.map_spacing_v, pv)
             c1, c2, cf = _map_axis(cols + col0, image_w, op.map_origin_h, op.map_spacing_h, ph)
-            map_planes = np.minimum(plane_ids, mp - 1)
-            _gain_map_kernel(
-                v3, rows, r1, r2, rf, cols, c1, c2, cf, plane_ids, map_planes, gains, unit, py, px
-            )
+            for p in plane_ids:
+                # Every map row interpolated at this window's columns first (bilinear
+                # interpolation is the same in either order): each pixel then blends two
+                # contiguous values, which the compiler vectorises (2.1 -> 1.0 ns a pixel).
+                m = gains[:, :, min(p, mp - 1)]
+                at_cols = np.ascontiguousarray(m[:, c1] * (1 - cf) + m[:, c2] * cf, np.float32)
+                _gain_map_kernel(v3, rows, r1, r2, rf, cols, at_cols, p, unit, py, px)
         else:
             if isinstance(op, MapTable):
                 table = np.asarray(op.table, np.float32) * np.float32(1.0 / 65535.0)
@@ -169,29 +174,21 @@ def apply_raw_opcodes(
 
 
 @njit(parallel=True, nogil=True, cache=True)
-def _gain_map_kernel(
-    v, rows, r1, r2, rf, cols, c1, c2, cf, planes, map_planes, gains, unit, py, px
-):  # pragma: no cover - compiled
-    """GainMap on v[rows, cols, planes] (module text): the map's two rows around each image
-    row are blended once per row, then each pixel interpolates between two columns."""
-    points_h = gains.shape[1]
+def _gain_map_kernel(v, rows, r1, r2, rf, cols, at_cols, p, unit, py, px):  # pragma: no cover
+    """GainMap on v[rows, cols, p] (module text): ``at_cols`` holds every map row already
+    interpolated at ``cols``, so a pixel blends the two map rows around its row."""
     one = np.float32(1.0)
     for a in prange(rows.size):
         i = rows[a]
         f = rf[a]
-        line = np.empty(points_h, np.float32)
-        for k in range(planes.size):
-            p = planes[k]
-            mp = map_planes[k]
-            for m in range(points_h):
-                line[m] = gains[r1[a], m, mp] * (one - f) + gains[r2[a], m, mp] * f
-            for b in range(cols.size):
-                j = cols[b]
-                g1 = line[c1[b]]
-                g = g1 + (line[c2[b]] - g1) * cf[b]
-                top = unit[(i + py) & 1, (j + px) & 1, p]
-                x = v[i, j, p] * g
-                v[i, j, p] = x if x < top else top
+        g1 = at_cols[r1[a]]
+        g2 = at_cols[r2[a]]
+        ry = (i + py) & 1
+        for b in range(cols.size):
+            j = cols[b]
+            top = unit[ry, (j + px) & 1, p]
+            x = v[i, j, p] * (g1[b] * (one - f) + g2[b] * f)
+            v[i, j, p] = x if x < top else top
 
 
 @njit(parallel=True, nogil=True, cache=True)
