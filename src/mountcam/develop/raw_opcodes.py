@@ -30,7 +30,7 @@ The develop pipeline calls :func:`apply_raw_opcodes` on each strip of the mosaic
 its levels step (the strip holds x · WB gain per CFA position; ``unit`` says what 1.0 is at
 each position), so no full-size copy of the mosaic is made. Cost: two or three loads and a
 multiply per pixel a GainMap covers (each CFA colour's map covers a quarter of the pixels):
-1.0 ns a pixel on one core, 0.13 s of CPU for four GainMaps over a 50 MP mosaic
+1.0 ns a pixel on one core, 0.08 s of CPU for four GainMaps over a 50 MP mosaic
 (bench/foreign_dng_speed.py).
 """
 
