@@ -9,7 +9,6 @@ import math
 import numpy as np
 import pytest
 
-from mountcam.body.camera import Camera
 from mountcam.control import ae
 from mountcam.control.ae import AeController, AeSettings, Exposure, ExposureLimits
 from mountcam.errors import InvalidSetting
@@ -134,7 +133,7 @@ def test_impossible_settings_say_what_is_allowed(kwargs, words) -> None:
 
 @pytest.fixture(scope="module")
 def camera():
-    return Camera()
+    return trials.twin_camera("chart:flat", seed=3)
 
 
 def scene_named(name):
@@ -144,10 +143,10 @@ def scene_named(name):
 @pytest.mark.parametrize("offset", [-4.0, 4.0])
 def test_loop_converges_after_a_4_ev_step_without_overshoot(camera, offset) -> None:
     es = scene_named("average-1")
-    scene = es.scene(trials.preview_hfov(camera, SIZE))
-    right = trials.right_exposure(camera, es, scene, SIZE)
+    camera.backend.set_scene(es.scene())
+    right = trials.right_exposure(camera, es, SIZE)
     start = Exposure(right.exposure_s * 2**offset, right.iso, right.f_number)
-    run = trials.run_ae(camera, scene, AeSettings(), start, SIZE)
+    run = trials.run_ae(camera, AeSettings(), start, SIZE)
     assert run.converged and run.frames <= 5
     ev = [math.log2(e.product / right.product) for e in run.exposures]
     # Monotone approach (no oscillation), never past the right exposure by more than 1/3 EV.
@@ -160,12 +159,12 @@ def test_loop_converges_after_a_4_ev_step_without_overshoot(camera, offset) -> N
 def test_loop_follows_the_light_changing_by_4_ev(camera) -> None:
     """Converged on a scene, the light jumps 16× brighter: ≤ 5 frames to settle again."""
     es = scene_named("average-2")
-    hfov = trials.preview_hfov(camera, SIZE)
-    scene = es.scene(hfov)
+    scene = es.scene()
+    camera.backend.set_scene(scene)
     start = Exposure(1 / 200, 100, 1.9)
-    first = trials.run_ae(camera, scene, AeSettings(), start, SIZE)
-    brighter = scene.with_(white_luminance_cd_m2=16 * scene.white_luminance_cd_m2)
-    second = trials.run_ae(camera, brighter, AeSettings(), first.exposures[-1], SIZE, seed=50)
+    first = trials.run_ae(camera, AeSettings(), start, SIZE)
+    camera.backend.set_scene(scene.with_(white_luminance_cd_m2=16 * scene.white_luminance_cd_m2))
+    second = trials.run_ae(camera, AeSettings(), first.exposures[-1], SIZE, seed=50)
     assert second.converged and second.frames <= 5
     change = math.log2(second.exposures[-1].product / first.exposures[-1].product)
     assert change == pytest.approx(-4.0, abs=1 / 3)
@@ -174,10 +173,9 @@ def test_loop_follows_the_light_changing_by_4_ev(camera) -> None:
 
 
 def test_ae_lock_holds_while_the_light_changes(camera) -> None:
-    es = scene_named("average-1")
-    scene = es.scene(trials.preview_hfov(camera, SIZE))
+    camera.backend.set_scene(scene_named("average-1").scene())
     start = Exposure(1 / 200, 100, 1.9)
-    run = trials.run_ae(camera, scene, AeSettings(lock=True), start, SIZE, max_frames=2)
+    run = trials.run_ae(camera, AeSettings(lock=True), start, SIZE, max_frames=2)
     assert all(e == start for e in run.exposures)
 
 
@@ -187,10 +185,10 @@ def test_ae_lock_holds_while_the_light_changes(camera) -> None:
 def test_subject_lands_on_target_with_the_mode_that_suits_it(camera, name) -> None:
     """Acceptance 3 (a subset; the bench runs all 28 scenes from ±4 EV)."""
     es = scene_named(name)
-    scene = es.scene(trials.preview_hfov(camera, SIZE))
-    right = trials.right_exposure(camera, es, scene, SIZE)
+    camera.backend.set_scene(es.scene())
+    right = trials.right_exposure(camera, es, SIZE)
     start = Exposure(right.exposure_s * 2**-4, right.iso, right.f_number)
-    run = trials.run_ae(camera, scene, AeSettings(metering=es.metering), start, SIZE)
+    run = trials.run_ae(camera, AeSettings(metering=es.metering), start, SIZE)
     assert abs(trials.subject_error_ev(es, run.y, SIZE)) <= 1 / 3
     # ... where an average meter would not have been: it lets the sky decide.
     if es.kind == "backlit":

@@ -36,9 +36,14 @@ steps; AE lock holds the exposure.
 **Controller** (:class:`AeController`): the raw response is linear, so one frame's error is
 the exact correction unless the meter region is clipped, in which case the measured level is
 a lower bound and the step falls short (the loop approaches from above and never overshoots).
-When the metered statistic itself is clipped the loop steps :data:`CLIPPED_EXTRA_EV` further.
-A gain below one on small errors and a dead band of :data:`DEAD_BAND_EV` keep a live view from
-pumping on noise.
+When the metered statistic itself is clipped (the highlight percentile, or nearly all of the
+metered area) the loop steps :data:`CLIPPED_EXTRA_EV` further;
+when much of the frame is clipped (so the zone caps and highlight protection weigh the frame
+differently from a well exposed one) it goes :data:`CLIPPED_GAIN` of the way and measures
+again.
+A gain below one on small errors and hysteresis keep a live view from pumping on noise: the
+loop settles within :data:`SETTLE_BAND_EV` and, once settled, holds until the error leaves
+:data:`HOLD_BAND_EV`.
 """
 
 from __future__ import annotations
@@ -61,7 +66,7 @@ METERING_MODES = ("matrix", "centre", "spot", "highlight")
 PROGRAMS = ("P", "A", "S", "M")
 
 MATRIX_ZONES = (12, 9)
-MATRIX_ZONE_CAP = 4.0
+MATRIX_ZONE_CAP = 3.0
 HIGHLIGHT_PERCENTILE = 98.0
 HIGHLIGHT_PROTECT_EV = 1.0
 #: Level highlight protection keeps large bright areas under (fraction of clip).
@@ -75,12 +80,20 @@ CLIP_LEVEL = 0.98
 
 EV_COMPENSATION_RANGE = 5.0
 EV_STEP = 1.0 / 3.0
-DEAD_BAND_EV = 1.0 / 6.0
+#: The loop settles when a frame's error is within SETTLE_BAND_EV, and once settled holds the
+#: exposure until the error leaves HOLD_BAND_EV (hysteresis: a live view does not pump).
+SETTLE_BAND_EV = 1.0 / 12.0
+HOLD_BAND_EV = 1.0 / 3.0
 #: Loop gain for errors under 1 EV (full steps above: the raw response is linear).
 SMALL_ERROR_GAIN = 0.85
 MAX_STEP_EV = 10.0
 #: Extra step down when the metered statistic is clipped (its true level is unknown).
 CLIPPED_EXTRA_EV = 1.0
+#: A metered area this clipped reads only a bound.
+ALL_CLIPPED = 0.9
+#: A frame with more than this fraction of cells clipped is stepped at CLIPPED_GAIN.
+CLIPPED_UNRELIABLE = 0.05
+CLIPPED_GAIN = 0.8
 
 
 @dataclass(frozen=True)
@@ -196,9 +209,12 @@ def luminance_cells(
     black_level_dn,
     white_level_dn: float,
     weights: np.ndarray,
+    shading: np.ndarray | None = None,
 ) -> np.ndarray:
     """(H/2, W/2) raw luminance of each 2×2 CFA cell (1.0 = a white clipping), any Bayer phase.
-    A cell with any site at the white level reads at least 1 (clipped)."""
+    A cell with any site at the white level reads at least 1 (clipped). ``shading`` (H/2,
+    W/2): the relative illumination of the lens on the cells, divided out so that lens
+    fall-off does not bias the meter (as an ISP corrects lens shading before its statistics)."""
     pattern = cfa_pattern.upper()
     if sorted(pattern) != ["B", "G", "G", "R"]:
         raise InvalidSetting(f"CFA pattern {cfa_pattern!r} is not a 2×2 Bayer layout")
@@ -213,6 +229,8 @@ def luminance_cells(
         planes[colour].append((sub.astype(np.float32) - black[k]) / (white_level_dn - black[k]))
     rgb = (planes["R"][0], 0.5 * (planes["G"][0] + planes["G"][1]), planes["B"][0])
     y = weights[0] * rgb[0] + weights[1] * rgb[1] + weights[2] * rgb[2]
+    if shading is not None:
+        y = y / np.maximum(np.asarray(shading, dtype=np.float32), 1e-3)
     return np.where(clipped, np.maximum(y, 1.0), y).astype(np.float32)
 
 
@@ -333,7 +351,8 @@ class AeController:
     """Preview-loop auto exposure. Feed it each frame's luminance cells and the exposure the
     frame was taken with; it answers the exposure for the next frame.
 
-    ``converged`` is True once a frame's error (after compensation) is within the dead band.
+    ``converged`` is True once a frame's error (after compensation) is within the settle band,
+    and stays so while the error is within the hold band.
     """
 
     settings: AeSettings
@@ -346,19 +365,26 @@ class AeController:
         self.last_reading = reading
         error = reading.error_ev
         if self.settings.program == "M" or self.settings.lock:
-            self.converged = abs(error + self.settings.ev_compensation) <= DEAD_BAND_EV
+            self.converged = abs(error + self.settings.ev_compensation) <= HOLD_BAND_EV
             return plan_exposure(
                 current, 0.0, replace(self.settings, ev_compensation=0.0), self.limits
             )
         # The compensation is part of the target: the loop settles on error + compensation.
         step = error + self.settings.ev_compensation
-        if abs(step) <= DEAD_BAND_EV:
+        band = HOLD_BAND_EV if self.converged else SETTLE_BAND_EV
+        if abs(step) <= band:
             self.converged = True
             return current
         self.converged = False
-        if reading.level >= CLIP_LEVEL:
+        if reading.clipped_fraction >= ALL_CLIPPED or (
+            reading.mode == "highlight" and reading.level >= CLIP_LEVEL
+        ):
             # The metered statistic itself is clipped: its error is only a bound.
             step -= CLIPPED_EXTRA_EV
+        elif reading.clipped_fraction > CLIPPED_UNRELIABLE:
+            # Much of the frame is clipped: the zones' balance (caps, protection) is not the
+            # one of a well exposed frame, so go most of the way and measure again.
+            step *= CLIPPED_GAIN
         elif abs(step) < 1.0:
             step *= SMALL_ERROR_GAIN
         nxt = plan_exposure(current, step, replace(self.settings, ev_compensation=0.0), self.limits)

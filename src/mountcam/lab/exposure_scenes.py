@@ -104,7 +104,8 @@ class ExposureScene:
     #: Luminance of a reflectance-1 white in the scene's nominal light, cd/m².
     white_luminance_cd_m2: float = 1000.0
 
-    def scene(self, hfov_rad: float, light: str = "D55") -> Scene:
+    def scene(self, light: str = "D55", hfov_rad: float | None = None) -> Scene:
+        """The scene under ``light``; with no field of view it fills whatever view shows it."""
         return Scene(
             name=f"exposure:{self.name}",
             content=self.content,

@@ -1,8 +1,9 @@
 """Auto exposure against the twin: the AE preview loop on procedural scenes, scored on the
 subject (issue 12, acceptance 3).
 
-Each scene of :func:`mountcam.lab.exposure_scenes.exposure_scenes` is shown whole in a
-preview-sized binned window of the main module and metered with the mode that suits it, from
+Each scene of :func:`mountcam.lab.exposure_scenes.exposure_scenes` fills preview frames of
+the main module (the whole field, :class:`~mountcam.body.backend.Readout` ``preview``, read
+from the twin through the Camera API's backend) and is metered with the mode that suits it, from
 a start 4 EV under or over the right exposure; the loop runs until the controller holds. The
 score is the subject's raw luminance on the last frame against where its reflectance belongs
 (an 18 % card in the subject's light on the ISO 12232 mid-grey), in EV. Then the ColorChecker
@@ -20,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mountcam.body.camera import Camera, CaptureRequest
+from mountcam.body.backend import Readout, SimulatedBackend
+from mountcam.body.camera import Camera
 from mountcam.control.ae import (
     MID_GREY_LEVEL,
     MID_GREY_REFLECTANCE,
@@ -34,7 +36,7 @@ from mountcam.control.ae import (
 )
 from mountcam.lab.exposure_scenes import ExposureScene, exposure_scenes
 from mountcam.scene import ViewGrid, colorchecker_patch_boxes, load_scene
-from mountcam.scene.scene import Scene
+from mountcam.scene.scene import CONTAIN_MARGIN, Scene
 
 MAX_FRAMES = 8
 
@@ -55,18 +57,47 @@ def main_module_limits(camera: Camera) -> ExposureLimits:
 
 def camera_luminance_weights(camera: Camera) -> np.ndarray:
     """The raw-luminance weights of the main module, from the D65 ColorMatrix the body writes."""
-    from mountcam.dng.calibration import calibrate_dual
-
-    cal = calibrate_dual(camera.module("main").sensor.qe)
-    return luminance_weights(cal.color_matrix_2)
+    return luminance_weights(camera.calibration("main").color_matrix_2)
 
 
-def preview_hfov(camera: Camera, size: tuple[int, int]) -> float:
-    """Field of view of a ``size`` binned window of the main module: a scene shown with it
-    fills the window, as a preview of the whole scene would."""
-    module = camera.module("main")
-    pitch = module.sensor.output_pitch_m("binned")
-    return 2.0 * math.atan(size[0] * pitch / (2.0 * module.fixed_lens.focal_m))
+def twin_camera(scene: Scene | str, seed: int = 1) -> Camera:
+    """The camera over the twin, looking at ``scene``."""
+    return Camera(SimulatedBackend(scene, seed=seed))
+
+
+def lens_shading(camera: Camera, frame) -> np.ndarray:
+    """Relative illumination of the main lens (wide open) on the frame's 2×2 cells: what the
+    body knows of its lens's fall-off, divided out before metering."""
+    from mountcam.body.reference_frame import frame_window
+    from mountcam.optics.imaging import relative_illumination
+    from mountcam.optics.lens import LensState
+
+    lens = camera.module("main").fixed_lens
+    window = frame_window(frame)
+    grid_tan = window.grid_m().scaled(1.0 / lens.focal_m)
+    ri = relative_illumination(lens, LensState(lens.max_f), window, grid_tan)
+    h, w = ri.shape[0] // 2 * 2, ri.shape[1] // 2 * 2
+    return ri[:h, :w].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+
+
+def frame_luminance(camera: Camera, frame) -> np.ndarray:
+    """Shading-corrected raw luminance cells of a main-module frame."""
+    return luminance_cells(
+        frame.mosaic,
+        frame.cfa_pattern,
+        frame.black_level_dn,
+        frame.white_level_dn,
+        camera_luminance_weights(camera),
+        lens_shading(camera, frame),
+    )
+
+
+def read_preview(camera: Camera, exposure: Exposure, size: tuple[int, int], index: int):
+    """One preview frame of the main module (the whole field at ``size``) at ``exposure``."""
+    readout = Readout(
+        "preview", 12, exposure.exposure_s, exposure.iso, size=size, frame_index=index
+    )
+    return camera.backend.read(camera.module("main"), readout)
 
 
 @dataclass
@@ -79,29 +110,21 @@ class AeRun:
 
 def run_ae(
     camera: Camera,
-    scene: Scene,
     settings: AeSettings,
     start: Exposure,
     size: tuple[int, int],
     seed: int = 1,
     max_frames: int = MAX_FRAMES,
 ) -> AeRun:
-    """The preview loop: capture at the current exposure, meter, set the next, until the
-    controller holds (or ``max_frames``)."""
+    """The preview loop on the camera's current scene: read a frame at the current exposure,
+    meter, set the next, until the controller holds (or ``max_frames``)."""
     limits = main_module_limits(camera)
-    weights = camera_luminance_weights(camera)
     ctrl = AeController(settings, limits)
     exposure = start
     exposures = [start]
     y = None
     for i in range(max_frames):
-        request = CaptureRequest(
-            crop=size, exposure_s=exposure.exposure_s, iso=exposure.iso, seed=seed + i
-        )
-        frame = camera.capture(scene, request)[0]
-        y = luminance_cells(
-            frame.mosaic, frame.cfa_pattern, frame.black_level_dn, frame.white_level_dn, weights
-        )
+        y = frame_luminance(camera, read_preview(camera, exposure, size, seed + i))
         nxt = ctrl.update(y, exposure)
         if ctrl.converged:
             return AeRun(exposures, y, i + 1, True)
@@ -137,34 +160,25 @@ def subject_error_ev(es: ExposureScene, y: np.ndarray, size: tuple[int, int]) ->
     return float(math.log2(float(y[mask].mean()) / target))
 
 
-def right_exposure(camera: Camera, es: ExposureScene, scene: Scene, size) -> Exposure:
-    """The exposure that puts the subject where it belongs, found from the twin's truth (a
-    noise-free reference frame): used only to start the loop 4 EV away from it."""
+def right_exposure(camera: Camera, es: ExposureScene, size) -> Exposure:
+    """The exposure that puts the subject where it belongs, found with the twin's knowledge of
+    the scene (the subject's mask): used only to start the loop 4 EV away from it."""
     probe = Exposure(1e-3, 100.0, camera.module("main").fixed_lens.max_f)
-    request = CaptureRequest(crop=size, exposure_s=probe.exposure_s, iso=probe.iso, seed=99)
-    frame = camera.capture(scene, request)[0]
-    y = luminance_cells(
-        frame.mosaic,
-        frame.cfa_pattern,
-        frame.black_level_dn,
-        frame.white_level_dn,
-        camera_luminance_weights(camera),
-    )
+    y = frame_luminance(camera, read_preview(camera, probe, size, 99))
     err = subject_error_ev(es, y, size)
     return Exposure(probe.exposure_s * 2.0**-err, probe.iso, probe.f_number)
 
 
 def scene_trials(size=(160, 120), offsets_ev=(-4.0, 4.0), seed: int = 1):
     """Rows (scene, kind, mode, start offset EV, frames, converged, subject error EV)."""
-    camera = Camera()
-    hfov = preview_hfov(camera, size)
+    camera = twin_camera("chart:flat", seed)
     rows = []
     for es in exposure_scenes():
-        scene = es.scene(hfov)
-        right = right_exposure(camera, es, scene, size)
+        camera.backend.set_scene(es.scene())
+        right = right_exposure(camera, es, size)
         for off in offsets_ev:
             start = Exposure(right.exposure_s * 2.0**off, right.iso, right.f_number)
-            run = run_ae(camera, scene, AeSettings(metering=es.metering), start, size, seed)
+            run = run_ae(camera, AeSettings(metering=es.metering), start, size, seed)
             rows.append(
                 (es.name, es.kind, es.metering, off, run.frames, run.converged,
                  subject_error_ev(es, run.y, size))
@@ -175,24 +189,25 @@ def scene_trials(size=(160, 120), offsets_ev=(-4.0, 4.0), seed: int = 1):
 def colorchecker_grey_levels(
     luminances=(10, 30, 100, 300, 1000, 3000, 10000, 30000), size=(160, 120)
 ):
-    """Rows (white luminance, exposure, mid-grey patch raw luminance) after the AE loop
-    (matrix, P) on the ColorChecker. Patch 22 is the chart's 'neutral 5' (≈ 19 %)."""
-    camera = Camera()
-    hfov = preview_hfov(camera, size)
+    """Rows (white luminance, exposure, mid-grey patch raw luminance, frames) after the AE
+    loop (matrix, P) on the ColorChecker (D55). Patch 22 is the chart's 'neutral 5' (≈ 19 %)."""
+    camera = twin_camera("chart:flat")
     rows = []
     for lum in luminances:
-        scene = load_scene("chart:colorchecker", illuminant="D55", luminance_cd_m2=lum).with_(
-            hfov_rad=hfov
+        camera.backend.set_scene(
+            load_scene("chart:colorchecker", illuminant="D55", luminance_cd_m2=lum)
         )
         start = Exposure(1.0 / 60, 100.0, camera.module("main").fixed_lens.max_f)
-        run = run_ae(camera, scene, AeSettings(), start, size)
+        run = run_ae(camera, AeSettings(), start, size)
         rows.append((lum, run.exposures[-1], _patch_level(run.y, 21), run.frames))
     return rows
 
 
 def _patch_level(y: np.ndarray, patch: int) -> float:
     h, w = y.shape
-    k = w / 2.0  # canvas u in [-1, 1] spans the cell grid's width
+    # A chart with no field of view of its own is shown whole with a margin: canvas u in
+    # [-1, 1] spans the frame's width / CONTAIN_MARGIN (its aspect is wider than the sensor's).
+    k = w / 2.0 / CONTAIN_MARGIN
     u0, v0, u1, v1 = colorchecker_patch_boxes()[patch]
     du, dv = 0.3 * (u1 - u0), 0.3 * (v1 - v0)
     cx, cy = (w - 1) / 2, (h - 1) / 2
