@@ -181,3 +181,37 @@ def test_liveview_command_reports_rate_and_stages_and_saves_frames(tmp_path):
     assert len(report["saved"]) == 2 and all(p.endswith(".png") for p in report["saved"])
     code, _, stderr = run_cli("liveview", "--scene", "chart:siemens-star", "--assists", "sparkles")
     assert code == 2 and "sparkles" in stderr and len(stderr.strip().splitlines()) == 1
+
+
+def test_the_magnifier_reads_the_full_resolution_window_at_the_point():
+    camera = Camera(SimulatedBackend("chart:siemens-star", seed=2))
+    full_w, full_h = camera.module().sensor.output_size("full")
+    centre = camera.magnifier_frame((0.5, 0.5), (256, 192))
+    assert centre.metadata.mode == "full" and (centre.width, centre.height) == (256, 192)
+    assert centre.metadata.window_origin == (
+        (full_h - 192) // 2 // 4 * 4,
+        (full_w - 256) // 2 // 4 * 4,
+    )
+    corner = camera.magnifier_frame((0.0, 1.0), (256, 192))  # moved inward, not shrunk
+    assert corner.metadata.window_origin == ((full_h - 192) // 4 * 4, 0)
+    assert (corner.width, corner.height) == (256, 192)
+    with pytest.raises(Exception, match="fraction"):
+        camera.magnifier_frame((1.5, 0.5))
+    # On the star's hub the window holds all its spokes at the sensor's own pitch: both tones.
+    g = centre.mosaic[0::2, 1::2].astype(float)
+    assert np.percentile(g, 90) > 3 * np.percentile(g, 10)
+
+
+def test_magnifier_two_to_one_is_the_one_to_one_centre_in_pixel_blocks():
+    from mountcam.app.liveview import LiveView
+
+    camera = Camera(SimulatedBackend("chart:siemens-star", seed=4))
+    camera.set_controls(program="M", exposure_s=1 / 250, iso=400)
+    with LiveView(camera, LiveViewSettings(composite=False), size=(512, 384)) as view:
+        one = view.magnifier((0.4, 0.6), zoom=1, view=(256, 192))
+        two = view.magnifier((0.4, 0.6), zoom=2, view=(256, 192))
+    assert one.shape == two.shape == (192, 256, 3)
+    np.testing.assert_array_equal(two[::2, ::2], two[1::2, 1::2])  # 2x2 blocks
+    # The 2:1 view is the middle half of the 1:1 view (new noise, so compare the means).
+    middle = one[48:144, 64:192].astype(float)
+    assert abs(middle.mean() - two[::2, ::2].astype(float).mean()) < 6

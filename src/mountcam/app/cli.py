@@ -499,6 +499,10 @@ def liveview(
     peaking_colour: Annotated[str, _Opt(help="red, yellow, green, blue or white.")] = "red",
     save: Annotated[Path | None, _Opt(help="Folder for composited frames (PNG).")] = None,
     save_every: Annotated[int, _Opt(min=1, help="With --save: every k-th frame.")] = 30,
+    magnify: Annotated[
+        str | None, _Opt(help="With --save: also the magnifier at X,Y (fractions, e.g. 0.5,0.5).")
+    ] = None,
+    magnify_zoom: Annotated[int, _Opt(min=1, max=2, help="Magnifier 1:1 or 2:1.")] = 1,
     seed: _SeedOpt = None,
     as_json: _JsonOpt = False,
 ) -> None:
@@ -530,6 +534,7 @@ def liveview(
         camera.configure(module=module)
         camera.set_lens(f_number=aperture, focus_m=focus)
         camera.set_controls(controls)
+        point = _fractions(magnify) if magnify is not None else None
         if save is not None:
             save.mkdir(parents=True, exist_ok=True)
         camera.preview(preview_size)  # the first frame loads and compiles; not timed
@@ -542,6 +547,10 @@ def liveview(
                     totals[stage] = totals.get(stage, 0.0) + ms
                 if save is not None and i % save_every == 0:
                     saved.append(str(_save_png(save / f"liveview_{i:05d}.png", live.composite)))
+                    if point is not None:
+                        view_rgb = view.magnifier(point, magnify_zoom)
+                        path = save / f"liveview_{i:05d}_magnifier.png"
+                        saved.append(str(_save_png(path, view_rgb)))
             wall = time.perf_counter() - start
             read = view.stream.frames_read
     except MountcamError as e:
@@ -565,6 +574,18 @@ def liveview(
         out.print(f"  {stage:<16} {ms:7.2f} ms")
     for path in saved:
         out.print(f"  saved {path}")
+
+
+def _fractions(text: str) -> tuple[float, float]:
+    try:
+        x, y = (float(v) for v in text.split(","))
+    except ValueError:
+        raise InvalidSetting(
+            f"--magnify {text}: give X,Y as fractions of the frame, e.g. 0.5,0.5"
+        ) from None
+    if not (0 <= x <= 1 and 0 <= y <= 1):
+        raise InvalidSetting(f"--magnify {text}: X and Y are fractions from 0 to 1")
+    return x, y
 
 
 def _save_png(path: Path, rgb8: np.ndarray) -> Path:

@@ -52,7 +52,8 @@ _PREVIEW_STREAM = 0x9E3779B97F4A7C15 & (2**63 - 1)
 class Readout:
     """One frame as the body asks the sensor for it.
 
-    ``crop`` (width, height): a centred window of a capture mode, output pixels (None: all).
+    ``crop`` (width, height): a window of a capture mode, output pixels (None: all), centred
+    on the sensor or on ``centre`` (x, y in the mode's output pixels: the magnifier's point).
     ``size`` (width, height): the grid of a ``preview`` readout. ``frame_index`` keys the
     frame's noise. ``view_of``: twin only (a real scene has one field of view): render a scene
     that has no field of view of its own at the angles it took in this other module's last
@@ -66,6 +67,7 @@ class Readout:
     crop: tuple[int, int] | None = None
     size: tuple[int, int] | None = None
     frame_index: int = 0
+    centre: tuple[float, float] | None = None
     view_of: str | None = None
 
 
@@ -194,7 +196,7 @@ class SimulatedBackend:
         if preview:
             window = _preview_window(model, readout.size or PREVIEW_SIZE)
         else:
-            window = readout_window(model, sensor_mode, readout.crop)
+            window = readout_window(model, sensor_mode, readout.crop, readout.centre)
         optical, rate = self._optics(module.name, lens, state, window, sensor_mode, readout)
         seed = self.seed ^ _PREVIEW_STREAM if preview else self.seed
         mosaic = read_out(model, op, rate, window, settings.exposure_s, seed, readout.frame_index)

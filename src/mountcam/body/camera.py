@@ -378,6 +378,73 @@ class Camera:
             )
             return frame
 
+    def magnifier_frame(
+        self, point: tuple[float, float], size: tuple[int, int] = (512, 384)
+    ) -> RawFrame:
+        """The sensor's own pixels around ``point`` for the magnifier: a ``size`` (width,
+        height) window of the full readout, centred on ``point`` (x, y as fractions 0–1 of the
+        frame's width and height; moved inward at the edges), at the live view's exposure and
+        white balance. It neither meters nor balances: the magnifier shows, it decides nothing.
+        """
+        from mountcam.body.backend import Readout
+
+        x, y = (float(v) for v in point)
+        if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+            raise InvalidSetting(
+                f"a magnifier point is a fraction of the frame, 0 to 1 (got {x:g}, {y:g})"
+            )
+        with self._lock:
+            ctl = self.controls
+            module = self.module()
+            s = module.sensor
+            full_w, full_h = s.output_size("full")
+            w, h = (int(v) for v in size)
+            if not (32 <= w <= full_w and 32 <= h <= full_h) or w % 4 or h % 4:
+                raise InvalidSetting(
+                    f"a magnifier window is 32x32 to {full_w}x{full_h} pixels, sides multiples "
+                    f"of 4 (got {w}x{h})"
+                )
+            believed, ident = self.believed_lens(module)
+            manual = ctl.exposure_s is not None and ctl.iso is not None
+            product = (
+                ctl.exposure_s * ctl.iso if manual else self._last_product.get(module.name, 1.0)
+            )
+            t, iso = (ctl.exposure_s, ctl.iso) if manual else self._preview_exposure(s, product)
+            self._preview_index += 1
+            frame = self.backend.read(
+                module,
+                Readout(
+                    "full",
+                    min(s.bits_allowed),
+                    t,
+                    iso,
+                    crop=(w, h),
+                    frame_index=self._preview_index,
+                    centre=(x * full_w, y * full_h),
+                ),
+            )
+            wb = ctl.white_balance
+            if wb.mode != "auto":
+                neutral = three_a.preset_neutral(self.awb_model(module.name), wb.preset, wb.kelvin)
+            elif self._locked_neutral is not None:
+                neutral = self._locked_neutral
+            else:
+                neutral = self._locked_neutral = three_a.auto_neutral(
+                    frame, self.awb_model(module.name)
+                )
+            exposure = Exposure(
+                t,
+                iso,
+                "manual" if manual else _PROGRAM_NAMES[ctl.program],
+                not manual,
+                "unknown" if manual else _METERING_NAMES[ctl.metering],
+            )
+            estimate = self._estimates.get(module.name) if ident is not None else None
+            self._fill_beliefs(
+                frame, module, believed, ident, exposure, ctl, neutral, 0.0, estimate
+            )
+            return frame
+
     def frames(self, interval_s: float, count: int) -> Iterator[RawFrame]:
         """Interval shooting: ``count`` captures, one every ``interval_s`` seconds (each
         metered and balanced on its own), yielded as they are taken."""
@@ -522,10 +589,16 @@ class Camera:
         s = module.sensor
         return min(max(product, s.min_exposure_s * s.iso_min), MAX_PREVIEW_EXPOSURE_S * s.iso_max)
 
+    @staticmethod
+    def _preview_exposure(s, product: float) -> tuple[float, float]:
+        """Shutter and ISO of a live frame for an exposure product (s·ISO): the lowest ISO
+        whose shutter is no longer than a preview frame may take."""
+        t = min(max(product / s.iso_min, s.min_exposure_s), MAX_PREVIEW_EXPOSURE_S)
+        return t, min(max(product / t, s.iso_min), s.iso_max)
+
     def _read_preview(self, module: Module, product: float, size: tuple[int, int]) -> RawFrame:
         s = module.sensor
-        t = min(max(product / s.iso_min, s.min_exposure_s), MAX_PREVIEW_EXPOSURE_S)
-        iso = min(max(product / t, s.iso_min), s.iso_max)
+        t, iso = self._preview_exposure(s, product)
         self._preview_index += 1
         return self.backend.read(
             module,

@@ -150,8 +150,9 @@ class ReplayBackend:
             mosaic = raw[:h, :w]
             if readout.crop is not None:
                 cw, ch = readout.crop
-                r0 = (h - ch) // 2 // 2 * 2
-                c0 = (w - cw) // 2 // 2 * 2
+                cx, cy = readout.centre if readout.centre is not None else (w / 2, h / 2)
+                r0 = min(max(int(cy - ch / 2), 0), h - ch) // 2 * 2
+                c0 = min(max(int(cx - cw / 2), 0), w - cw) // 2 * 2
                 mosaic = mosaic[r0 : r0 + ch, c0 : c0 + cw]
                 origin = (r0, c0)
             full = (w, h)

@@ -11,8 +11,15 @@ from mountcam.sensor.model import OperatingPoint, SensorModel
 from mountcam.sensor.noise import expose
 
 
-def readout_window(model: SensorModel, mode: str, crop: tuple[int, int] | None) -> SensorWindow:
-    """The simulated window, centred, in the readout grid of the mode.
+def readout_window(
+    model: SensorModel,
+    mode: str,
+    crop: tuple[int, int] | None,
+    centre_px: tuple[float, float] | None = None,
+) -> SensorWindow:
+    """The simulated window in the readout grid of the mode: centred on the sensor, or on
+    ``centre_px`` (x, y in the mode's output pixels; the window is moved, not shrunk, to stay
+    on the sensor — a magnifier's region of interest).
 
     ``crop`` is (width, height) in output pixels. In ``full`` mode the window's origin is
     rounded to a multiple of 4 so the Quad Bayer tile keeps its phase; in ``binned`` mode to a
@@ -21,8 +28,9 @@ def readout_window(model: SensorModel, mode: str, crop: tuple[int, int] | None) 
     full_w, full_h = model.output_size(mode)
     width, height = crop if crop is not None else (full_w, full_h)
     align = 4 if mode == "full" else 2
-    origin_col = (full_w - width) // 2 // align * align
-    origin_row = (full_h - height) // 2 // align * align
+    cx, cy = centre_px if centre_px is not None else (full_w / 2, full_h / 2)
+    origin_col = min(max(int(cx - width / 2), 0), full_w - width) // align * align
+    origin_row = min(max(int(cy - height / 2), 0), full_h - height) // align * align
     return SensorWindow(
         model.output_pitch_m(mode), full_w, full_h, origin_row, origin_col, width, height
     )
