@@ -139,8 +139,10 @@ def test_main_lens_fields(shots):
     assert p["ExifIFD:MaxApertureValue"] == 1.9
     # The twin knows no lens serial numbers (an M lens does not transmit one): none written.
     assert not [k for k in n if k.endswith("LensSerialNumber")]
-    assert n["XMP-mountcam:LensCorrection"] == "FixVignetteRadial"  # cos⁴ only: no warp
-    assert p["SubIFD:OpcodeList3"] == "FixVignetteRadial"
+    # cos⁴ only: the lens shading as four GainMaps (one per CFA colour), no warp
+    assert n["XMP-mountcam:LensCorrection"] == "GainMap"
+    assert p["SubIFD:OpcodeList2"] == "GainMap, GainMap, GainMap, GainMap"
+    assert "SubIFD:OpcodeList3" not in p
 
 
 def test_leica_lens_with_its_35mm_equivalent_and_estimated_aperture(shots):
@@ -164,8 +166,9 @@ def test_leica_lens_with_its_35mm_equivalent_and_estimated_aperture(shots):
     # The twin's truth (which lens, its real ring) never reaches the file.
     assert not [k for k in n if "Simulated" in k or k.endswith(":Scene")]
     assert not [k for k in n if k.endswith(":Illuminant")]
-    assert n["XMP-mountcam:LensCorrection"] == "FixVignetteRadial WarpRectilinear"
-    assert p["SubIFD:OpcodeList3"] == "FixVignetteRadial, WarpRectilinear"
+    assert n["XMP-mountcam:LensCorrection"] == "GainMap WarpRectilinear"
+    assert p["SubIFD:OpcodeList2"] == "GainMap, GainMap, GainMap, GainMap"
+    assert p["SubIFD:OpcodeList3"] == "WarpRectilinear"
     info = read_dng(res["files"][0])  # our reader gives back what was written
     assert (info.lens_make, info.lens_specification, info.focal_length_35mm) == (
         "Leica",

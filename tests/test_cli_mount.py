@@ -184,3 +184,36 @@ def test_the_dng_marks_the_f_number_as_estimated_in_xmp(tmp_path):
     assert 0 < float(doc["XMP-mountcam:FNumberUncertaintyStops"]) < 0.3
     assert doc["XMP-mountcam:LensDetection"] == "coded"
     assert float(doc["ExifIFD:FNumber"]) == pytest.approx(res["settings"]["f_number"], abs=0.06)
+
+
+def test_an_adapted_zoom_is_corrected_at_the_focal_length_set(tmp_path):
+    """Issue 12: a manually chosen lensfun zoom was believed (EXIF FocalLength, the DNG's
+    OpcodeList3) at its shortest focal length whatever ``--focal`` said: both shots below
+    carried the same warp, fitted to the 24 mm calibration, and FocalLength 24."""
+    pytest.importorskip("lensfunpy")
+    import subprocess
+
+    from mountcam.dng.opcodes import WarpRectilinear, decode_opcode_list
+
+    zoom = "lensfun:canon-canon-ef-24-105mm-f-4l-is-ii-usm"
+    warps, focal_tags = {}, {}
+    for focal in (24, 105):
+        res = shoot(
+            tmp_path / f"f{focal}", *BASE, "--lens", zoom, "--manual-lens", zoom,
+            "--focal", str(focal), "--scene", "chart:siemens-star", "--crop", "256x192",
+        )  # fmt: skip
+        path = res["files"][0]
+        (warp,) = [
+            op
+            for op in decode_opcode_list(read_dng(path).opcode_list_3)
+            if isinstance(op, WarpRectilinear)
+        ]
+        warps[focal] = warp.coefficients[1][1]  # green's r² term: the distortion
+        out = subprocess.run(
+            ["exiftool", "-s3", "-n", "-ExifIFD:FocalLength", path], capture_output=True, text=True
+        )
+        focal_tags[focal] = float(out.stdout) if out.returncode == 0 and out.stdout else None
+    # lensfun calibrates the EF 24-105 with different distortion at 24 and at 105 mm
+    assert abs(warps[105] - warps[24]) > 1e-3, warps
+    if focal_tags[24] is not None:
+        assert focal_tags == {24: 24.0, 105: 105.0}

@@ -290,9 +290,10 @@ def test_vignette_gain_restores_a_flat_field(lens_id, f_number, grid, window, to
         pixel_pitch_m=pitch,
         window_origin=origin,
         full_size=(full_h, full_w),
+        vignetting="radial",
     )
     vig = fit.ops[0]
-    assert isinstance(vig, FixVignetteRadial)
+    assert isinstance(vig, FixVignetteRadial) and fit.list2 == ()
     rows, cols = np.mgrid[0:h:step, 0:w:step]
     flat = twin * vignette_gain(vig, rows, cols, (h, w))
     worst = float(np.max(np.abs(flat - 1.0)))
@@ -342,6 +343,71 @@ def test_warp_fit_of_an_exactly_representable_lens(lens_id, crop):
     assert math.hypot(src_r[0] - axis_r, src_c[0] - axis_c) == pytest.approx(r_d, abs=1e-4)
 
 
+def _gain_map_gain(op, rows, cols, hw):
+    """The gain a GainMap applies at stage-2 pixel(s) (rows, cols) of an H × W image, written
+    out from the DNG SDK (``dng_gain_map::Interpolate``): the map is read at the pixel's
+    centre relative to the image, v = ((row + ½)/H − MapOriginV)/MapSpacingV (likewise u),
+    bilinearly between map points, held at the map's ends."""
+    height, width = hw
+    g = op.gains[:, :, 0].astype(np.float64)
+    n_v, n_h = g.shape
+    v = np.clip(((rows + 0.5) / height - op.map_origin_v) / op.map_spacing_v, 0, n_v - 1)
+    u = np.clip(((cols + 0.5) / width - op.map_origin_h) / op.map_spacing_h, 0, n_h - 1)
+    v0 = np.minimum(np.floor(v).astype(int), n_v - 2)
+    u0 = np.minimum(np.floor(u).astype(int), n_h - 2)
+    fv, fu = v - v0, u - u0
+    return (
+        (1 - fv) * (1 - fu) * g[v0, u0]
+        + (1 - fv) * fu * g[v0, u0 + 1]
+        + fv * (1 - fu) * g[v0 + 1, u0]
+        + fv * fu * g[v0 + 1, u0 + 1]
+    )
+
+
+@pytest.mark.parametrize(
+    "lens_id, f_number, grid, window, tolerance",
+    [
+        ("main-8.7", 1.9, FULL, None, 2.5e-3),  # 2 EV in the corners, the steepest
+        ("summicron-m-50", 2.0, BINNED, None, 1e-3),
+        ("noctilux-m-50-f0.95", 1.4, BINNED, None, 1e-3),
+        ("elmarit-m-21-asph", 2.8, BINNED, None, 1e-3),
+        ("super-elmar-m-18", 3.8, BINNED, (1400, 1800, 400, 600), 1e-3),
+        ("summilux-m-21", 1.4, BINNED, (0, 0, 300, 400), 1e-3),  # a corner: axis outside
+        ("strong", 2.0, BINNED, None, 1e-3),
+    ],
+)
+def test_gain_maps_restore_a_flat_field(lens_id, f_number, grid, window, tolerance):
+    """OpcodeList2's four GainMaps, applied as the DNG SDK applies them, turn the twin's
+    flat-field fall-off back into a flat field within 0.1 % (0.25 %, 0.004 EV, for the main
+    lens's 2 EV corners) at every pixel checked."""
+    lens = STRONG if lens_id == "strong" else load_lens(lens_id)
+    state = LensState(f_number)
+    full_h, full_w, pitch = grid
+    step = 3 if window is None else 1
+    origin, (h, w) = ((0, 0), (full_h, full_w)) if window is None else (window[:2], window[2:])
+    win = SensorWindow(pitch, full_w, full_h, origin[0], origin[1], w, h)
+    v = image_distance_m(lens.focal_for(state) * 1e-3, state.focus_m)
+    twin = relative_illumination(lens, state, win, win.grid_m().scaled(1.0 / v))
+    fit = fit_lens_opcodes(
+        lens,
+        state,
+        image_hw=(h, w),
+        pixel_pitch_m=pitch,
+        window_origin=origin,
+        full_size=(full_h, full_w),
+    )
+    assert [(m.top, m.left, m.row_pitch, m.col_pitch) for m in fit.list2] == [
+        (0, 0, 2, 2), (0, 1, 2, 2), (1, 0, 2, 2), (1, 1, 2, 2)
+    ]  # fmt: skip
+    assert all(type(op).__name__ != "FixVignetteRadial" for op in fit.ops)
+    for m in fit.list2:
+        rows, cols = np.mgrid[m.top : h : 2 * step, m.left : w : 2 * step]
+        flat = twin[rows, cols] * _gain_map_gain(m, rows, cols, (h, w))
+        assert float(np.max(np.abs(flat - 1.0))) < tolerance
+    assert twin.min() < (0.97 if window is None else 0.995)  # there was fall-off to correct
+    assert fit.vignette_error < tolerance
+
+
 def test_no_f_number_no_vignette_and_axis_outside_the_window_nothing():
     lens = load_lens("summicron-m-50")
     fit = fit_lens_opcodes(
@@ -360,6 +426,8 @@ def test_no_f_number_no_vignette_and_axis_outside_the_window_nothing():
         full_size=(3072, 4096),
     )
     assert corner.ops == () and "outside" in corner.skipped[0]
+    # the lens shading needs no centre: the GainMaps are written for any window
+    assert len(corner.list2) == 4
 
 
 def test_a_frame_without_pixel_pitch_gets_no_opcodes(calibration, tmp_path):
@@ -426,10 +494,16 @@ def test_written_opcodes_read_back_and_the_sdk_accepts_them(calibration, tmp_pat
         lens_state=LensState(2.0),
     )
     info = read_dng(path)
-    assert decode_opcode_list(info.opcode_list_3) == list(
-        lens_opcodes_for_frame(frame, lens, LensState(2.0)).ops
-    )
-    assert info.opcode_list_1 is None and info.opcode_list_2 is None
+    fit = lens_opcodes_for_frame(frame, lens, LensState(2.0))
+    assert decode_opcode_list(info.opcode_list_3) == list(fit.ops)
+    written = decode_opcode_list(info.opcode_list_2)
+    assert len(written) == 4 and all(isinstance(op, GainMap) for op in written)
+    for ours, theirs in zip(written, fit.list2, strict=True):
+        assert np.array_equal(ours.gains, theirs.gains)
+        assert (ours.top, ours.left, ours.map_spacing_v) == (
+            theirs.top, theirs.left, theirs.map_spacing_v
+        )  # fmt: skip
+    assert info.opcode_list_1 is None
     assert info.dng_version == (1, 4, 0, 0)
     assert sdk_validate(dngpy, path) == []
 

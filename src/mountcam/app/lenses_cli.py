@@ -7,7 +7,9 @@ Registered in :mod:`mountcam.app.cli` with ``app.add_typer(lenses_app, name="len
 from __future__ import annotations
 
 import json
+import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -282,3 +284,59 @@ def lenses_show(
     if profile.notes:
         t.add_row("notes", profile.notes)
     _out.print(t)
+
+
+def lensfun_user_folder() -> Path:
+    """Where lensfun reads a user's own database files: ``$XDG_DATA_HOME/lensfun`` (by default
+    ``~/.local/share/lensfun``; lensfun 0.3 ``lf_db_load``, GLib's user data dir)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "lensfun"
+
+
+@lenses_app.command("lensfun-xml")
+def lenses_lensfun_xml(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the file here instead of printing it."),
+    ] = None,
+    install: Annotated[
+        bool,
+        typer.Option(
+            "--install",
+            help="Write it as mountcam.xml into lensfun's user folder "
+            "($XDG_DATA_HOME/lensfun, else ~/.local/share/lensfun), replacing an older one.",
+        ),
+    ] = False,
+) -> None:
+    """mountcam's cameras and lenses as a lensfun database file.
+
+    RawTherapee 5.9, darktable's lens module, Hugin and GIMP correct lenses through lensfun;
+    with this file installed they correct mountcam's DNGs (vignetting, distortion, lateral
+    colour) as mountcam's own develop does. See docs/interop.md.
+    """
+    from mountcam.atomic_file import atomic_output
+    from mountcam.optics.lens_catalogue import all_lenses
+    from mountcam.optics.lensfun_profile import lensfun_xml
+
+    if out is not None and install:
+        _fail(ValueError("give either --out or --install, not both"))
+    try:
+        lenses = all_lenses()
+        main = next(lens for lens in lenses if lens.mount == "fixed")
+        text = lensfun_xml(main, [lens for lens in lenses if lens.mount == "M"], _crop_factor())
+    except MountcamError as e:
+        _fail(e)
+    if out is None and not install:
+        sys.stdout.write(text)
+        return
+    path = out if out is not None else lensfun_user_folder() / "mountcam.xml"
+    try:
+        if install:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_output(path, overwrite=install) as stream:
+            stream.write(text.encode("utf-8"))
+    except MountcamError as e:
+        _fail(e)
+    except OSError as e:
+        _fail(OSError(f"cannot write {path}: {e.strerror or e}"))
+    _out.print(f"wrote {path}")

@@ -49,16 +49,20 @@ captured image at r_d: its radial function is the *forward* model f_c(r) = s_c �
 fitted to kr0 + kr1 r² + kr2 r⁴ + kr3 r⁶ minimising the worst position error in pixels,
 R·r·|Δf| (Lawson's minimax iteration). The catalogue's lenses (P = 1 + c2 ρ²) fit exactly; a
 lensfun "ptlens" lens has an odd term (c1 ρ) that an even polynomial only approximates, and
-the report says by how much. The vignetting must be undone where it happened, on the captured image,
-so FixVignetteRadial comes *first* in the list and its gain is 1/I(ρ) at the sensor position,
-fitted in relative error. The fit's worst errors over the whole frame are reported.
+the report says by how much. The vignetting must be undone where it happened, on the captured
+image: by default as four GainMaps in OpcodeList2 (one per CFA position, gains 1/I at the
+map points; the form phones write and raw converters apply, docs/interop.md), or, with
+``vignetting="radial"``, as a FixVignetteRadial *first* in OpcodeList3, its gain 1/I(ρ) at the
+sensor position fitted in relative error. The fit's worst errors over the whole frame are
+reported. A lensfun zoom is fitted with the calibration of the focal length set.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -490,17 +494,28 @@ _FIT_SAMPLES = 2001
 class LensOpcodeFit:
     """What :func:`fit_lens_opcodes` built and how well it matches the twin's lens model.
 
-    ``ops`` go into OpcodeList3 in this order (vignetting first, on the captured geometry).
-    ``warp_error_px``: the largest distance, in pixels anywhere in the frame and any plane,
-    between where the fitted warp reads and where the twin imaged the point.
-    ``vignette_error``: the largest relative error of the fitted gain against 1/I (0.001 =
-    0.1 %). ``skipped`` says why an opcode was left out (empty when none was).
+    ``ops`` go into OpcodeList3 in this order (vignetting first, on the captured geometry);
+    ``list2`` into OpcodeList2 (the lens shading as GainMaps on the raw CFA image, which raw
+    converters apply; see ``docs/interop.md``). ``warp_error_px``: the largest distance, in
+    pixels anywhere in the frame and any plane, between where the fitted warp reads and where
+    the twin imaged the point. ``vignette_error``: the largest relative error of the fitted
+    gain against 1/I (0.001 = 0.1 %). ``skipped`` says why an opcode was left out (empty when
+    none was).
     """
 
     ops: tuple[Opcode, ...]
     warp_error_px: float = 0.0
     vignette_error: float = 0.0
     skipped: tuple[str, ...] = ()
+    list2: tuple[Opcode, ...] = ()
+    #: ``shading(rel_v, rel_h)``: the gain the corrections apply at image-relative positions
+    #: (for the preview); None when the lens shading is not corrected.
+    shading: Callable | None = field(default=None, compare=False)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The opcodes' class names, OpcodeList2's first (for the XMP and summaries)."""
+        return tuple(type(op).__name__ for op in (*self.list2, *self.ops))
 
 
 def _geometry(image_hw, window_origin, full_size):
@@ -621,6 +636,96 @@ def _vignette_fit(
     return FixVignetteRadial(tuple(float(v) for v in k), cx, cy), worst
 
 
+#: Map points of the lens-shading GainMaps along the image's long side (the short side gets
+#: as many as keep the spacing about square). Android's lens shading maps are 17 × 13 or so;
+#: bilinear between 17 points a cos⁴ fall-off of 1.8 EV is off by 0.9 %, between 33 by 0.22 %,
+#: between 65 by 0.055 %; the main lens's 2 EV profile by 0.17 % (0.0025 EV) at 65 points
+#: (4 maps of 65 × 49 float32: 51 kB). ``tests/test_dng_opcodes.py`` checks every pixel.
+GAIN_MAP_POINTS = 65
+#: Where the lens shading goes: "gain-map" (OpcodeList2, one GainMap per CFA position, as
+#: phones write it; darktable 4.2, LibRaw with the DNG SDK and the SDK apply it) or "radial"
+#: (FixVignetteRadial first in OpcodeList3, which darktable 4.2 and RawTherapee 5.9 ignore).
+VIGNETTING_OPCODES = ("gain-map", "radial")
+
+
+def shading_gain(profile, state, pitch_m, window_origin, full_size, hw, rel_v, rel_h):
+    """1/I: the gain that undoes the twin's relative illumination I at positions ``rel_v``,
+    ``rel_h`` (arrays, relative to an image of ``hw`` pixels as the DNG SDK's GainMap reads
+    them: pixel (row, col) is at ((row + ½)/H, (col + ½)/W)) of a window at ``window_origin``
+    in a full grid of ``full_size`` whose centre is the optical axis."""
+    from mountcam.optics.aberrations import FULL_FRAME_HALF_DIAGONAL_M
+
+    height, width = hw
+    full_h, full_w = full_size if full_size and all(full_size) else (height, width)
+    row0, col0 = window_origin
+    y = (row0 + np.asarray(rel_v) * height - full_h / 2.0) * pitch_m
+    x = (col0 + np.asarray(rel_h) * width - full_w / 2.0) * pitch_m
+    r_m = np.hypot(y, x)
+    return 1.0 / _relative_illumination(profile, state, r_m / FULL_FRAME_HALF_DIAGONAL_M, r_m)
+
+
+def _gain_map_fit(
+    profile, state, pitch_m: float, window_origin, full_size, hw, points: int = GAIN_MAP_POINTS
+) -> tuple[tuple[GainMap, ...], float]:
+    """Four GainMaps (one per 2×2 CFA position) multiplying the raw image by 1/I, the inverse
+    of the relative illumination the twin applied, and the worst relative error of the
+    bilinear map against 1/I at every pixel centre of a fine check grid.
+
+    The DNG SDK (``dng_gain_map.cpp``) reads the map for stage-2 pixel (row, col) of an H × W
+    image at v = ((row + ½)/H − MapOriginV)/MapSpacingV (likewise u), bilinearly; so map
+    point i sits at image row i·H/(n−1) − ½, whose position on the sensor is (origin_row +
+    i·H/(n−1) − full_H/2)·pitch from the axis (the twin's axis is the full grid's centre).
+    """
+    height, width = hw
+    long_side = max(height, width)
+    n_h = points if width >= height else max(2, round((points - 1) * width / long_side) + 1)
+    n_v = points if height > width else max(2, round((points - 1) * height / long_side) + 1)
+
+    def gain_at(rel_v, rel_h):
+        return shading_gain(profile, state, pitch_m, window_origin, full_size, hw, rel_v, rel_h)
+
+    gv = np.linspace(0.0, 1.0, n_v)
+    gh = np.linspace(0.0, 1.0, n_h)
+    gains = gain_at(gv[:, None], gh[None, :]).astype(np.float32)
+    # Check the bilinear map against the exact gain between the map points.
+    cv = (np.arange(4 * (n_v - 1) + 1) + 0.5) / (4 * (n_v - 1) + 1)
+    ch = (np.arange(4 * (n_h - 1) + 1) + 0.5) / (4 * (n_h - 1) + 1)
+    exact = gain_at(cv[:, None], ch[None, :])
+    iv = np.interp(cv, gv, np.arange(n_v))
+    ih = np.interp(ch, gh, np.arange(n_h))
+    v0 = np.minimum(iv.astype(int), n_v - 2)
+    h0 = np.minimum(ih.astype(int), n_h - 2)
+    fv, fh = (iv - v0)[:, None], (ih - h0)[None, :]
+    g = gains.astype(np.float64)
+    bilinear = (
+        (1 - fv) * (1 - fh) * g[v0][:, h0]
+        + (1 - fv) * fh * g[v0][:, h0 + 1]
+        + fv * (1 - fh) * g[v0 + 1][:, h0]
+        + fv * fh * g[v0 + 1][:, h0 + 1]
+    )
+    worst = float(np.max(np.abs(bilinear / exact - 1.0)))
+    maps = tuple(
+        GainMap(
+            top=top,
+            left=left,
+            bottom=height,
+            right=width,
+            plane=0,
+            planes=1,
+            row_pitch=2,
+            col_pitch=2,
+            map_spacing_v=1.0 / (n_v - 1),
+            map_spacing_h=1.0 / (n_h - 1),
+            map_origin_v=0.0,
+            map_origin_h=0.0,
+            gains=gains[:, :, None],
+        )
+        for top in (0, 1)
+        for left in (0, 1)
+    )
+    return maps, worst
+
+
 def fit_lens_opcodes(
     profile,
     state,
@@ -629,37 +734,56 @@ def fit_lens_opcodes(
     pixel_pitch_m: float,
     window_origin: tuple[int, int] = (0, 0),
     full_size: tuple[int, int] | None = None,
+    vignetting: str = "gain-map",
 ) -> LensOpcodeFit:
     """OpcodeList3 corrections for what the twin's lens ``profile`` at ``state`` did to an
     image of ``image_hw`` = (H, W) pixels of ``pixel_pitch_m``, the window at ``window_origin``
     (row, col) of a full sensor grid of ``full_size`` (H, W) whose centre is the optical axis.
 
-    FixVignetteRadial needs the f-number (``state.f_number`` > 0; without it the lens's
-    fall-off is unknown and left uncorrected). WarpRectilinear is written when the lens has
-    distortion or lateral colour (three planes when it has lateral colour). A window that does
-    not contain the optical axis cannot be described (the centre must lie in 0..1): nothing is
-    written then, and ``skipped`` says so.
+    The lens shading needs the f-number (``state.f_number`` > 0; without it the lens's
+    fall-off is unknown and left uncorrected). ``vignetting="gain-map"`` (default) writes it as
+    four GainMaps for OpcodeList2 (``list2``), ``"radial"`` as FixVignetteRadial first in
+    OpcodeList3. WarpRectilinear is written when the lens has distortion or lateral colour
+    (three planes when it has lateral colour). A window that does not contain the optical
+    axis cannot be described by the radial opcodes (their centre must lie in 0..1): they are
+    left out then, and ``skipped`` says so; the GainMaps need no centre.
     """
     if not (math.isfinite(pixel_pitch_m) and pixel_pitch_m > 0):
         raise ValueError(f"pixel pitch must be positive (got {pixel_pitch_m} m)")
+    if vignetting not in VIGNETTING_OPCODES:
+        raise ValueError(f"vignetting opcodes must be one of {VIGNETTING_OPCODES}")
+    # A lensfun zoom's character depends on the focal length set (its shortest is the default).
+    profile = profile.at_focal(profile.focal_for(state))
     axis_row, axis_col, height, width = _geometry(image_hw, window_origin, full_size)
     hw = (height, width)
-    if not (0.0 <= axis_col <= width - 1 and 0.0 <= axis_row <= height - 1):
-        return LensOpcodeFit((), skipped=("the optical axis lies outside this window",))
+    axis_inside = 0.0 <= axis_col <= width - 1 and 0.0 <= axis_row <= height - 1
     ops: list[Opcode] = []
+    list2: tuple[Opcode, ...] = ()
     skipped: list[str] = []
+    shading = None
     vig_error = warp_error = 0.0
     f_number = getattr(state, "f_number", 0.0) or 0.0
-    if f_number > 0 and math.isfinite(f_number):
+    if not (f_number > 0 and math.isfinite(f_number)):
+        skipped.append("vignetting: the f-number is not known")
+    else:
+        shading = functools.partial(
+            shading_gain, profile, state, pixel_pitch_m, tuple(window_origin), full_size, hw
+        )
+    if shading is not None and vignetting == "gain-map":
+        list2, vig_error = _gain_map_fit(
+            profile, state, pixel_pitch_m, tuple(window_origin), full_size, hw
+        )
+    elif shading is not None and axis_inside:
         vig, vig_error = _vignette_fit(profile, state, pixel_pitch_m, (axis_row, axis_col), hw)
         if vig is not None:
             ops.append(vig)
-    else:
-        skipped.append("vignetting: the f-number is not known")
+    if not axis_inside:
+        skipped.append("the optical axis lies outside this window")
+        return LensOpcodeFit((), 0.0, vig_error, tuple(skipped), list2, shading)
     warp, warp_error = _warp_fit(profile, pixel_pitch_m, (axis_row, axis_col), hw)
     if warp is not None:
         ops.append(warp)
-    return LensOpcodeFit(tuple(ops), warp_error, vig_error, tuple(skipped))
+    return LensOpcodeFit(tuple(ops), warp_error, vig_error, tuple(skipped), list2, shading)
 
 
 def lens_opcodes(profile, state, **geometry) -> list[Opcode]:
@@ -667,7 +791,7 @@ def lens_opcodes(profile, state, **geometry) -> list[Opcode]:
     return list(fit_lens_opcodes(profile, state, **geometry).ops)
 
 
-def lens_opcodes_for_frame(frame, profile, state) -> LensOpcodeFit:
+def lens_opcodes_for_frame(frame, profile, state, *, vignetting: str = "gain-map") -> LensOpcodeFit:
     """:func:`fit_lens_opcodes` with the geometry a :class:`~mountcam.sensor.rawframe.RawFrame`
     records (its size, pixel pitch, window origin and full sensor size); nothing, with the
     reason in ``skipped``, for a frame that does not record its pixel pitch."""
@@ -681,4 +805,5 @@ def lens_opcodes_for_frame(frame, profile, state) -> LensOpcodeFit:
         pixel_pitch_m=md.pixel_pitch_m,
         window_origin=tuple(md.window_origin),
         full_size=tuple(md.full_size),
+        vignetting=vignetting,
     )

@@ -81,8 +81,17 @@ def render_preview(
     as_shot_neutral: tuple[float, float, float],
     color_matrix: np.ndarray,
     max_width_px: int = 256,
+    *,
+    exposure_ev: float = 0.0,
+    gain=None,
 ) -> np.ndarray:
-    """(h, w, 3) uint8 sRGB preview of a 2×2-CFA ``mosaic``, at most ``max_width_px`` wide."""
+    """(h, w, 3) uint8 sRGB preview of a 2×2-CFA ``mosaic``, at most ``max_width_px`` wide.
+
+    ``exposure_ev`` brightens it as a converter does (pass the DNG's BaselineExposure) and
+    ``gain(rel_v, rel_h)`` (positions relative to the mosaic, as a GainMap reads them) undoes
+    the lens shading the file's OpcodeList2 corrects, so the preview looks like the developed
+    picture: RawTherapee matches its tone curve to the embedded preview (``docs/interop.md``).
+    """
     height, width = mosaic.shape
     half_h, half_w = height // 2, width // 2
     k = max(1, math.ceil(half_w / max_width_px))
@@ -104,5 +113,11 @@ def render_preview(
         counts[channel] += 1
     camera = sums / np.maximum(counts, 1)[:, None, None]
     camera /= np.asarray(as_shot_neutral, dtype=np.float32)[:, None, None]
+    camera *= np.float32(2.0**exposure_ev)
+    if gain is not None:
+        # block (i, j) covers mosaic rows 2k·i … 2k·(i+1): its centre, relative to the mosaic
+        rel_v = (2 * k * (np.arange(out_h) + 0.5)) / height
+        rel_h = (2 * k * (np.arange(out_w) + 0.5)) / width
+        camera *= np.asarray(gain(rel_v[:, None], rel_h[None, :]), dtype=np.float32)
     rgb = np.einsum("ij,jhw->hwi", camera_to_srgb_matrix(color_matrix).astype(np.float32), camera)
     return np.round(srgb_encode(rgb) * 255.0).astype(np.uint8)

@@ -98,8 +98,11 @@ def write_dng(
     believes is attached and ``lens_state`` (:class:`~mountcam.optics.lens.LensState`) how it
     believes it is set (the f-number it read or estimated); with them the EXIF gets LensMake,
     LensSpecification and MaxApertureValue and, unless ``lens_corrections`` is false, the raw
-    IFD gets OpcodeList3 (FixVignetteRadial, WarpRectilinear) correcting that lens
-    (:func:`mountcam.dng.opcodes.fit_lens_opcodes`). ``artist`` / ``copyright`` go to the TIFF
+    IFD gets the corrections of that lens (:func:`mountcam.dng.opcodes.fit_lens_opcodes`): its
+    shading as four GainMaps in OpcodeList2 (what darktable and phones' readers apply) and its
+    distortion and lateral colour as a WarpRectilinear in OpcodeList3 (docs/interop.md). The
+    preview in IFD0 is brightened by the BaselineExposure and shading-corrected, as the
+    developed picture will be (RawTherapee matches its tone curve to it). ``artist`` / ``copyright`` go to the TIFF
     Artist / Copyright tags and the XMP's dc:creator / dc:rights.
 
     ``compression`` is ``"none"`` (raw image in uncompressed strips) or ``"ljpeg"`` (lossless
@@ -189,6 +192,7 @@ def build_dng(
     put(raw, "ActiveArea", (0, 0, height, width))
 
     ifd0 = Ifd()
+    lens_fit = _put_lens_opcodes(raw, frame, lens_profile, lens_state, lens_corrections)
     preview = render_preview(
         mosaic,
         frame.cfa_pattern,
@@ -197,6 +201,8 @@ def build_dng(
         md.as_shot_neutral,
         calibration.color_matrix_for(md.as_shot_neutral),
         PREVIEW_MAX_WIDTH_PX,
+        exposure_ev=BASELINE_EXPOSURE_EV,
+        gain=lens_fit.shading if lens_fit is not None else None,
     )
     put(ifd0, "NewSubfileType", 1)
     _put_image(ifd0, preview, 8, "RGB")
@@ -219,8 +225,7 @@ def build_dng(
     put(ifd0, "AsShotNeutral", _fixed(md.as_shot_neutral, NEUTRAL_DENOMINATOR))
     _put_colour_and_noise(ifd0, frame, calibration)
     put(ifd0, "PreviewColorSpace", 2)  # sRGB
-    lens_fit = _put_lens_opcodes(raw, frame, lens_profile, lens_state, lens_corrections)
-    if lens_fit is not None and lens_fit.ops:
+    if lens_fit is not None and (lens_fit.ops or lens_fit.list2):
         # Opcodes are DNG 1.3; a reader of an older version would not apply them.
         put(ifd0, "DNGBackwardVersion", bytes(OPCODE_BACKWARD_VERSION))
     _put_people(ifd0, artist, copyright)
@@ -434,6 +439,8 @@ def _put_lens_opcodes(raw: Ifd, frame: RawFrame, profile, state, enabled: bool):
     from mountcam.optics.lens import LensState
 
     fit = lens_opcodes_for_frame(frame, profile, state or LensState(frame.metadata.f_number))
+    if fit.list2:
+        put(raw, "OpcodeList2", encode_opcode_list(fit.list2))
     if fit.ops:
         put(raw, "OpcodeList3", encode_opcode_list(fit.ops))
     return fit

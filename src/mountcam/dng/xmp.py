@@ -54,9 +54,9 @@ def _lens_fit_properties(lens_fit) -> dict[str, object]:
     if lens_fit is None:
         return {}
     props: dict[str, object] = {
-        "LensCorrection": " ".join(type(op).__name__ for op in lens_fit.ops) or "none",
+        "LensCorrection": " ".join(dict.fromkeys(lens_fit.names)) or "none",
     }
-    if lens_fit.ops:
+    if lens_fit.ops or lens_fit.list2:
         props["LensCorrectionWarpErrorPx"] = f"{lens_fit.warp_error_px:.3g}"
         props["LensCorrectionVignetteError"] = f"{lens_fit.vignette_error:.3g}"
     if lens_fit.skipped:
