@@ -134,7 +134,9 @@ def test_main_lens_still_loads_as_before():
         1.9,
         0,
     )
-    assert main.vignetting is None and main.distortion is None
+    # a real phone lens now (issue 11 §5): fall-off, distortion, lateral colour, field blur
+    assert main.vignetting.model == "pa" and main.distortion is not None
+    assert main.lateral_color is not None and main.field_blur is not None
     assert round(equivalent_focal_mm(main.focal_mm, CROP_FACTOR)) == 23
 
 

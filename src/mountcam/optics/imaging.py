@@ -38,7 +38,9 @@ class LensEffects:
 
     ``distortion`` is ``("poly", coeffs)`` in ρ (see :mod:`mountcam.optics.aberrations`);
     ``lateral_um`` the (red, blue) radial shift against green at ρ = 1, µm; ``defocus`` says the
-    scene has depth to blur by. Diffraction always applies (Airy OTF per band).
+    scene has depth to blur by. Diffraction always applies (Airy OTF per band);
+    ``field_blur`` (σ at the centre and at ``corner_rho``, metres, and ``corner_rho``) adds the
+    lens's residual aberrations (:mod:`mountcam.optics.field_blur`).
     """
 
     focal_m: float
@@ -49,6 +51,7 @@ class LensEffects:
     lateral_um: tuple[float, float] | None
     defocus: bool
     margin_px: int
+    field_blur: tuple[float, float, float] | None = None
 
 
 @dataclass
@@ -146,16 +149,34 @@ def _apply_effects(
     if fx.lateral_um is not None and planes.shape[2] == 3:
         red, blue = fx.lateral_um
         scales = (lateral_scale_from_um(red), 1.0, lateral_scale_from_um(blue))
+    # The field blur is the point spread *on the sensor*: applied after the distortion, which
+    # would otherwise shrink it with the image towards a barrel lens's corners (by 9 % at the
+    # main lens's corner). It is rendered on the window grown by FIELD_BLUR_BORDER_PX so that
+    # its edge pixels see real neighbours, then cut to the window.
+    out_window = optical.window
+    border = FIELD_BLUR_BORDER_PX if fx.field_blur is not None else 0
+    if border:
+        out_window = expand_window(optical.window, border)
     if fx.distortion is not None or scales is not None:
-        return apply_lens_geometry(
+        planes = apply_lens_geometry(
             planes,
-            optical.window,
+            out_window,
             distortion=fx.distortion,
             lateral_scale_per_band=scales,
             source_window=optical.source_window,
         )
-    m = fx.margin_px
-    return np.ascontiguousarray(planes[m : planes.shape[0] - m, m : planes.shape[1] - m])
+    else:
+        m = fx.margin_px - border
+        planes = np.ascontiguousarray(planes[m : planes.shape[0] - m, m : planes.shape[1] - m])
+    if fx.field_blur is not None:
+        from mountcam.optics.field_blur import apply_field_blur
+
+        centre, corner, corner_rho = fx.field_blur
+        planes = apply_field_blur(
+            planes, out_window, sigma_centre_m=centre, sigma_corner_m=corner, corner_rho=corner_rho
+        )
+        planes = np.ascontiguousarray(planes[border:-border, border:-border])
+    return planes
 
 
 def image_distance_m(focal_m: float, focus_m: float) -> float:
@@ -241,6 +262,8 @@ def with_fixed_fov(
 
 #: Pixels rendered around a window so that blurs near its edge see real neighbours.
 BLUR_MARGIN_PX = 32
+#: Pixels around the window the field blur is rendered on (its kernels reach 4σ ≈ 7 px).
+FIELD_BLUR_BORDER_PX = 8
 #: Largest defocus margin rendered around a window (a blur circle radius, pixels).
 MAX_DEFOCUS_MARGIN_PX = 400
 
@@ -283,6 +306,13 @@ def lens_effects(
         lateral_um=lateral,
         defocus=defocus,
         margin_px=margin + BLUR_MARGIN_PX,
+        field_blur=None
+        if lens.field_blur is None
+        else (
+            lens.field_blur.sigma_centre_um * 1e-6,
+            lens.field_blur.sigma_corner_um * 1e-6,
+            lens.field_blur.corner_rho,
+        ),
     )
 
 

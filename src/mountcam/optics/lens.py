@@ -227,6 +227,31 @@ class LateralColor:
 
 
 @dataclass(frozen=True)
+class FieldBlur:
+    """What the lens's residual aberrations add to diffraction: a Gaussian point spread whose
+    standard deviation grows from the centre to the field's corner,
+
+        σ(ρ) = σ_centre + (σ_corner − σ_centre) · (ρ / corner_rho)²      (µm on the sensor)
+
+    (the quadratic growth of the Seidel field aberrations, astigmatism and field curvature, with
+    image height). Its MTF is exp(−2π²σ²ν²), multiplied with the diffraction MTF.
+    ``mtf50_lp_mm`` states (centre, corner) MTF50 of the lens, diffraction at 550 nm included,
+    for a lab measurement to be held against."""
+
+    sigma_centre_um: float
+    sigma_corner_um: float
+    corner_rho: float
+    mtf50_lp_mm: tuple[float, ...]
+    source: str
+
+    def sigma_um(self, rho):
+        """σ in µm at normalised radius ``rho`` (the growth continues past the corner)."""
+        t = (np.asarray(rho, dtype=np.float64) / self.corner_rho) ** 2
+        out = self.sigma_centre_um + (self.sigma_corner_um - self.sigma_centre_um) * t
+        return _scalar_or_array(out, rho)
+
+
+@dataclass(frozen=True)
 class LensfunCalibration:
     """Where an adapted lens's data came from in lensfun, kept in lensfun's own terms.
 
@@ -339,6 +364,7 @@ class LensProfile:
     sources: tuple[tuple[str, str], ...] = ()
     notes: str = ""
     lensfun: LensfunCalibration | None = None
+    field_blur: FieldBlur | None = None
 
     @property
     def focal_m(self) -> float:
@@ -582,6 +608,7 @@ def parse_lens(d: dict) -> LensProfile:
         vignetting=_parse_vignetting(_get(d, "vignetting", dict, default=None)),
         distortion=_parse_distortion(_get(d, "distortion", dict, default=None)),
         lateral_color=_parse_lateral_color(_get(d, "lateral_color", dict, default=None)),
+        field_blur=_parse_field_blur(_get(d, "field_blur", dict, default=None)),
         sources=tuple(sources),
         notes=_get(d, "notes", str, default=""),
     )
@@ -592,8 +619,10 @@ def _parse_vignetting(t: dict | None) -> Vignetting | None:
         return None
     w = "vignetting."
     model = _get(t, "model", str, w)
+    if model == "pa":
+        return _parse_pa_vignetting(t, w)
     if model != "corner-ev":
-        raise _Bad(f"'{w}model' must be 'corner-ev' in a data file (got {model!r})")
+        raise _Bad(f"'{w}model' must be 'corner-ev' or 'pa' in a data file (got {model!r})")
     points = []
     for p in _get(t, "points", list, w):
         if not isinstance(p, dict):
@@ -614,6 +643,56 @@ def _parse_vignetting(t: dict | None) -> Vignetting | None:
     if [p[0] for p in points] != sorted(p[0] for p in points):
         raise _Bad(f"'{w}points' must be in ascending f-number")
     return Vignetting(model, tuple(points), _source(t, w))
+
+
+def _parse_pa_vignetting(t: dict, w: str) -> Vignetting:
+    """lensfun's "pa" model in a data file: ``unit_mm`` (the radius where R = 1) and points
+    {f_number, k1, k2, k3}."""
+    unit = _get(t, "unit_mm", float, w)
+    if not unit > 0:
+        raise _Bad(f"'{w}unit_mm' must be positive (got {unit:g})")
+    points = []
+    for p in _get(t, "points", list, w):
+        if not isinstance(p, dict):
+            raise _Bad(f"'{w}points' must hold tables {{f_number = …, k1 = …, k2 = …, k3 = …}}")
+        where = w + "points."
+        points.append(
+            (
+                _get(p, "f_number", float, where),
+                _get(p, "k1", float, where),
+                _get(p, "k2", float, where, default=0.0),
+                _get(p, "k3", float, where, default=0.0),
+            )
+        )
+    if not points:
+        raise _Bad(f"'{w}points' is empty")
+    if [p[0] for p in points] != sorted(p[0] for p in points):
+        raise _Bad(f"'{w}points' must be in ascending f-number")
+    v = Vignetting("pa", tuple(points), _source(t, w), unit_mm=unit)
+    g = v.relative_illumination(
+        np.linspace(0.0, unit / FULL_FRAME_HALF_DIAGONAL_MM, 101), points[0][0]
+    )
+    if not (np.all(g > 0) and np.all(np.diff(g) <= 1e-9)):
+        raise _Bad(f"'{w}points' must give a fall-off that stays positive and never rises")
+    return v
+
+
+def _parse_field_blur(t: dict | None) -> FieldBlur | None:
+    if t is None:
+        return None
+    w = "field_blur."
+    model = _get(t, "model", str, w)
+    if model != "gaussian":
+        raise _Bad(f"'{w}model' must be 'gaussian' (got {model!r})")
+    centre = _get(t, "sigma_centre_um", float, w)
+    corner = _get(t, "sigma_corner_um", float, w)
+    rho = _get(t, "corner_rho", float, w)
+    if not (centre >= 0 and corner >= 0 and rho > 0):
+        raise _Bad(f"'{w}' needs sigmas >= 0 µm and corner_rho > 0")
+    mtf50 = _floats(t, "mtf50_lp_mm", w)
+    if mtf50 and len(mtf50) != 2:
+        raise _Bad(f"'{w}mtf50_lp_mm' is [centre, corner]")
+    return FieldBlur(centre, corner, rho, tuple(mtf50), _source(t, w))
 
 
 def _parse_distortion(t: dict | None) -> Distortion | None:
