@@ -139,10 +139,10 @@ def test_main_lens_fields(shots):
     assert p["ExifIFD:MaxApertureValue"] == 1.9
     # The twin knows no lens serial numbers (an M lens does not transmit one): none written.
     assert not [k for k in n if k.endswith("LensSerialNumber")]
-    # cos⁴ only: the lens shading as four GainMaps (one per CFA colour), no warp
-    assert n["XMP-mountcam:LensCorrection"] == "GainMap"
+    # the lens shading as four GainMaps (one per CFA colour); distortion and lateral colour
+    assert n["XMP-mountcam:LensCorrection"] == "GainMap WarpRectilinear"
     assert p["SubIFD:OpcodeList2"] == "GainMap, GainMap, GainMap, GainMap"
-    assert "SubIFD:OpcodeList3" not in p
+    assert p["SubIFD:OpcodeList3"] == "WarpRectilinear"
 
 
 def test_leica_lens_with_its_35mm_equivalent_and_estimated_aperture(shots):

@@ -13,6 +13,7 @@ from conftest import twin_capture
 from mountcam import Camera, SimulatedBackend, TwinTruth
 from mountcam.body.settings import Configuration, Controls, WhiteBalance
 from mountcam.errors import InvalidSetting, NoLensAttached
+from mountcam.optics.lens import load_lens
 from mountcam.scene import load_scene
 from mountcam.sensor.rawframe import RawFrame
 
@@ -168,10 +169,12 @@ def test_truth_stays_with_the_twin_and_is_white_balanced_linear_srgb():
         assert isinstance(truth, TwinTruth) and truth.illuminant == name
         centre = truth.image[28:36, 28:36].reshape(-1, 3).mean(axis=0)
         assert centre == pytest.approx([0.5, 0.5, 0.5], abs=2e-3)
-    # Off axis the truth falls as cos⁴θ, like the raw.
+    # Off axis the truth falls as the main lens's profile, like the raw.
     camera, (f,) = twin_capture("chart:flat", truth=True, crop=(4096, 64))
-    x_tan = 2048 * 3.2e-6 / 8.7e-3
-    assert camera.truth(f).image[32, 0, 1] == pytest.approx(1 / (1 + x_tan**2) ** 2, rel=2e-3)
+    rho = 2048 * 3.2e-3 / 21.633
+    main = load_lens("main-8.7")
+    expected = float(main.vignetting.relative_illumination(rho, main.max_f))
+    assert camera.truth(f).image[32, 0, 1] == pytest.approx(expected, rel=2e-3)
 
 
 def test_a_dng_never_carries_the_truth(tmp_path):

@@ -267,7 +267,8 @@ def test_rendered_distortion_and_lateral_colour_are_undone(origin, size, before_
 @pytest.mark.parametrize(
     "lens_id, f_number, grid, window, tolerance",
     [
-        ("main-8.7", 1.9, FULL, None, 1e-5),  # no profile: the natural cos⁴ law
+        # the main lens's 2 EV profile: 1/I is no polynomial in r² (cos⁴'s was), 0.2 %
+        ("main-8.7", 1.9, FULL, None, 2e-3),
         ("summicron-m-50", 2.0, BINNED, None, 1e-5),
         ("noctilux-m-50-f0.95", 1.4, BINNED, None, 1e-5),
         ("super-elmar-m-18", 3.8, BINNED, (1400, 1800, 400, 600), 1e-5),

@@ -99,8 +99,39 @@ def test_a_lens_profile_replaces_cos4_with_its_own_fall_off():
         expected = float(lens.vignetting.relative_illumination(rho, f_number))
         centre = t[h // 2 - 1 : h // 2 + 1, w // 2 - 1 : w // 2 + 1].mean()
         assert t[0, 0] / centre == pytest.approx(expected, rel=2e-3)
-    # The main lens has no profile: cos⁴θ.
+    # The main lens's own profile (issue 11 §5), beyond cos⁴θ.
+    main_lens = find_lens("main-8.7")
     twin, (main,) = twin_capture(scene, truth=True, iso=100, exposure_s=1e-3, crop=(4096, 32))
     t = twin.truth(main).image
+    rho = (4096 / 2 - 0.5) * 3.2e-3 / FULL_FRAME_HALF_DIAGONAL_MM
+    expected = float(main_lens.vignetting.relative_illumination(rho, 1.9))
+    assert t[16, 0, 1] / t[16, 2048, 1] == pytest.approx(expected, rel=2e-3)
     tan = (4096 / 2 - 0.5) * 3.2e-6 / 8.7e-3
-    assert t[16, 0, 1] / t[16, 2048, 1] == pytest.approx(1 / (1 + tan**2) ** 2, rel=2e-3)
+    assert expected < 1 / (1 + tan**2) ** 2
+
+
+def test_a_uniform_scene_keeps_its_cfa_phase_behind_an_odd_margin():
+    """A flat field skips the lens's blur and resampling, but its sample is rendered on the
+    window grown by the lens's margin: the CFA phase must start that margin earlier. With an
+    odd margin the colours came out swapped (a grey under tungsten read blue where red was)."""
+    from mountcam.optics.imaging import form_image
+    from mountcam.optics.lens import LensState
+    from mountcam.optics.sensor_window import SensorWindow
+    from mountcam.sensor.model import load_sensor
+
+    scene = load_scene("chart:flat", reflectance=0.5, illuminant="A", luminance_cd_m2=300)
+    lens = find_lens("main-8.7")
+    model = load_sensor("imx989")
+    cfa = np.array([["RGB".index(c) for c in "RG"], ["RGB".index(c) for c in "GB"]])
+    weights = model.qe
+    for origin in ((100, 200), (101, 201)):
+        window = SensorWindow(3.2e-6, 4096, 3072, origin[0], origin[1], 40, 30)
+        optical = form_image(scene, lens, LensState(1.9), window)
+        assert optical.effects is not None and optical.effects.margin_px % 2 == 1
+        mosaic = optical.mosaic(weights, cfa, origin)
+        planes = optical.planes(weights)
+        rows = (np.arange(30) + origin[0]) % 2
+        cols = (np.arange(40) + origin[1]) % 2
+        index = cfa[rows[:, None], cols[None, :]]
+        expected = np.take_along_axis(planes, index[..., None], axis=2)[..., 0]
+        assert np.allclose(mosaic, expected, rtol=1e-5)

@@ -97,9 +97,15 @@ class OpticalImage:
     def mosaic(self, weights: np.ndarray, cfa: np.ndarray, origin: tuple[int, int]) -> np.ndarray:
         """(H, W) float32: each pixel's own CFA band of :meth:`planes`."""
         if self.effects is None or _uniform(self.sample):
-            values = channel_signal(self.sample, weights, cfa=cfa, origin=origin)
+            m = 0
             if self.source_window is not None and self.source_window != self.window:
                 m = self.effects.margin_px
+            # The sample is on the source window, m pixels up and left of the window: its CFA
+            # phase starts m earlier (an odd margin would otherwise swap the colours).
+            values = channel_signal(
+                self.sample, weights, cfa=cfa, origin=(origin[0] - m, origin[1] - m)
+            )
+            if m:
                 values = np.ascontiguousarray(values[m:-m, m:-m])
             values *= self.relative_illumination
             return values
