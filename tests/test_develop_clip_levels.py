@@ -123,3 +123,23 @@ def test_unclipped_areas_are_unchanged_and_agree_with_libraw(dng):
     # leaves the cloud magenta by the ratio of green's clip to the white level; ours is grey.
     t = _region(libraw, CLOUD)
     assert np.median(t[:, 1] / t[:, 0]) < 0.95
+
+
+def test_a_linear_raw_file_clipping_below_white_comes_out_neutral(tmp_path):
+    """The same camera writing LinearRaw (three samples a pixel): each plane's clip point
+    found from its histogram, the cloud's core neutral; magenta without."""
+    from foreign_dngs import write_linear_dng
+
+    raw = _scene() * NEUTRAL
+    dn = BLACK + raw * (WHITE - BLACK) + np.random.default_rng(8).normal(0, 6, raw.shape)
+    dn = np.minimum(np.round(dn), [CLIP_DN["R"], CLIP_DN["G"], CLIP_DN["B"]])
+    matrix = np.diag(NEUTRAL) @ np.linalg.inv(SRGB_TO_XYZ)
+    path = write_linear_dng(
+        tmp_path / "linear.dng", dn, black=BLACK, white=WHITE, neutral=NEUTRAL,
+        colour_matrix=matrix,
+    )  # fmt: skip
+    core = _region(_scene(), CLOUD)[:, 0] >= 1.0
+    cloud = _region(develop(path, LINEAR).pixels, CLOUD)[core]
+    assert (cloud.max(axis=1) / cloud.min(axis=1)).max() < 1.001
+    lifted = _region(develop(path, AT_WHITE).pixels, CLOUD)[core]
+    assert np.median(lifted[:, 1] / lifted[:, 0]) < 0.8
