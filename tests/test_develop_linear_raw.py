@@ -155,3 +155,32 @@ def test_linear_raw_layouts_mountcam_cannot_read_are_named(tmp_path, kw, words):
         path.write_bytes(bytes(data))
     with pytest.raises(UnreadableFile, match=words):
         read_dng(path)
+
+
+def test_a_lossy_tile_too_short_for_its_claimed_size_is_refused_before_decoding(tmp_path):
+    """A 4096×4096 LinearRaw image of one lossy JPEG tile whose frame header claims 4096×4096
+    but whose data are a 32×32 picture's (~700 bytes): baseline JPEG needs at least 2 bits per
+    8×8 block (64 kB here), so the reader refuses it before a decoder allocates 50 MB."""
+    import struct
+
+    import imagecodecs
+
+    from mountcam.dng.tiff import Ifd, TiffType, write_tiff
+
+    jpeg = bytearray(imagecodecs.jpeg8_encode(np.zeros((32, 32, 3), np.uint8), level=90))
+    sof = jpeg.find(b"\xff\xc0")
+    struct.pack_into(">HH", jpeg, sof + 5, 4096, 4096)  # lines, samples per line
+    ifd = Ifd()
+    for tag, kind, value in (
+        (254, TiffType.LONG, 0), (256, TiffType.LONG, 4096), (257, TiffType.LONG, 4096),
+        (258, TiffType.SHORT, (8, 8, 8)), (259, TiffType.SHORT, 34892),
+        (262, TiffType.SHORT, 34892), (277, TiffType.SHORT, 3),
+        (50706, TiffType.BYTE, (1, 4, 0, 0)),
+    ):  # fmt: skip
+        ifd.set(tag, kind, value)
+    ifd.set_tiles([bytes(jpeg)], 4096, 4096)
+    path = tmp_path / "forged.dng"
+    with open(path, "wb") as f:
+        write_tiff(f, [ifd])
+    with pytest.raises(UnreadableFile, match="too few for a 4096×4096 px JPEG"):
+        read_dng(path)

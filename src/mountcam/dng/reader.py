@@ -658,6 +658,15 @@ def _layout(
                 f"truncated or damaged: {kind} {i} of the {what} holds {nbytes} bytes, too few "
                 f"for {samples_i} lossless JPEG samples",
             )
+        elif compression == 34892 and nbytes * 8 < 2 * -(-rows_i // 8) * -(-cols_i // 8):
+            # Baseline JPEG codes every 8×8 block of its first component with at least a DC
+            # code and an end-of-block code, one bit each at least (T.81 F.1.2): a file cannot
+            # claim more pixels than 32 per byte of its segments.
+            raise _bad(
+                path,
+                f"truncated or damaged: {kind} {i} of the {what} holds {nbytes} bytes, too few "
+                f"for a {cols_i}×{rows_i} px JPEG",
+            )
     return layout
 
 
