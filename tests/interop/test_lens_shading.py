@@ -36,7 +36,8 @@ from test_darktable_rawtherapee import (
     patch_means,
 )
 
-from mountcam.body.camera import Camera, CaptureRequest
+from mountcam.body.backend import SimulatedBackend
+from mountcam.body.camera import Camera
 from mountcam.dng import write_dng
 from mountcam.optics.lens import LensState
 from mountcam.scene import load_scene
@@ -51,10 +52,11 @@ BOX = 0.03
 def _flat_dng(folder: str) -> Path:
     """A flat field through the main module, the whole binned frame (the corners are where
     the fall-off is), with the lens corrections the camera writes."""
-    camera = Camera()
+    camera = Camera(SimulatedBackend(load_scene("chart:flat"), seed=3))
     lens = camera.module("main").require_lens()
-    request = CaptureRequest(module="main", mode="binned", bits=12, seed=3)
-    frame = camera.capture(load_scene("chart:flat"), request)[0]
+    camera.configure(module="main", mode="binned", bits=12)
+    camera.set_controls(metering="average", white_balance="daylight")
+    frame = camera.capture()
     return write_dng(
         frame,
         Path(folder) / "flat-main.dng",
