@@ -166,3 +166,21 @@ def test_develop_wb_auto_renders_colorchecker_greys_neutral(camera, light) -> No
     )
     assert np.all(np.diff(lab[:, 0]) < 0)  # the six greys, white to black: the layout is right
     assert np.abs(lab[:, 1:]).max() <= 3.0, lab[:, 1:].round(2).tolist()
+
+
+def test_clipped_highlights_switch_the_bright_cue_off(model) -> None:
+    """Shot 2 EV over, the chart's whites clip and leave the estimate; the brightest cells
+    left are yellow and orange, so 'the brightest is white' must not be trusted."""
+    from mountcam.scene import colorchecker_spectra
+
+    _, spectra = colorchecker_spectra()
+    spd = illuminant("A").spd
+    qe = load_sensor("imx989").qe * WAVELENGTHS_NM[:, None]
+    cells = np.repeat((spectra * spd) @ qe, 200, axis=0)
+    cells = 4.0 * cells / cells.max()  # the white patch 4x over clip
+    cells *= np.random.default_rng(2).normal(1.0, 0.01, cells.shape)
+    cells = np.minimum(cells, 1.0)
+    assert awb.bright_trust(cells) == 0.0
+    est = awb.estimate_neutral(cells, model).neutral
+    assert awb.angular_error_deg(est, true_neutral("A")) < 2.0
+    assert awb.bright_trust(np.full((100, 3), 0.5)) == 1.0

@@ -69,6 +69,10 @@ BRIGHT_SURFACE_Y = 0.6
 BRIGHT_WEIGHT = 0.8
 BRIGHT_CELL = 0.8
 BRIGHT_PERCENTILE = 99.0
+#: The bright cue is trusted fully below CLIPPED_BRIGHT_FULL of the cells clipped, not at all
+#: above CLIPPED_BRIGHT_OFF (linearly between): see :func:`bright_trust`.
+CLIPPED_BRIGHT_FULL = 0.005
+CLIPPED_BRIGHT_OFF = 0.03
 #: Cells whose brightest channel is above this fraction of the clip level are left out
 #: (clipped colour is wrong colour); cells whose dimmest channel is below ``DARK_FRACTION``
 #: carry mostly noise.
@@ -428,6 +432,20 @@ def _score_shifts(model: AwbModel, k: int, centres, weights, chromas: np.ndarray
     return _lookup(model.log_density, ks, rel) @ weights
 
 
+def bright_trust(cells: np.ndarray) -> float:
+    """How far to trust the bright-surface cue, 0 to 1: fully while the frame's highlights are
+    intact, not at all once :data:`CLIPPED_BRIGHT_OFF` of its cells are clipped (the whites
+    are then among the clipped cells the estimate leaves out, and the brightest cells left
+    are coloured: a ColorChecker shot 2 EV over was 11.5° off with the cue, 0.7° without)."""
+    cells = np.asarray(cells)
+    lit = cells.max(axis=1) > DARK_FRACTION
+    if not lit.any():
+        return 0.0
+    clipped = float((cells[lit].max(axis=1) >= CLIP_FRACTION).mean())
+    span = CLIPPED_BRIGHT_OFF - CLIPPED_BRIGHT_FULL
+    return float(np.clip((CLIPPED_BRIGHT_OFF - clipped) / span, 0.0, 1.0))
+
+
 def estimate_neutral(cells: np.ndarray, model: AwbModel) -> AwbEstimate:
     """The camera neutral of the light in a frame from its CFA cells (n, 3; black-subtracted,
     1.0 = clip; e.g. :func:`cfa_cells`), by colour by correlation (module docstring).
@@ -442,10 +460,11 @@ def estimate_neutral(cells: np.ndarray, model: AwbModel) -> AwbEstimate:
     lum = use.max(axis=1)
     centres, weights = _histogram(uv, lum / use.max())
     scores = _scores(model, centres, weights)
-    if BRIGHT_WEIGHT > 0 and model.log_density_bright is not None:
+    bright_weight = BRIGHT_WEIGHT * bright_trust(cells)
+    if bright_weight > 0 and model.log_density_bright is not None:
         bright = lum >= BRIGHT_CELL * np.percentile(lum, BRIGHT_PERCENTILE)
         bc, bw = _histogram(uv[bright], lum[bright])
-        scores = (1 - BRIGHT_WEIGHT) * scores + BRIGHT_WEIGHT * _scores(
+        scores = (1 - bright_weight) * scores + bright_weight * _scores(
             model, bc, bw, model.log_density_bright
         )
     n_cells = int(use.shape[0])
