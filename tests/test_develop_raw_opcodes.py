@@ -290,3 +290,30 @@ def test_an_optional_opcode_in_list_2_is_skipped_with_a_warning(files, tmp_path)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert np.array_equal(got, develop(flat, LINEAR).pixels)
+
+
+def test_a_rawframe_develops_with_the_lens_shading_its_dng_would_carry(tmp_path):
+    """develop(RawFrame) (live view, the Camera API) describes the frame as the DNG writer
+    would: the lens shading's GainMaps in OpcodeList2 too (they moved there from OpcodeList3's
+    FixVignetteRadial), so a flat field comes out as flat as from the DNG."""
+    from mountcam import Camera, SimulatedBackend
+    from mountcam.develop.pipeline import rawframe_info
+    from mountcam.dng.reader import read_dng
+    from mountcam.dng.writer import write_dng
+    from mountcam.scene import load_scene
+
+    scene = load_scene("chart:flat", reflectance=0.5, luminance_cd_m2=200)
+    camera = Camera(SimulatedBackend(scene, seed=1))
+    camera.configure(crop=(512, 384))
+    frame = camera.capture()
+    stored = read_dng(write_dng(frame, tmp_path / "flat.dng"))
+    described = rawframe_info(frame)
+    assert stored.opcode_list_2 is not None
+    assert described.opcode_list_2 == stored.opcode_list_2
+    assert described.opcode_list_3 == stored.opcode_list_3
+    rgb = develop(frame, LINEAR).pixels
+    h, w = rgb.shape[:2]
+    ratio = rgb[:30, :30].mean((0, 1)) / rgb[
+        h // 2 - 20 : h // 2 + 20, w // 2 - 20 : w // 2 + 20
+    ].mean((0, 1))
+    assert np.abs(ratio - 1).max() < 0.01  # 0.97-0.98 without the GainMaps

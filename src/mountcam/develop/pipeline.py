@@ -528,6 +528,8 @@ def rawframe_info(frame, calibration=None):
         fit = lens_opcodes_for_frame(frame, lens, state)
         if fit.ops:
             info.opcode_list_3 = encode_opcode_list(fit.ops)
+        if fit.list2:  # the lens shading, as GainMaps, as the DNG writer stores it
+            info.opcode_list_2 = encode_opcode_list(fit.list2)
     return info
 
 
