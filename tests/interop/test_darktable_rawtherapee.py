@@ -128,7 +128,9 @@ def _shoot(module: str, mode: str, bits: int) -> Shot:
     scene = load_scene("chart:colorchecker", hfov_deg=math.degrees(2 * math.atan(half_tan)))
     camera.backend.set_scene(scene)
     camera.configure(module=module, mode=mode, bits=bits, crop=CROP_WH)
-    camera.set_controls(ev=METER_COMPENSATION_EV, metering="average", white_balance="daylight")
+    # The chart is lit by D65: balance for it (6504 K on the daylight locus is CIE D65; the
+    # "daylight" preset is D55, whose neutral leaves the greys at C* ≈ 9 in darktable).
+    camera.set_controls(ev=METER_COMPENSATION_EV, metering="average", white_balance=6504)
     frame = camera.capture()
     return Shot(frame, lens, LensState(lens.max_f))
 
