@@ -322,6 +322,10 @@ def _settings(frames, truth) -> dict:
         "lens": meta.lens_name,
         "focal_mm": meta.focal_mm,
         "f_number": meta.f_number or None,
+        # The focus the body set or read; JSON has no infinity: null is infinity or not known.
+        "focus_m": meta.focus_m
+        if meta.focus_m is not None and math.isfinite(meta.focus_m)
+        else None,
         "lens_detection": meta.extra.get("lens_detection"),
         "simulated_lens": {"id": truth.lens_id, "f_number": truth.f_number} if truth else None,
         "mode": meta.mode,
@@ -335,6 +339,7 @@ def _settings(frames, truth) -> dict:
         "metering_mode": meta.metering_mode,
         "white_balance": meta.extra.get("white_balance_setting"),
         "exposure_bias_ev": [fr.metadata.exposure_bias_ev for fr in frames],
+        "exposure_compensation_ev": meta.exposure_bias_ev,
         "seed": meta.seed,
         "count": len(frames),
         "width": f.width,
