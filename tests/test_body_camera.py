@@ -293,3 +293,20 @@ def test_the_m_module_needs_a_lens():
     camera.configure(module="m", crop=(64, 64))
     with pytest.raises(NoLensAttached, match="no lens"):
         camera.capture()
+
+
+def test_a_frame_develops_as_its_dng_does(tmp_path):
+    """The frame carries what the DNG writer and develop need (calibration, believed lens and
+    its corrections, neutral): developing the frame and developing its DNG give one picture
+    (up to the DNG's fixed-point matrices and opcode parameters)."""
+    from mountcam.develop import develop
+    from mountcam.dng import read_dng, write_dng
+
+    camera, (frame,) = twin_capture(
+        "sample:coffee", crop=(192, 128), lens="summilux-m-21", module="m", f_number=2.8
+    )
+    path = write_dng(frame, tmp_path / "a.dng")
+    assert read_dng(path).opcode_list_3  # the believed lens's corrections went in
+    direct, via_file = develop(frame).pixels, develop(path).pixels
+    assert direct.shape == via_file.shape
+    assert np.abs(direct - via_file).max() < 2e-3

@@ -9,8 +9,9 @@ The camera you can script (docs/camera-api.md)::
     frame = camera.capture()
 
 ``Camera``, ``Configuration``, ``Controls``, ``SimulatedBackend``, ``ReplayBackend``,
-``write_dng`` and ``develop`` are importable from here; they load on first use, so
-``import mountcam`` stays fast.
+``write_dng`` and ``read_dng`` are importable from here; they load on first use, so
+``import mountcam`` stays fast. (``develop`` is the subpackage ``mountcam.develop``; its
+function is ``from mountcam.develop import develop``.)
 """
 
 __version__ = "0.1.0"
@@ -26,7 +27,6 @@ _LAZY = {
     "TwinTruth": "mountcam.sensor.rawframe",
     "write_dng": "mountcam.dng.writer",
     "read_dng": "mountcam.dng.reader",
-    "develop": "mountcam.develop.pipeline",
 }
 
 __all__ = ["__version__", *_LAZY]
