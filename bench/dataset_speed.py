@@ -11,7 +11,11 @@ samples into a fresh folder (files, records and manifest written). Reported: sam
 Dask path's per-sample overhead against the plain loop (1 worker), and the 2-worker speed-up.
 Issue 15's aims: overhead < 5 %, 2 workers ≥ 1.8× of 1.
 
-    python bench/dataset_speed.py [--samples 24] [--crop 256x192]
+    python bench/dataset_speed.py [--samples 24] [--crop 256x192] [--develop 40]
+
+``--develop N`` adds the batch develop: N binned (4096×3072) DNGs of the twin developed by the
+whole command ``mountcam develop *.dng --cluster ADDR`` against a warm LocalCluster of 1 and
+of 2 single-threaded workers (issue 15's aim: 2 workers ≥ 1.8× of 1).
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from mountcam.cluster import connect
 from mountcam.dataset import Store, parse_spec, run_dataset
-from mountcam.dataset.run import connect, make_sample
+from mountcam.dataset.run import make_sample
 
 SPEC = """
 [dataset]
@@ -86,10 +91,76 @@ def write_mb_per_s(folder: str, size: int, count: int = 50) -> float:
     return size * count / (time.perf_counter() - t0) / 1e6
 
 
+def _warm_develop(path: str, out: str) -> None:
+    from mountcam.app.develop_cli import Job, _default_settings
+    from mountcam.app.develop_cluster import _develop_on_worker
+
+    _develop_on_worker(Job(Path(path), Path(out), _default_settings(), "jpeg", 90, True))
+
+
+def develop_batch(count: int) -> None:
+    import subprocess
+    import sys
+
+    with tempfile.TemporaryDirectory(prefix="mountcam-bench-develop-") as tmp:
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mountcam",
+                "shoot",
+                "--scene",
+                "sample:coffee",
+                "--count",
+                str(count),
+                "--seed",
+                "3",
+                "--out",
+                f"{tmp}/dng",
+                "--json",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        dngs = sorted(str(p) for p in Path(f"{tmp}/dng").glob("*.dng"))
+        walls = {}
+        for workers in (1, 2):
+            with connect(None, workers) as client:
+                client.run(_warm_develop, dngs[0], f"{tmp}/warm-{workers}.jpg")
+                address = client.scheduler.address
+                t0 = time.perf_counter()
+                subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "mountcam",
+                        "develop",
+                        *dngs,
+                        "--cluster",
+                        address,
+                        "--out-dir",
+                        f"{tmp}/out{workers}",
+                        "--json",
+                    ],
+                    check=True,
+                    capture_output=True,
+                )
+                walls[workers] = time.perf_counter() - t0
+    print(
+        f"\nBatch develop, {count} binned 4096×3072 DNGs, whole command `mountcam develop *.dng --cluster`:\n"
+    )
+    print("| LocalCluster | wall (s) | per file (s) |")
+    print("|---|---|---|")
+    for workers, wall in walls.items():
+        print(f"| {workers} worker{'s' * (workers > 1)} (warm) | {wall:.2f} | {wall / count:.3f} |")
+    print(f"\n- 2 workers vs 1: {walls[1] / walls[2]:.2f}×")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=24)
     parser.add_argument("--crop", default="256x192")
+    parser.add_argument("--develop", type=int, default=0, metavar="N")
     args = parser.parse_args()
     width, height = (int(v) for v in args.crop.split("x"))
     spec = parse_spec(SPEC.format(samples=args.samples, width=width, height=height))
@@ -134,6 +205,8 @@ def main() -> None:
         f"scheduler ({100 * (100 / per_sample) / tasks_per_s:.1f} % of its no-op rate) and "
         f"{100 / per_sample * sizes / spec.samples / 1e6:.0f} MB/s of storage"
     )
+    if args.develop:
+        develop_batch(args.develop)
 
 
 if __name__ == "__main__":

@@ -190,15 +190,22 @@ def _init_worker(threads: int) -> None:
 
 def develop_command(
     inputs: Annotated[
-        list[Path], typer.Argument(help="Raw files (DNG) to develop.", show_default=False)
+        list[str],
+        typer.Argument(
+            help="Raw files (DNG) to develop; with --cluster also fsspec URLs (s3://…).",
+            show_default=False,
+        ),
     ],
     output: Annotated[
         Path | None,
         typer.Option("-o", "--output", help="Output file (one input only; never overwritten)."),
     ] = None,
     out_dir: Annotated[
-        Path | None,
-        typer.Option("--out-dir", help="Folder for the outputs (default: beside each input)."),
+        str | None,
+        typer.Option(
+            "--out-dir",
+            help="Folder for the outputs (default: beside each input); a URL with --cluster.",
+        ),
     ] = None,
     fmt: Annotated[
         str | None,
@@ -244,9 +251,18 @@ def develop_command(
             "each picture already uses 2 threads)."
         ),
     ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            help="Develop on the Dask cluster at this scheduler address (tcp://host:8786), "
+            "one picture per task.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
 ) -> None:
     """Develop raw files (DNG) into JPEG, 16-bit TIFF or PNG pictures, with EXIF and ICC."""
+    from mountcam.app.develop_cluster import is_url
     from mountcam.develop.settings import DevelopSettings
 
     try:
@@ -275,7 +291,17 @@ def develop_command(
             )
         if output is not None and output.exists():
             raise InvalidSetting(f"{output} already exists; mountcam never overwrites a file")
-        if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
+        urls = [p for p in [*inputs, out_dir or ""] if is_url(p)]
+        if urls and cluster is None:
+            raise InvalidSetting(f"{urls[0]}: URLs are developed with --cluster")
+        if urls and output is not None:
+            raise InvalidSetting("-o/--output is for local files; use --out-dir with URLs")
+        if cluster is not None and jobs is not None:
+            raise InvalidSetting(
+                "--jobs and --cluster exclude each other (the cluster has its workers)"
+            )
+        local_out = Path(out_dir) if out_dir is not None and not is_url(out_dir) else None
+        if local_out is not None and local_out.exists() and not local_out.is_dir():
             raise InvalidSetting(f"--out-dir {out_dir} is a file, not a folder")
         if not 1 <= jpeg_quality <= 100:
             raise InvalidSetting(f"--jpeg-quality {jpeg_quality} is outside 1..100")
@@ -300,19 +326,66 @@ def develop_command(
     except MountcamError as e:
         _fail(e)
 
-    sources = [Path(p) for p in inputs]
-    if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    targets = plan_targets(sources, fmt, out_dir, output)
-    work = [
-        Job(src, tgt, settings, fmt, jpeg_quality, exact)
-        for src, (tgt, exact) in zip(sources, targets, strict=True)
-    ]
-    outcomes = _run_all(work, jobs, cores, show_progress=not as_json)
+    if cluster is not None and any(is_url(p) for p in [*inputs, out_dir or ""]):
+        work = _url_jobs(inputs, fmt, out_dir, settings, jpeg_quality)
+    else:
+        sources = [Path(p) for p in inputs]
+        if local_out is not None:
+            local_out.mkdir(parents=True, exist_ok=True)
+        targets = plan_targets(sources, fmt, local_out, output)
+        work = [
+            Job(src, tgt, settings, fmt, jpeg_quality, exact)
+            for src, (tgt, exact) in zip(sources, targets, strict=True)
+        ]
+    if cluster is not None:
+        outcomes = _run_on_cluster(work, cluster, show_progress=not as_json)
+    else:
+        outcomes = _run_all(work, jobs, cores, show_progress=not as_json)
     _report(outcomes, as_json)
     worst = max((o.status for o in outcomes), default=0)
     if worst:
         raise typer.Exit(2 if worst == 2 else 1)
+
+
+def _url_jobs(
+    inputs: list[str], fmt: str, out_dir: str | None, settings, jpeg_quality: int
+) -> list:
+    """Jobs for URL inputs (local paths among them become file:// URLs)."""
+    from mountcam.app.develop_cluster import UrlJob, is_url, plan_url_targets
+
+    sources = [p if is_url(p) else Path(p).resolve().as_uri() for p in inputs]
+    if out_dir is not None and not is_url(out_dir):
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        out_dir = Path(out_dir).resolve().as_uri()
+    try:
+        targets = plan_url_targets(sources, fmt, out_dir, {})
+    except (OSError, ValueError, ImportError) as e:
+        _fail(MountcamError(f"cannot reach the storage: {e}"))
+    return [
+        UrlJob(s, t, settings, fmt, jpeg_quality, {}) for s, t in zip(sources, targets, strict=True)
+    ]
+
+
+def _run_on_cluster(work: list, cluster: str, show_progress: bool) -> list[Outcome]:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from mountcam.app.develop_cluster import run_on_cluster
+
+    progress = Progress(
+        TextColumn("developing on the cluster"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=_err,
+        transient=True,
+        disable=not show_progress,
+    )
+    try:
+        with progress:
+            task = progress.add_task("", total=len(work))
+            return run_on_cluster(work, cluster, lambda name: progress.advance(task))
+    except MountcamError as e:
+        _fail(e)
 
 
 def _run_all(work: list[Job], jobs: int, cores: int, show_progress: bool) -> list[Outcome]:

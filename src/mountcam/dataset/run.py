@@ -29,27 +29,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from mountcam.cluster import connect, single_threaded
 from mountcam.dataset.plan import sample_params
 from mountcam.dataset.spec import Spec, parse_spec
 from mountcam.dataset.storage import Store
 from mountcam.errors import InvalidSetting, MountcamError, OutputExists
 
-#: Environment that keeps a worker process to one thread (numba, OpenMP, BLAS, OpenCV).
-SINGLE_THREAD_ENV = {
-    "NUMBA_NUM_THREADS": "1",
-    "OMP_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "OPENCV_FOR_THREADS_NUM": "1",
-}
-#: Seconds to wait for a scheduler before saying it cannot be reached.
-CONNECT_TIMEOUT_S = 10.0
+__all__ = ["connect", "make_sample", "run_dataset", "write_manifest"]
+
 MANIFEST = "manifest.parquet"
 SPEC_FILE = "spec.toml"
-
-
-class ClusterUnreachable(MountcamError):
-    """The Dask scheduler at the given address did not answer."""
 
 
 def sample_stem(index: int) -> str:
@@ -67,7 +56,7 @@ def make_sample(spec_text: str, index: int, store: Store) -> dict:
     Runs on a worker: everything it needs travels in its arguments."""
     from mountcam.dataset.render import render_sample
 
-    _single_threaded()
+    single_threaded()
     spec = _spec_from_text(spec_text)
     params = sample_params(spec, index)
     rendered = render_sample(spec, params)
@@ -94,12 +83,6 @@ def make_sample(spec_text: str, index: int, store: Store) -> dict:
     return record
 
 
-def _single_threaded() -> None:
-    import cv2
-
-    cv2.setNumThreads(1)
-
-
 @dataclass
 class RunReport:
     """What a run did: samples rendered now, found done, the manifest's URL, wall time."""
@@ -111,38 +94,6 @@ class RunReport:
     wall_s: float
     dashboard: str | None
     removed_partials: int
-
-
-def connect(cluster: str | None, workers: int | None):
-    """A Dask client: to the scheduler at ``cluster``, or to a new LocalCluster of ``workers``
-    single-threaded processes (default: one per core)."""
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise MountcamError(
-            "running on Dask needs the scale extra: pip install 'mountcam[scale]'"
-        ) from None
-
-    if cluster is not None:
-        try:
-            return Client(cluster, timeout=CONNECT_TIMEOUT_S)
-        except (OSError, TimeoutError) as exc:
-            raise ClusterUnreachable(
-                f"no Dask scheduler answers at {cluster} ({type(exc).__name__}); "
-                "start one (dask scheduler) or check the address"
-            ) from None
-    n = workers or os.cpu_count() or 1
-    if n < 1:
-        raise InvalidSetting("a local cluster needs at least one worker")
-    local = LocalCluster(
-        n_workers=n,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=":0",
-        env=SINGLE_THREAD_ENV,
-        silence_logs=50,
-    )
-    return Client(local)
 
 
 def done_indexes(store: Store) -> set[int]:

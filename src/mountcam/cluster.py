@@ -1,0 +1,77 @@
+"""Dask distributed: a client to a running cluster by its address, or a local one.
+
+``mountcam dataset run`` and ``mountcam develop --cluster`` run their tasks through
+:func:`connect`. A LocalCluster has one single-threaded worker process per core (numba,
+OpenCV, OpenMP and BLAS at one thread each), so N workers use N cores and scale with them;
+a running cluster (Kubernetes via dask-kubernetes, Slurm/PBS via dask-jobqueue, a cloud
+service) is reached by its scheduler address, e.g. ``tcp://scheduler:8786``
+(docs/scale.md).
+"""
+
+from __future__ import annotations
+
+import os
+
+from mountcam.errors import InvalidSetting, MountcamError
+
+#: Environment that keeps a worker process to one thread (numba, OpenMP, BLAS, OpenCV).
+SINGLE_THREAD_ENV = {
+    "NUMBA_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENCV_FOR_THREADS_NUM": "1",
+}
+#: Seconds to wait for a scheduler before saying it cannot be reached.
+CONNECT_TIMEOUT_S = 10.0
+
+
+class ClusterUnreachable(MountcamError):
+    """The Dask scheduler at the given address did not answer."""
+
+
+def connect(
+    cluster: str | None, workers: int | None = None, *, timeout_s: float = CONNECT_TIMEOUT_S
+):
+    """A Dask client: to the scheduler at ``cluster``, or to a new LocalCluster of ``workers``
+    single-threaded processes (default: one per core)."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise MountcamError(
+            "running on Dask needs the scale extra: pip install 'mountcam[scale]'"
+        ) from None
+    if cluster is not None:
+        try:
+            return Client(cluster, timeout=timeout_s)
+        except (OSError, TimeoutError) as exc:
+            raise ClusterUnreachable(
+                f"no Dask scheduler answers at {cluster} ({type(exc).__name__}); "
+                "start one (dask scheduler) or check the address"
+            ) from None
+    n = workers or os.cpu_count() or 1
+    if n < 1:
+        raise InvalidSetting("a local cluster needs at least one worker")
+    local = LocalCluster(
+        n_workers=n,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=":0",
+        env=SINGLE_THREAD_ENV,
+        silence_logs=50,
+    )
+    return Client(local)
+
+
+def single_threaded() -> None:
+    """Inside a worker task: OpenCV and numba at one thread (the environment covers the
+    libraries that read it at start-up; these two are set per process)."""
+    import cv2
+
+    cv2.setNumThreads(1)
+    try:
+        import numba
+
+        numba.set_num_threads(1)
+    except (ImportError, ValueError):  # pragma: no cover - numba's layer refuses: keep going
+        pass
