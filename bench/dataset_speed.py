@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from mountcam.cluster import connect
+from mountcam.cluster import connect, quiet_dask_logs
 from mountcam.dataset import Store, parse_spec, run_dataset
 from mountcam.dataset.run import make_sample
 
@@ -162,6 +162,7 @@ def main() -> None:
     parser.add_argument("--crop", default="256x192")
     parser.add_argument("--develop", type=int, default=0, metavar="N")
     args = parser.parse_args()
+    quiet_dask_logs()
     width, height = (int(v) for v in args.crop.split("x"))
     spec = parse_spec(SPEC.format(samples=args.samples, width=width, height=height))
     load = os.getloadavg()[0]

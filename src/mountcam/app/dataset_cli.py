@@ -77,11 +77,13 @@ def run_command(
         TimeRemainingColumn,
     )
 
+    from mountcam.cluster import quiet_dask_logs
     from mountcam.dataset.run import connect, run_dataset
     from mountcam.dataset.spec import load_spec
     from mountcam.dataset.storage import Store
     from mountcam.errors import MountcamError, OutputExists
 
+    quiet_dask_logs()
     if cluster is not None and workers is not None:
         _fail("--cluster and --workers exclude each other (the cluster has its own workers)")
     try:

@@ -114,8 +114,9 @@ def run_on_cluster(work: list, address: str, progress=None) -> list[Outcome]:
     the order of ``work``. ``progress(name)`` is called as each picture finishes."""
     from distributed import as_completed
 
-    from mountcam.cluster import connect
+    from mountcam.cluster import connect, quiet_dask_logs
 
+    quiet_dask_logs()
     with connect(address) as client:
         futures = {
             client.submit(_develop_on_worker, job, pure=False, key=f"develop-{i}-{job.source}"): i
