@@ -30,6 +30,15 @@ class ClusterUnreachable(MountcamError):
     """The Dask scheduler at the given address did not answer."""
 
 
+def quiet_dask_logs() -> None:
+    """For command-line use: Dask's INFO/WARNING lines (workers starting and closing) are not
+    the photographer's business; errors still show."""
+    import logging
+
+    for name in ("distributed", "dask"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def connect(
     cluster: str | None, workers: int | None = None, *, timeout_s: float = CONNECT_TIMEOUT_S
 ):
