@@ -310,3 +310,28 @@ def test_a_frame_develops_as_its_dng_does(tmp_path):
     direct, via_file = develop(frame).pixels, develop(path).pixels
     assert direct.shape == via_file.shape
     assert np.abs(direct - via_file).max() < 2e-3
+
+
+def test_autofocus_finds_a_near_subject_and_refuses_m_lenses(tmp_path):
+    """control.af's loop driven by the camera: a textured plane at 0.3 m comes into focus from
+    infinity, inside the depth of field the loop reports."""
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    texture = np.kron(rng.integers(30, 220, (48, 64, 3)), np.ones((4, 4, 1))).astype(np.uint8)
+    Image.fromarray(texture).save(tmp_path / "wall.png")
+    np.save(tmp_path / "wall_depth.npy", np.full((192, 256), 0.3))
+    scene = load_scene(str(tmp_path / "wall.png"), depth_path=str(tmp_path / "wall_depth.npy"))
+    camera = Camera(SimulatedBackend(scene, seed=5))
+    result = camera.autofocus()
+    assert result.in_focus, result
+    assert result.dof_near_m <= 0.3 <= result.dof_far_m
+    assert camera.module("main").focus_m == result.focus_m
+    camera.set_lens(focus_m=math.inf)
+    camera.set_controls(focus_mode="auto")  # capture() focuses first
+    frame = camera.capture()
+    assert frame.metadata.focus_m == pytest.approx(result.focus_m, rel=0.05)
+    camera.attach_lens("summicron-m-50")
+    camera.configure(module="m")
+    with pytest.raises(InvalidSetting, match="focuses by its ring"):
+        camera.autofocus()

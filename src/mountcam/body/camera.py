@@ -61,6 +61,9 @@ MAX_RETAKES = 6
 #: capture's own 0, 1, 2 … so a frame's noise never repeats another's.
 _REFERENCE_INDEX = 1 << 20
 _RETAKE_INDEX = 1 << 21
+_AF_INDEX = 1 << 22
+#: The autofocus region: a centred window of the binned readout (binned pixels).
+AF_REGION = (96, 96)
 
 _PROGRAM_NAMES = {"P": "program", "A": "aperture priority", "S": "shutter priority", "M": "manual"}
 _METERING_NAMES = {
@@ -276,6 +279,8 @@ class Camera:
             ctl.check(module.sensor)
             believed, ident = self.believed_lens(module)
             self.started = True
+            if ctl.focus_mode == "auto" and module.fixed_lens is not None and module.mount is None:
+                self.autofocus()
             exposure, preview = self._decide_exposure(module, believed, ctl)
             neutral = self._decide_white_balance(module, believed, ctl, preview)
         estimate = None
@@ -309,6 +314,46 @@ class Camera:
                     frame, module, believed, ident, exposure, ctl, neutral, offset, estimate
                 )
             yield frame
+
+    def autofocus(self, region: tuple[int, int] = AF_REGION):
+        """Contrast-detect autofocus of the selected module's fixed lens
+        (:class:`mountcam.control.af.ContrastAf`): frames of a centred ``region`` (binned
+        pixels) read at the metered exposure while the focus motor steps; the motor is left
+        where the loop ends. Returns the :class:`~mountcam.control.af.AfResult`. M lenses
+        focus by their ring (refused)."""
+        from mountcam.control import af
+
+        with self._lock:
+            module = self.module()
+            lens = module.fixed_lens
+            if lens is None or module.mount is not None:
+                raise InvalidSetting(
+                    "autofocus works on the main module; an M lens focuses by its ring"
+                )
+            exposure, _ = self._decide_exposure(module, lens, replace(self.controls, ae_lock=False))
+            travel = af.FocusTravel.of_lens(
+                lens.focal_mm, lens.max_f, lens.min_focus_m, module.crop_factor
+            )
+            loop = af.ContrastAf(travel, module.focus_m)
+            step = 0
+            while loop.next_focus_m is not None:
+                module.focus_m = loop.next_focus_m
+                frame = self.backend.read(
+                    module,
+                    Readout(
+                        "binned",
+                        self.configuration.bits,
+                        exposure.exposure_s,
+                        exposure.iso,
+                        crop=region,
+                        frame_index=_AF_INDEX + step,
+                    ),
+                )
+                loop.observe(frame.mosaic, frame.cfa_pattern, frame.black_level_dn)
+                step += 1
+            result = loop.result
+            module.focus_m = result.focus_m
+            return result
 
     def preview(self, size: tuple[int, int] = PREVIEW_SIZE) -> RawFrame:
         """One preview frame (the whole field at ``size``) at the last metered exposure (or a

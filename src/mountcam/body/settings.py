@@ -135,8 +135,9 @@ class Controls:
       ``exposure_s`` and meters ISO (unless given: then it is M in effect); M needs both.
     - ``ev``: exposure compensation for metered exposures, −5 to +5 EV.
     - ``metering``: :data:`METERING_MODES`; ``white_balance``: :class:`WhiteBalance` (or text).
-    - ``focus_mode``: ``auto`` focuses the main module's lens; ``manual`` leaves the focus
-      where :attr:`Camera.focus_m` (main) or the lens's ring (M) has it.
+    - ``focus_mode``: ``auto`` runs :meth:`Camera.autofocus` (control.af) before each capture
+      of a module with a fixed lens; ``manual`` (the default for now) leaves the focus where
+      :meth:`Camera.set_lens` (main) or the lens's ring (M) has it.
     - ``ae_lock`` / ``awb_lock``: reuse the last metered exposure / white balance instead of
       measuring again (as a half-pressed shutter or an AE-L button does).
     """
@@ -147,7 +148,7 @@ class Controls:
     ev: float = 0.0
     metering: str = "matrix"
     white_balance: WhiteBalance = WhiteBalance()
-    focus_mode: str = "auto"
+    focus_mode: str = "manual"
     ae_lock: bool = False
     awb_lock: bool = False
 
