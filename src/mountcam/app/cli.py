@@ -22,6 +22,7 @@ from mountcam.app.dataset_cli import dataset_app
 from mountcam.app.develop_cli import develop_command
 from mountcam.app.inspect_cli import inspect_command
 from mountcam.app.lenses_cli import lenses_app
+from mountcam.app.quiet import silence_third_party
 from mountcam.errors import InvalidSetting, MountcamError, UnreadableFile
 from mountcam.units import format_shutter, parse_crop, parse_shutter_s
 
@@ -42,6 +43,12 @@ app.command("inspect")(inspect_command)
 
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
+
+
+@app.callback()
+def _every_command() -> None:
+    # Runs before any command: stderr is for mountcam's own lines (mountcam.app.quiet).
+    silence_third_party()
 
 
 def _fail(error: Exception) -> None:

@@ -401,7 +401,8 @@ def _run_all(work: list[Job], jobs: int, cores: int, show_progress: bool) -> lis
         TextColumn("{task.description}"),
         console=_err,
         transient=True,
-        disable=not show_progress,
+        # Not on a pipe or file: a transient bar there leaves an empty line on stderr.
+        disable=not (show_progress and _err.is_terminal),
     )
     with progress:
         task = progress.add_task("", total=len(work))

@@ -17,11 +17,9 @@ CIE XYZ Space":
   ``ColorMatrix`` followed by a linear Bradford adaptation from the white point to D50 (§6,
   "Camera to XYZ (D50) Transform", and the DNG SDK's ``dng_color_spec`` for the scaling).
 
-CCT and tint use Robertson's method (A. R. Robertson, "Computation of correlated color
-temperature and distribution temperature", JOSA 58(11), 1968) on his 31 isotemperature lines
-(Wyszecki & Stiles, *Color Science*, 2nd ed., table 1(3.11)), as the DNG SDK does
-(``dng_temperature``). It is computed here rather than through colour-science because
-importing colour-science costs 1–2 s, more than developing a picture. The CCT of each Exif ``LightSource`` code is the DNG SDK's
+CCT and tint use Robertson's method as the DNG SDK does (``dng_temperature``), from
+:mod:`mountcam.colorimetry` rather than colour-science, whose import costs 1–2 s, more than
+developing a picture. The CCT of each Exif ``LightSource`` code is the DNG SDK's
 ``IlluminantToTemperature`` table (e.g. standard light A = 2850 K, D65 = 6500 K).
 
 Units: xy are CIE 1931 chromaticity coordinates, CCT in kelvin, XYZ with the white at Y = 1.
@@ -33,6 +31,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+
+# Re-exported: the DNG colour model's chromaticity and CCT functions live in colorimetry.
+from mountcam.colorimetry import (  # noqa: F401
+    cct_to_xy,
+    normalised_primary_matrix,
+    xy_to_cct,
+    xy_to_xyz,
+    xyz_to_xy,
+)
 
 #: D50, the DNG profile connection space white (DNG 1.4 §6 uses x = 0.3457, y = 0.3585).
 D50_XY = (0.3457, 0.3585)
@@ -79,124 +86,6 @@ _PRIMARIES = {
 }
 
 
-def xy_to_xyz(xy) -> np.ndarray:
-    """XYZ with Y = 1 of a chromaticity ``(x, y)``."""
-    x, y = float(xy[0]), float(xy[1])
-    return np.array([x / y, 1.0, (1.0 - x - y) / y])
-
-
-def xyz_to_xy(xyz) -> np.ndarray:
-    xyz = np.asarray(xyz, dtype=np.float64)
-    s = xyz.sum()
-    if not s > 0:
-        raise ValueError(f"XYZ {xyz} has no chromaticity")
-    return np.array([xyz[0] / s, xyz[1] / s])
-
-
-#: Robertson's isotemperature lines: (reciprocal megakelvin, CIE 1960 u, v on the Planckian
-#: locus, slope dv/du of the isotherm). Wyszecki & Stiles table 1(3.11), with Lindbloom's
-#: correction of u at 325 MK⁻¹ (0.24702 -> 0.24792), as the DNG SDK and colour-science use.
-_ROBERTSON = np.array(
-    [
-        (0, 0.18006, 0.26352, -0.24341),
-        (10, 0.18066, 0.26589, -0.25479),
-        (20, 0.18133, 0.26846, -0.26876),
-        (30, 0.18208, 0.27119, -0.28539),
-        (40, 0.18293, 0.27407, -0.30470),
-        (50, 0.18388, 0.27709, -0.32675),
-        (60, 0.18494, 0.28021, -0.35156),
-        (70, 0.18611, 0.28342, -0.37915),
-        (80, 0.18740, 0.28668, -0.40955),
-        (90, 0.18880, 0.28997, -0.44278),
-        (100, 0.19032, 0.29326, -0.47888),
-        (125, 0.19462, 0.30141, -0.58204),
-        (150, 0.19962, 0.30921, -0.70471),
-        (175, 0.20525, 0.31647, -0.84901),
-        (200, 0.21142, 0.32312, -1.0182),
-        (225, 0.21807, 0.32909, -1.2168),
-        (250, 0.22511, 0.33439, -1.4512),
-        (275, 0.23247, 0.33904, -1.7298),
-        (300, 0.24010, 0.34308, -2.0637),
-        (325, 0.24792, 0.34655, -2.4681),
-        (350, 0.25591, 0.34951, -2.9641),
-        (375, 0.26400, 0.35200, -3.5814),
-        (400, 0.27218, 0.35407, -4.3633),
-        (425, 0.28039, 0.35577, -5.3762),
-        (450, 0.28863, 0.35714, -6.7262),
-        (475, 0.29685, 0.35823, -8.5955),
-        (500, 0.30505, 0.35907, -11.324),
-        (525, 0.31320, 0.35968, -15.628),
-        (550, 0.32129, 0.36011, -23.325),
-        (575, 0.32931, 0.36038, -40.770),
-        (600, 0.33724, 0.36051, -116.45),
-    ]
-)
-#: Unit direction (du, dv) of each isotherm, pointing to increasing u.
-_ISOTHERM_DIR = (
-    np.stack([np.ones(31), _ROBERTSON[:, 3]], axis=1) / np.hypot(1.0, _ROBERTSON[:, 3])[:, None]
-)
-
-
-def xy_to_uv(xy) -> np.ndarray:
-    """CIE 1931 xy -> CIE 1960 UCS uv (CIE 15:2004, eq. 8.3, the 1960 form)."""
-    x, y = (float(c) for c in xy)
-    d = -2.0 * x + 12.0 * y + 3.0
-    return np.array([4.0 * x / d, 6.0 * y / d])
-
-
-def uv_to_xy(uv) -> np.ndarray:
-    """CIE 1960 UCS uv -> CIE 1931 xy (the inverse of :func:`xy_to_uv`)."""
-    u, v = (float(c) for c in uv)
-    d = 2.0 * u - 8.0 * v + 4.0
-    return np.array([3.0 * u / d, 2.0 * v / d])
-
-
-def _isotherm_blend(i: int, f: float) -> tuple[float, float, float, float, float]:
-    """(mired, u, v, du, dv) between isotherms i−1 (weight f) and i (weight 1 − f)."""
-    lo, hi = _ROBERTSON[i - 1], _ROBERTSON[i]
-    r, u, v = (lo[k] * f + hi[k] * (1.0 - f) for k in range(3))
-    d = _ISOTHERM_DIR[i - 1] * f + _ISOTHERM_DIR[i] * (1.0 - f)
-    d = d / np.hypot(d[0], d[1])
-    return float(r), float(u), float(v), float(d[0]), float(d[1])
-
-
-def xy_to_cct(xy) -> tuple[float, float]:
-    """(CCT in K, Duv) of a chromaticity by Robertson's method (CIE 1960 uv).
-
-    The chromaticity's signed distance to each isotherm changes sign between the two that
-    bracket it; the CCT is interpolated between them in mired by those distances. Duv is
-    the distance from the locus along the blended isotherm, positive above the locus
-    (towards green), the sign colour-science and ANSI C78.377 use. Outside 1667 K … ∞ the
-    end isotherms extrapolate.
-    """
-    u, v = xy_to_uv(xy)
-    last_dt = 0.0
-    for i in range(1, len(_ROBERTSON)):
-        du, dv = _ISOTHERM_DIR[i]
-        dt = -(u - _ROBERTSON[i, 1]) * dv + (v - _ROBERTSON[i, 2]) * du
-        if dt <= 0.0 or i == len(_ROBERTSON) - 1:
-            dt = -min(dt, 0.0)
-            f = 0.0 if i == 1 else dt / (last_dt + dt)
-            r, u0, v0, du_i, dv_i = _isotherm_blend(i, f)
-            duv = -((u - u0) * du_i + (v - v0) * dv_i)
-            return 1.0e6 / r if r > 0 else float("inf"), float(duv)
-        last_dt = dt
-    raise AssertionError("unreachable")  # the loop returns at its last isotherm
-
-
-def cct_to_xy(cct_k: float, duv: float = 0.0) -> np.ndarray:
-    """Chromaticity at colour temperature ``cct_k`` and distance ``duv`` from the Planckian
-    locus (Robertson's isotemperature lines; positive Duv lies above the locus, towards green)."""
-    if not cct_k > 0:
-        raise ValueError(f"colour temperature must be positive, got {cct_k} K")
-    r = 1.0e6 / float(cct_k)
-    i = int(np.searchsorted(_ROBERTSON[1:, 0], r, side="right")) + 1
-    i = min(i, len(_ROBERTSON) - 1)
-    f = (_ROBERTSON[i, 0] - r) / (_ROBERTSON[i, 0] - _ROBERTSON[i - 1, 0])
-    _, u, v, du_i, dv_i = _isotherm_blend(i, f)
-    return uv_to_xy((u - du_i * duv, v - dv_i * duv))
-
-
 def bradford_cat(src_xy, dst_xy) -> np.ndarray:
     """Linear Bradford chromatic adaptation matrix (XYZ -> XYZ) from white ``src_xy`` to
     ``dst_xy`` (von Kries scaling in Bradford cone space, without Lam's nonlinear blue term —
@@ -210,9 +99,7 @@ def bradford_cat(src_xy, dst_xy) -> np.ndarray:
 def _rgb_to_xyz(space: str) -> np.ndarray:
     """Linear RGB -> XYZ (D65 white, Y = 1) of an output space, from its primaries (SMPTE RP
     177-1993 §3.3)."""
-    prim = np.array([xy_to_xyz(p) for p in _PRIMARIES[space]]).T  # columns: primaries at Y=1
-    scale = np.linalg.solve(prim, xy_to_xyz(D65_XY))
-    m = prim * scale[None, :]
+    m = normalised_primary_matrix(_PRIMARIES[space], D65_XY)
     m.setflags(write=False)
     return m
 

@@ -535,16 +535,10 @@ def rawframe_info(frame, calibration=None):
 
 def _sensor_calibration(sensor: str):
     """The colour calibration the CLI writes into DNGs of this sensor."""
-    import colour
-
-    from mountcam.dng import calibration as cal_module
+    from mountcam.dng.calibration import calibrate_dual
     from mountcam.sensor.model import load_sensor
-    from mountcam.spectra import sd_on_grid
 
-    qe = load_sensor(sensor).qe
-    if hasattr(cal_module, "calibrate_dual"):
-        return cal_module.calibrate_dual(qe)
-    return cal_module.calibrate(qe, sd_on_grid(colour.SDS_ILLUMINANTS["D65"]), 21)
+    return calibrate_dual(load_sensor(sensor).qe)
 
 
 # --------------------------------------------------------------------------------------------

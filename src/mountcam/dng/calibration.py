@@ -44,10 +44,12 @@ from functools import lru_cache
 
 import numpy as np
 
-from mountcam.spectra import WAVELENGTHS_NM, cie_xyz_cmfs, sd_on_grid
+from mountcam.colorimetry import delta_e_2000, xy_to_cct, xyz_to_lab
+from mountcam.spectra import WAVELENGTHS_NM, cie_tables, cie_xyz_cmfs, tabulated_illuminant
 
 #: Exif LightSource codes (Exif 2.32 §4.6.5) used as DNG CalibrationIlluminant values, by the
-#: CIE illuminant's name in colour-science's ``SDS_ILLUMINANTS``.
+#: CIE illuminant's name in colour-science's ``SDS_ILLUMINANTS`` (and :func:`~mountcam.spectra.
+#: cie_tables`).
 EXIF_LIGHT_SOURCE = {"A": 17, "D55": 20, "D65": 21, "D75": 22, "D50": 23}
 #: Correlated colour temperature (K) the DNG SDK assigns to a CalibrationIlluminant code when it
 #: interpolates between two matrices (``dng_camera_profile::IlluminantToTemperature``).
@@ -219,10 +221,7 @@ def _normalise_forward(fm: np.ndarray) -> np.ndarray:
 def _cct_k(xy: np.ndarray) -> float:
     """Correlated colour temperature (K) of chromaticity ``xy``, by Robertson's (1968)
     isotemperature lines in CIE 1960 uv, the method of the DNG SDK's ``dng_temperature``."""
-    import colour
-
-    uv = colour.xy_to_UCS_uv(np.asarray(xy, dtype=np.float64))
-    return float(colour.temperature.uv_to_CCT_Robertson1968(uv)[0])
+    return xy_to_cct(xy)[0]
 
 
 def bradford(source_white_xyz: np.ndarray, target_white_xyz: np.ndarray) -> np.ndarray:
@@ -237,38 +236,26 @@ def training_reflectances() -> tuple[np.ndarray, list[str]]:
 
     The 24 patches of the ColorChecker (N. Ohta's measurements, in colour-science) followed by
     the 190 training patches of the Academy's rawtoaces v1 (colour-science's
-    ``read_training_data_rawtoaces_v1``, shipped with the package, no download).
+    ``read_training_data_rawtoaces_v1``), both as sampled into :func:`~mountcam.spectra.
+    cie_tables`.
     """
     return _training_reflectances()
 
 
 @lru_cache(maxsize=1)
 def _training_reflectances() -> tuple[np.ndarray, list[str]]:
-    import colour
-
-    checker = colour.SDS_COLOURCHECKERS["ColorChecker N Ohta"]
-    rows = [sd_on_grid(sd) for sd in checker.values()]
-    names = [f"ColorChecker {name}" for name in checker]
-    try:
-        from colour.characterisation import read_training_data_rawtoaces_v1
-
-        msds = read_training_data_rawtoaces_v1()
-        shape = colour.SpectralShape(WAVELENGTHS_NM[0], WAVELENGTHS_NM[-1], 5)
-        values = np.asarray(msds.copy().align(shape).values, dtype=np.float64).T
-        rows.extend(values)
-        names.extend(f"rawtoaces {label}" for label in msds.labels)
-    except (ImportError, OSError):  # pragma: no cover - older colour-science
-        pass
-    reflectances = np.clip(np.stack(rows), 0.0, None)
+    tables = cie_tables()
+    names = [f"ColorChecker {name}" for name in tables["colorchecker_names"]]
+    names += [f"rawtoaces {label}" for label in tables["training_names"]]
+    rows = np.concatenate([tables["colorchecker"], tables["training"]])
+    reflectances = np.clip(rows, 0.0, None)
     reflectances.setflags(write=False)
     return reflectances, names
 
 
 def illuminant_spd(name: str) -> np.ndarray:
-    """A CIE illuminant from colour-science (``"A"``, ``"D65"``, ...) on the common grid."""
-    import colour
-
-    return sd_on_grid(colour.SDS_ILLUMINANTS[name])
+    """A tabulated CIE illuminant (``"A"``, ``"D65"``, ...) on the common grid."""
+    return np.array(tabulated_illuminant(name))
 
 
 def calibrate(
@@ -434,16 +421,8 @@ def _fit_with_errors(
 
 
 def _de2000(xyz_true: np.ndarray, xyz_fit: np.ndarray, white_xyz: np.ndarray) -> np.ndarray:
-    import colour
-
-    white_xy = colour.XYZ_to_xy(white_xyz)
-    return np.asarray(
-        colour.delta_E(
-            colour.XYZ_to_Lab(xyz_true, white_xy),
-            colour.XYZ_to_Lab(xyz_fit, white_xy),
-            method="CIE 2000",
-        )
-    )
+    white = np.asarray(white_xyz, dtype=np.float64) / white_xyz[1]
+    return delta_e_2000(xyz_to_lab(xyz_true, white), xyz_to_lab(xyz_fit, white))
 
 
 def _lab_jacobian(xyz: np.ndarray, white_xyz: np.ndarray) -> np.ndarray:

@@ -10,24 +10,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from mountcam.colorimetry import D65_XY, SRGB_XYZ_TO_RGB, von_kries_matrix, xy_to_xyz
 from mountcam.optics.imaging import OpticalImage
 from mountcam.spectra import cie_xyz_cmfs
 
 
 def truth_weights(spectral_irradiance: np.ndarray) -> np.ndarray:
     """Weights (81, 3): reflectance spectrum -> white-balanced linear sRGB, white = 1."""
-    import colour
-
     cmfs = cie_xyz_cmfs()
     e = np.asarray(spectral_irradiance, dtype=np.float64)
     w_xyz = cmfs * e[:, None]
     w_xyz /= w_xyz[:, 1].sum()  # reflectance-1 white -> Y = 1
     white_xyz = w_xyz.sum(axis=0)
-    d65_xyz = colour.xy_to_XYZ(colour.CCS_ILLUMINANTS["CIE 1931 2 Degree Standard Observer"]["D65"])
-    cat = colour.adaptation.matrix_chromatic_adaptation_VonKries(
-        white_xyz, d65_xyz, transform="CAT02"
-    )
-    to_srgb = colour.RGB_COLOURSPACES["sRGB"].matrix_XYZ_to_RGB
+    cat = von_kries_matrix(white_xyz, xy_to_xyz(D65_XY))  # CAT02
+    to_srgb = SRGB_XYZ_TO_RGB
     return w_xyz @ (to_srgb @ cat).T
 
 

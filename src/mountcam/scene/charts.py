@@ -25,7 +25,7 @@ from mountcam.errors import SceneError
 from mountcam.jit import njit, prange
 from mountcam.scene.scene import PaletteSample, RgbSample, ViewGrid
 from mountcam.scene.spectral import reflectance_to_linear_srgb
-from mountcam.spectra import WAVELENGTHS_NM, sd_on_grid
+from mountcam.spectra import WAVELENGTHS_NM, cie_tables
 
 _N_WL = WAVELENGTHS_NM.size
 
@@ -300,13 +300,8 @@ CC_DATASET = "ColorChecker N Ohta"
 @lru_cache(maxsize=1)
 def colorchecker_spectra() -> tuple[tuple[str, ...], np.ndarray]:
     """Patch names (chart order, row by row from "dark skin") and their (24, 81) reflectances."""
-    import colour
-
-    data = colour.SDS_COLOURCHECKERS[CC_DATASET]
-    names = tuple(data.keys())
-    spectra = np.stack([sd_on_grid(data[name]) for name in names])
-    spectra.setflags(write=False)
-    return names, spectra
+    tables = cie_tables()  # CC_DATASET, as tools/make_colour_data.py sampled it
+    return tuple(str(n) for n in tables["colorchecker_names"]), tables["colorchecker"]
 
 
 def colorchecker_patch_boxes() -> np.ndarray:

@@ -1,7 +1,8 @@
 """Light sources by name: CIE standard illuminants or a correlated colour temperature.
 
 ``illuminant("D65")``, ``illuminant("a")``, ``illuminant("FL11")`` take the tabulated CIE
-spectra that colour-science ships (``colour.SDS_ILLUMINANTS``; CIE 15:2004, CIE S 014-2).
+spectra that colour-science ships (``colour.SDS_ILLUMINANTS``; CIE 15:2004, CIE S 014-2), as
+sampled into :func:`mountcam.spectra.cie_tables`.
 ``illuminant("2800K")`` makes one from a temperature: a Planckian radiator below 4000 K and the
 CIE daylight series (CIE 15:2004 §3.1, chromaticity from ``CCT_to_xy_CIE_D``) from 4000 K to
 25 000 K, the convention of CIE 15 and of most camera white-balance presets. Spectra are on
@@ -16,9 +17,10 @@ from functools import lru_cache
 
 import numpy as np
 
+from mountcam.colorimetry import daylight_spectrum, daylight_xy, planck_spectrum
 from mountcam.errors import SceneError
 from mountcam.scene.scene import Illuminant
-from mountcam.spectra import cie_xyz_cmfs, sd_on_grid
+from mountcam.spectra import WAVELENGTHS_NM, cie_tables, tabulated_illuminant
 
 #: Temperatures accepted for "NNNNK" names, kelvin.
 CCT_MIN_K = 1000.0
@@ -32,9 +34,7 @@ _CCT_PATTERN = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*k\s*$", re.IGNORECASE)
 
 
 def _standard_names() -> dict[str, str]:
-    import colour
-
-    return {name.casefold(): name for name in colour.SDS_ILLUMINANTS}
+    return {str(name).casefold(): str(name) for name in cie_tables()["illuminant_names"]}
 
 
 def illuminant_names() -> list[str]:
@@ -67,27 +67,22 @@ def illuminant(name: str | Illuminant) -> Illuminant:
 
 @lru_cache(maxsize=64)
 def _standard(canonical: str) -> Illuminant:
-    import colour
-
-    spd = sd_on_grid(colour.SDS_ILLUMINANTS[canonical])
-    return Illuminant(canonical, _normalised(spd), _cct_of(spd))
+    spd = tabulated_illuminant(canonical)
+    return Illuminant(canonical, _normalised(spd), _cct_of(canonical))
 
 
 @lru_cache(maxsize=64)
 def _from_cct(cct_k: float) -> Illuminant:
-    import colour
-
     if not (CCT_MIN_K <= cct_k <= CCT_MAX_K):
         raise SceneError(
             f"colour temperature {cct_k:g} K is out of range; use {CCT_MIN_K:.0f}-"
             f"{CCT_MAX_K:.0f} K (e.g. 2800K tungsten, 5600K daylight)"
         )
     if cct_k < DAYLIGHT_FROM_K:
-        sd = colour.sd_blackbody(cct_k, colour.SpectralShape(380, 780, 5))
+        spd = planck_spectrum(WAVELENGTHS_NM, cct_k)
     else:
-        xy = colour.temperature.CCT_to_xy_CIE_D(cct_k)
-        sd = colour.sd_CIE_illuminant_D_series(xy)
-    return Illuminant(f"{cct_k:g}K", _normalised(sd_on_grid(sd)), float(cct_k))
+        spd = daylight_spectrum(daylight_xy(cct_k), cie_tables()["d_series_basis"])
+    return Illuminant(f"{cct_k:g}K", _normalised(spd), float(cct_k))
 
 
 def _normalised(spd: np.ndarray) -> np.ndarray:
@@ -97,13 +92,12 @@ def _normalised(spd: np.ndarray) -> np.ndarray:
     return spd
 
 
-def _cct_of(spd: np.ndarray) -> float | None:
-    """CCT in kelvin (Ohno 2013) of a tabulated source, None where |Duv| makes it meaningless."""
-    import colour
-
-    xyz = np.asarray(spd) @ cie_xyz_cmfs()
-    uv = colour.UCS_to_uv(colour.XYZ_to_UCS(xyz))
-    cct, duv = colour.uv_to_CCT(uv, method="Ohno 2013")
+def _cct_of(canonical: str) -> float | None:
+    """CCT in kelvin (Ohno 2013, computed with the tables) of a tabulated source, None where
+    |Duv| makes it meaningless."""
+    tables = cie_tables()
+    index = int(np.flatnonzero(tables["illuminant_names"] == canonical)[0])
+    cct, duv = tables["illuminant_cct_k"][index], tables["illuminant_duv"][index]
     if not np.isfinite(cct) or abs(duv) > _MAX_DUV or not (CCT_MIN_K <= cct <= 1e5):
         return None
     return float(round(cct))

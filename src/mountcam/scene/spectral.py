@@ -75,11 +75,9 @@ _FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 @lru_cache(maxsize=1)
 def d65_spd() -> np.ndarray:
     """CIE D65 relative spectral power on the common grid (81 values, 1.0 at 560 nm)."""
-    import colour
+    from mountcam.spectra import tabulated_illuminant
 
-    from mountcam.spectra import sd_on_grid
-
-    spd = sd_on_grid(colour.SDS_ILLUMINANTS["D65"])
+    spd = tabulated_illuminant("D65")
     return _readonly(spd / spd[WAVELENGTHS_NM == 560.0][0])
 
 
@@ -93,11 +91,10 @@ def d65_xyz_weights() -> np.ndarray:
 @lru_cache(maxsize=1)
 def linear_srgb_to_xyz_matrix() -> np.ndarray:
     """3×3 matrix: linear sRGB -> XYZ (Y of white = 1), white = tabulated D65 on the grid."""
-    import colour
+    from mountcam.colorimetry import SRGB_PRIMARIES_XY, normalised_primary_matrix, xyz_to_xy
 
     white_xyz = d65_xyz_weights().sum(axis=0)
-    primaries = colour.RGB_COLOURSPACES["sRGB"].primaries
-    return _readonly(colour.normalised_primary_matrix(primaries, colour.XYZ_to_xy(white_xyz)))
+    return _readonly(normalised_primary_matrix(SRGB_PRIMARIES_XY, xyz_to_xy(white_xyz)))
 
 
 def linear_srgb_to_xyz(rgb: np.ndarray) -> np.ndarray:

@@ -217,11 +217,9 @@ class SensorModel:
 
     @cached_property
     def _iso_reference_spd(self) -> np.ndarray:
-        import colour
+        from mountcam.spectra import tabulated_illuminant
 
-        from mountcam.spectra import sd_on_grid
-
-        return sd_on_grid(colour.SDS_ILLUMINANTS[self.iso_reference_illuminant])
+        return tabulated_illuminant(self.iso_reference_illuminant)
 
     def saturation_electrons_iso100(self, mode: str) -> float:
         """Electrons in the first channel to clip at H_sat = 78/100 lux·s (ISO 12232)."""
