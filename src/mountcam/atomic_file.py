@@ -12,13 +12,14 @@ temporary file is removed, so a full disk or a denied permission leaves nothing 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from mountcam.errors import OutputExists
+from mountcam.errors import CannotWrite, OutputExists
 
 
 @contextmanager
@@ -82,3 +83,51 @@ def fsync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def check_writable_folder(folder: Path | str) -> None:
+    """Raise :class:`~mountcam.errors.CannotWrite` unless files can be made in ``folder``, so
+    that a request is refused before the work that would end in a file nobody can write.
+
+    An existing folder is tried by creating (and removing) a hidden file in it: that is what
+    counts, whatever the permission bits say (root ignores them; a read-only filesystem does
+    not). A missing folder is judged by its nearest existing parent, which must be a folder
+    where a subfolder can be made; nothing is created there.
+    """
+    folder = Path(folder)
+    probe_in = folder
+    while not probe_in.exists():
+        if probe_in.parent == probe_in:
+            break
+        probe_in = probe_in.parent
+    if probe_in.exists() and not probe_in.is_dir():
+        what = "is" if probe_in == folder else f"is inside {probe_in}, which is"
+        raise CannotWrite(f"cannot write in {folder}: it {what} a file, not a folder")
+    probe = probe_in / f".mountcam-write-test.{uuid.uuid4().hex[:12]}"
+    try:
+        probe.mkdir() if probe_in != folder else probe.touch(exist_ok=False)
+    except OSError as e:
+        raise CannotWrite(f"cannot write in {folder} ({e.strerror or e})") from None
+    (probe.rmdir if probe.is_dir() else probe.unlink)()
+
+
+def check_free_space(folder: Path | str, needed_bytes: int, what: str) -> None:
+    """Raise :class:`~mountcam.errors.CannotWrite` when the disk of ``folder`` (or of its
+    nearest existing parent) has less than ``needed_bytes`` free; ``what`` names the files
+    in the message ("2000 frames")."""
+    probe = Path(folder)
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free
+    if needed_bytes > free:
+        raise CannotWrite(
+            f"{what} need about {_size(needed_bytes)} and {folder} has {_size(free)} free"
+        )
+
+
+def _size(n_bytes: float) -> str:
+    for unit in ("bytes", "kB", "MB", "GB", "TB"):
+        if n_bytes < 1000 or unit == "TB":
+            return f"{n_bytes:.0f} {unit}" if unit == "bytes" else f"{n_bytes:.1f} {unit}"
+        n_bytes /= 1000
+    raise AssertionError("unreachable")

@@ -32,6 +32,14 @@ def parse_shutter_s(text: str) -> float:
     return value
 
 
+def dial_shutter_hint(exposure_s: float, min_s: float, max_s: float) -> str:
+    """``"; did you mean 1/250?"`` for a time too long to take that, read as a shutter dial
+    shows it (250 for 1/250 s), is one the camera has; else ``""``."""
+    if exposure_s > max_s * (1 + 1e-9) and min_s * (1 - 1e-9) <= 1.0 / exposure_s <= max_s:
+        return f"; did you mean 1/{exposure_s:g}?"
+    return ""
+
+
 def format_shutter(exposure_s: float) -> str:
     """Format an exposure time as a photographer writes it: ``1/250``, ``0.3``, ``2``."""
     if exposure_s >= 0.3:

@@ -23,7 +23,8 @@ from mountcam.app.develop_cli import develop_command
 from mountcam.app.inspect_cli import inspect_command
 from mountcam.app.lenses_cli import lenses_app
 from mountcam.app.quiet import silence_third_party
-from mountcam.errors import InvalidSetting, MountcamError, UnreadableFile
+from mountcam.atomic_file import check_free_space, check_writable_folder
+from mountcam.errors import CannotWrite, InvalidSetting, MountcamError, UnreadableFile
 from mountcam.units import format_shutter, parse_crop, parse_shutter_s
 
 app = typer.Typer(
@@ -162,11 +163,14 @@ def shoot(
     from mountcam.body import drive as drives
     from mountcam.body.backend import SimulatedBackend
     from mountcam.body.camera import Camera
+    from mountcam.dng.writer import dng_bytes_upper_bound
     from mountcam.scene import load_scene
+    from mountcam.sensor.exposure_check import exposure_warning
 
     try:
         if compress not in ("none", "ljpeg"):
             raise InvalidSetting(f"--compress must be none or ljpeg, got {compress!r}")
+        check_writable_folder(out_dir)  # before any work that would end in no file
         the_drive = _drive(count, bracket, burst, timer, interval)
         t = parse_shutter_s(shutter) if shutter is not None else None
         if ae_lock is not None:
@@ -184,13 +188,20 @@ def shoot(
         _mount_lens(camera, module, lens, lens_code, lens_detection, manual_lens)
         camera.configure(module=module, mode=mode, bits=bits, crop=_crop(crop))
         camera.set_lens(f_number=aperture, focus_m=focus, focal_mm=focal)
-        _declare_focal(camera, module, focal)
+        _declare_rings(camera, module, focal, focus)
         camera.set_controls(controls)
         camera.start()
-        if out_dir.exists() and not out_dir.is_dir():
-            raise UnreadableFile(f"--out {out_dir} is a file, not a folder")
+        width, height = _crop(crop) or camera.module(module).sensor.output_size(mode)
+        per_frame = dng_bytes_upper_bound(width, height, compress) + (width * height if jpeg else 0)
+        frames_asked = the_drive.count
+        check_free_space(
+            out_dir, frames_asked * per_frame, f"{frames_asked} frame" + "s" * (frames_asked > 1)
+        )
         owner = resolve_owner(artist, copyright_)
-        shots = drives.shoot(
+        # Each frame is written as it is made and only its metadata kept (and the first frame,
+        # for the summary): a long series holds one frame in memory.
+        first, metas, files = None, [], []
+        for frame, path in drives.shots(
             camera,
             the_drive,
             out_dir,
@@ -198,18 +209,27 @@ def shoot(
             artist=owner.artist,
             copyright=owner.copyright,
             compression=compress,
-        )
-        frames, files = [f for f, _ in shots], [p for _, p in shots]
-        truth_path = _save_truth(camera, frames[0], files[0]) if truth else None
+        ):
+            first = first or frame
+            metas.append(frame.metadata)
+            files.append(path)
+        truth_path = _save_truth(camera, first, files[0]) if truth else None
         jpegs = [str(_jpeg_beside(p)) for p in files] if jpeg else []
     except MountcamError as e:
         _fail(e)
-    settings = _settings(frames, camera.truth(frames[0]))
+    except OSError as e:  # e.g. the disk filled up during a long series
+        _fail(CannotWrite(f"cannot write in {out_dir} ({e.strerror or e})"))
+    problem = exposure_warning(first)
+    if problem:
+        err.print(f"[bold yellow]warning:[/] {problem}", soft_wrap=True)
+    settings = _settings(first, metas, camera.truth(first))
     if as_json:
         doc = {"files": [str(p) for p in files], "truth": truth_path, "settings": settings}
         sys.stdout.write(json.dumps(doc | ({"jpegs": jpegs} if jpeg else {})) + "\n")
         return
-    _print_summary(frames, [str(p) for p in files] + jpegs, truth_path, settings)
+    believed, _ = camera.believed_lens(camera.module(module))
+    several = believed is not None and (believed.focal_settings_mm or believed.focal_range_mm)
+    _print_summary(first, [str(p) for p in files] + jpegs, truth_path, settings, several)
 
 
 def _drive(count: int, bracket: str | None, burst: int | None, timer: float, interval):
@@ -277,14 +297,17 @@ def _mount_lens(camera, module: str, lens, code, detection: str, manual) -> None
     camera.set_lens_detection(detection, find_lens(manual) if manual is not None else None)
 
 
-def _declare_focal(camera, module: str, focal) -> None:
-    """--focal on a zoom the body cannot read (uncoded, adapted): the photographer tells it."""
-    if module != "m" or focal is None:
+def _declare_rings(camera, module: str, focal, focus) -> None:
+    """What the M body cannot read, the photographer tells it: --focal on a zoom without
+    frame-selector coding (uncoded, adapted), --focus from the focus ring's scale."""
+    if module != "m":
         return
     believed, ident = camera.believed_lens()
-    if believed is not None and ident.method != "code":
-        if believed.focal_settings_mm or believed.focal_range_mm:
-            camera.declare_lens(focal_mm=focal)
+    zoom = believed is not None and (believed.focal_settings_mm or believed.focal_range_mm)
+    if focal is not None and not (zoom and ident.method != "code"):
+        focal = None
+    if focal is not None or focus is not None:
+        camera.declare_lens(focal_mm=focal, focus_m=focus)
 
 
 def _exposure_of(path: Path, shutter, iso) -> tuple[float, float]:
@@ -320,10 +343,11 @@ def _jpeg_beside(path: Path) -> Path:
     return jpeg_beside(path)
 
 
-def _settings(frames, truth) -> dict:
+def _settings(f, metas, truth) -> dict:
     """The ``settings`` object of ``shoot --json``: what the body decided and believed, and
-    (kept apart in the file's terms: scene, illuminant, simulated_lens) what the twin knew."""
-    meta, f = frames[0].metadata, frames[0]
+    (kept apart in the file's terms: scene, illuminant, simulated_lens) what the twin knew.
+    ``f``: the first frame; ``metas``: every frame's metadata."""
+    meta = f.metadata
     return {
         "module": meta.module,
         "lens": meta.lens_name,
@@ -345,10 +369,10 @@ def _settings(frames, truth) -> dict:
         "exposure_program": meta.exposure_program,
         "metering_mode": meta.metering_mode,
         "white_balance": meta.extra.get("white_balance_setting"),
-        "exposure_bias_ev": [fr.metadata.exposure_bias_ev for fr in frames],
+        "exposure_bias_ev": [m.exposure_bias_ev for m in metas],
         "exposure_compensation_ev": meta.exposure_bias_ev,
         "seed": meta.seed,
-        "count": len(frames),
+        "count": len(metas),
         "width": f.width,
         "height": f.height,
         "window_origin": list(meta.window_origin),
@@ -363,9 +387,10 @@ def _settings(frames, truth) -> dict:
     }
 
 
-def _print_summary(frames, files: list[str], truth_path, settings: dict) -> None:
-    meta = frames[0].metadata
-    f = frames[0]
+def _print_summary(f, files: list[str], truth_path, settings: dict, focal_ring=False) -> None:
+    """The table ``shoot`` prints; ``focal_ring``: the lens has several focal lengths (a
+    Tri-Elmar, a zoom), so the one set is shown."""
+    meta = f.metadata
     # EV100 needs the f-number, which an M body cannot read (until it is estimated).
     ev100 = (
         f"EV100 {math.log2(meta.f_number**2 / meta.exposure_s) - math.log2(meta.iso / 100.0):.1f}, "
@@ -394,11 +419,16 @@ def _print_summary(frames, files: list[str], truth_path, settings: dict) -> None
         }[detection["detection_state"]]
         how = detection["identified_by"]
         lens_text += f"\n{state}, " + (f"identified by {how}" if how else "no lens data recorded")
+    if focal_ring:
+        lens_text += f"  set to {meta.focal_mm:g} mm"
     t.add_row("lens", lens_text)
+    if meta.focus_m is not None:
+        t.add_row("focus", f"{meta.focus_m:g} m" if math.isfinite(meta.focus_m) else "infinity")
+    bias = f", {meta.exposure_bias_ev:+g} EV" if meta.exposure_bias_ev else ""
     t.add_row(
         "exposure",
         f"{format_shutter(meta.exposure_s)} s  ISO {meta.iso:g}  "
-        f"({ev100}{meta.exposure_program}, {meta.metering_mode} metering)",
+        f"({ev100}{meta.exposure_program}, {meta.metering_mode} metering{bias})",
     )
     t.add_row("gain", f"analog {meta.analog_gain:.2f}x  digital {meta.digital_gain:.2f}x")
     t.add_row(

@@ -38,6 +38,8 @@ _err = Console(stderr=True, highlight=False)
 _out = Console(highlight=False)
 
 FORMAT_CHOICES = ("jpeg", "tiff16", "png", "png16")
+#: What people also type for those (the file extensions).
+FORMAT_ALIASES = {"jpg": "jpeg", "tif": "tiff16", "tiff": "tiff16"}
 #: The format an ``-o`` name asks for when ``--format`` is not given.
 FORMAT_OF_SUFFIX = {
     ".jpg": "jpeg",
@@ -276,6 +278,7 @@ def develop_command(
             if linear and fmt == "png":
                 fmt = "png16"
         fmt = fmt or ("tiff16" if linear else "jpeg")
+        fmt = FORMAT_ALIASES.get(fmt.lower(), fmt.lower())
         if fmt not in FORMAT_CHOICES:
             raise InvalidSetting(f"--format {fmt} is not one of: {', '.join(FORMAT_CHOICES)}")
         if linear and fmt not in ("tiff16", "png16"):

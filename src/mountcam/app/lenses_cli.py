@@ -14,7 +14,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from mountcam.errors import MountcamError
 from mountcam.optics.lens import LensProfile, equivalent_focal_mm
@@ -209,7 +211,7 @@ def lenses_list(
             f"{equivalent_focal_mm(lens.focal_mm, crop):.0f}",
             _fmt_aperture(lens),
             code,
-            lens.name,
+            Text(lens.name),
         )
     _out.print(t)
 
@@ -232,7 +234,8 @@ def lenses_show(
     if as_json:
         _write_json(details)
         return
-    t = Table(title=profile.name, show_header=False, box=None)
+    # Data files' text goes in as Text, never as markup: rich would eat "[vignetting]".
+    t = Table(title=Text(profile.name), show_header=False, box=None)
     t.add_column(style="bold")
     t.add_column(overflow="fold")
     t.add_row("id", profile.id)
@@ -250,10 +253,10 @@ def lenses_show(
         t.add_row(
             "6-bit code",
             f"{profile.code or 'none'}  frame selector {profile.frame_selector or '-'}"
-            + (f"  exiftool '{profile.exiftool_key}'" if profile.exiftool_key else ""),
+            + (f"  exiftool '{escape(profile.exiftool_key)}'" if profile.exiftool_key else ""),
         )
     if profile.article_numbers:
-        t.add_row("article no.", ", ".join(profile.article_numbers))
+        t.add_row("article no.", Text(", ".join(profile.article_numbers)))
     t.add_row("blades", str(profile.blades or "unknown"))
     t.add_row("transmittance", f"{profile.transmittance:g}")
     v, dist, lc = details["vignetting"], details["distortion"], details["lateral_color"]
@@ -277,12 +280,12 @@ def lenses_show(
             f"{lc['sensor_corner_um']['blue']:+.2f} µm at the sensor corner",
         )
     for key, text in details["sources"].items():
-        t.add_row(f"{key} source", text)
+        t.add_row(f"{key} source", Text(text))
     for name, part in (("vignetting", v), ("distortion", dist), ("lateral colour", lc)):
         if part:
-            t.add_row(f"{name} source", part["source"])
+            t.add_row(f"{name} source", Text(part["source"]))
     if profile.notes:
-        t.add_row("notes", profile.notes)
+        t.add_row("notes", Text(profile.notes))
     _out.print(t)
 
 

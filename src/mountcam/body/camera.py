@@ -218,10 +218,16 @@ class Camera:
             believed = replace(believed, focal_mm=module.mount.declared_focal_mm)
         return believed, ident
 
-    def declare_lens(self, f_number: float | None = None, focal_mm: float | None = None) -> None:
+    def declare_lens(
+        self,
+        f_number: float | None = None,
+        focal_mm: float | None = None,
+        focus_m: float | None = None,
+    ) -> None:
         """Tell the body how the M lens is set, where it cannot read it: the aperture (then
-        it is believed instead of estimated) and, on a zoom without frame-selector coding, the
-        focal length. Checked against the lens the body believes is attached; None forgets."""
+        it is believed instead of estimated), on a zoom without frame-selector coding the
+        focal length, and the focus ring's distance (Exif SubjectDistance). Checked against
+        the lens the body believes is attached; None forgets."""
         if self.mount is None:
             raise InvalidSetting("this camera has no lens mount")
         module = next(m for m in self.modules.values() if m.mount is self.mount)
@@ -230,11 +236,14 @@ class Camera:
             check_state(
                 believed,
                 LensState(
-                    believed.max_f if f_number is None else float(f_number), math.inf, focal_mm
+                    believed.max_f if f_number is None else float(f_number),
+                    math.inf if focus_m is None else float(focus_m),
+                    focal_mm,
                 ),
             )
         self.mount.declared_f_number = None if f_number is None else float(f_number)
         self.mount.declared_focal_mm = None if focal_mm is None else float(focal_mm)
+        self.mount.declared_focus_m = None if focus_m is None else float(focus_m)
 
     # ---- capture ---------------------------------------------------------------------------------
     def capture(self) -> RawFrame:
@@ -780,6 +789,8 @@ class Camera:
             md.f_number = module.mount.declared_f_number
         elif estimate is not None:
             md.f_number = estimate.f_number
+        if ident is not None and module.mount.declared_focus_m is not None:
+            md.focus_m = module.mount.declared_focus_m
         md.as_shot_neutral = tuple(float(v) for v in neutral)
         md.exposure_program = exposure.program
         md.metered = exposure.metered

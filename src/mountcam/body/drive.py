@@ -128,13 +128,22 @@ def shoot(
     :func:`~mountcam.dng.write_dng`; ``on_written(frame, path)`` is called per file written.
     Returns (frame, path) pairs in order."""
     done: list[tuple[RawFrame, Path]] = []
+    for frame, path in shots(camera, drive, folder, **dng_options):
+        done.append((frame, path))
+        if on_written is not None:
+            on_written(frame, path)
+    return done
+
+
+def shots(
+    camera: Camera, drive: Drive, folder: str | Path, **dng_options
+) -> Iterator[tuple[RawFrame, Path]]:
+    """:func:`shoot`, one (frame, path) at a time, each yielded once its DNG is on disk: a
+    caller that keeps only what it needs of each frame holds one frame in memory, however long
+    the series (``--count 2000``); a burst or a bracket is still written all or none."""
     for group in take(camera, drive):
         if drive.all_or_none:
             paths = camera.save_dngs(group, folder, **dng_options)
         else:
             paths = [camera.save_dng(frame, folder, **dng_options) for frame in group]
-        for frame, path in zip(group, paths, strict=True):
-            done.append((frame, path))
-            if on_written is not None:
-                on_written(frame, path)
-    return done
+        yield from zip(group, paths, strict=True)

@@ -71,6 +71,7 @@ class Mount:
         #: aperture and, for a zoom the body cannot read, the focal length); None: not told.
         self.declared_f_number: float | None = None
         self.declared_focal_mm: float | None = None
+        self.declared_focus_m: float | None = None
 
     # ---- the photographer's actions --------------------------------------------------------
     def attach(self, lens: LensProfile, code_read: int | None = None) -> None:
@@ -88,13 +89,13 @@ class Mount:
             raise InvalidSetting(f"a 6-bit lens code is 0-63 (got {code})")
         self.lens, self.code_read = lens, code
         self.rings = LensState(lens.max_f)  # wide open, at infinity, as lenses are put on
-        self.declared_f_number = self.declared_focal_mm = None
+        self.declared_f_number = self.declared_focal_mm = self.declared_focus_m = None
 
     def detach(self) -> LensProfile:
         if self.lens is None:
             raise NoLensAttached()
         lens, self.lens, self.code_read, self.rings = self.lens, None, None, None
-        self.declared_f_number = self.declared_focal_mm = None
+        self.declared_f_number = self.declared_focal_mm = self.declared_focus_m = None
         return lens
 
     def turn_rings(

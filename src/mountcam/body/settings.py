@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from mountcam.errors import InvalidSetting
+from mountcam.units import dial_shutter_hint
 
 if TYPE_CHECKING:
     from mountcam.body.backend import SensorInfo
@@ -198,9 +199,10 @@ class Controls:
         if t is not None and not (
             sensor.min_exposure_s * (1 - 1e-9) <= t <= sensor.max_exposure_s * (1 + 1e-9)
         ):
+            hint = dial_shutter_hint(t, sensor.min_exposure_s, sensor.max_exposure_s)
             raise InvalidSetting(
                 f"shutter {t:g} s is outside the sensor's range "
-                f"1/{round(1 / sensor.min_exposure_s)} s to {sensor.max_exposure_s:g} s"
+                f"1/{round(1 / sensor.min_exposure_s)} s to {sensor.max_exposure_s:g} s{hint}"
             )
         return self
 

@@ -89,6 +89,7 @@ COPIED_EXIF_TAGS: dict[int, TiffType] = {
     37378: R,  # ApertureValue
     37380: SR,  # ExposureBiasValue
     37381: R,  # MaxApertureValue
+    37382: R,  # SubjectDistance
     37383: S,  # MeteringMode
     37384: S,  # LightSource
     37385: S,  # Flash

@@ -46,6 +46,8 @@ TIFF_TAGS: dict[int, tuple[TiffType, str]] = {
     306: (A, "DateTime"),  # "YYYY:MM:DD HH:MM:SS"
     315: (A, "Artist"),  # the photographer (TIFF 6.0 §8; Exif 2.32 §4.6.4)
     330: (L, "SubIFDs"),  # pointer; filled in by tiff.write_tiff
+    530: (S, "YCbCrSubSampling"),  # a JPEG preview's chroma subsampling (2, 2) = 4:2:0
+    531: (S, "YCbCrPositioning"),  # 1 = centred (JPEG's)
     700: (B, "XMP"),  # XMP packet, UTF-8 (XMP Specification Part 3, §1.1.4)
     33421: (S, "CFARepeatPatternDim"),  # rows, cols
     33422: (B, "CFAPattern"),  # 0 = red, 1 = green, 2 = blue (indices into CFAPlaneColor)
@@ -98,7 +100,9 @@ EXIF_TAGS: dict[int, tuple[TiffType, str]] = {
     36880: (A, "OffsetTime"),  # "+HH:MM", zone of DateTime
     36881: (A, "OffsetTimeOriginal"),
     36882: (A, "OffsetTimeDigitized"),
+    37380: (SR, "ExposureBiasValue"),  # EV of exposure compensation
     37381: (R, "MaxApertureValue"),  # APEX Av = 2·log2(N) of the lens's widest aperture
+    37382: (R, "SubjectDistance"),  # metres; numerator 0xFFFFFFFF = infinity, 0 = unknown
     37383: (S, "MeteringMode"),
     37386: (R, "FocalLength"),  # mm
     37520: (A, "SubSecTime"),
@@ -124,7 +128,7 @@ TAG_IDS: dict[str, int] = {name: tag for tag, (_, name) in TAGS.items()}
 assert len(TAG_IDS) == len(TAGS), "duplicate tag name"
 
 # Enumerated values, as data (names as the specifications spell them).
-PHOTOMETRIC = {"RGB": 2, "CFA": 32803, "LinearRaw": 34892}
+PHOTOMETRIC = {"RGB": 2, "YCbCr": 6, "CFA": 32803, "LinearRaw": 34892}
 CFA_COLOR = {"R": 0, "G": 1, "B": 2}
 #: Exif 2.32 §4.6.5 SensitivityType: 0 unknown, 1 SOS, 2 REI, 3 ISO speed, 4 SOS+REI,
 #: 5 SOS+ISO speed, 6 REI+ISO speed, 7 all three.

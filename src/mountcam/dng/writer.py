@@ -55,6 +55,11 @@ from mountcam.sensor.rawframe import RawFrame
 DEMOSAIC_MARGIN_PX = 8
 #: Widest preview written to IFD0.
 PREVIEW_MAX_WIDTH_PX = 256
+#: Width of the JPEG preview in a second SubIFD, the size cameras embed for viewers and file
+#: managers (Adobe DNG Converter's "medium size" preview is 1024 px).
+JPEG_PREVIEW_MAX_WIDTH_PX = 1024
+#: Its JPEG quality (Pillow's scale, as libjpeg's).
+JPEG_PREVIEW_QUALITY = 90
 #: Target size of one strip; strips are whole rows, so the real size is within one row of it.
 STRIP_TARGET_BYTES = 256 * 1024
 #: Side of the square lossless-JPEG tiles of the raw image: the smallest files of 64..2048 on a
@@ -131,6 +136,57 @@ def write_dng(
     with atomic_output(path, overwrite=overwrite) as stream:
         write_tiff(stream, [root])
     return path
+
+
+def _jpeg_preview_ifd(frame: RawFrame, calibration: ColorCalibration) -> Ifd | None:
+    """A SubIFD holding a JPEG preview up to :data:`JPEG_PREVIEW_MAX_WIDTH_PX` wide (DNG 1.4
+    §2 "File Structure": previews beside the raw in SubIFDs, NewSubfileType 1; JPEG as TIFF
+    Technical Note 2 compression 7, one strip holding the whole JPEG stream, YCbCr 4:2:0, as
+    Adobe DNG Converter writes it), or None when the frame is too small to need more than
+    IFD0's thumbnail."""
+    md = frame.metadata
+    if frame.width // 2 <= PREVIEW_MAX_WIDTH_PX:
+        return None
+    import io
+
+    from PIL import Image
+
+    pixels = render_preview(
+        frame.mosaic,
+        frame.cfa_pattern,
+        frame.black_level_dn,
+        frame.white_level_dn,
+        md.as_shot_neutral,
+        calibration.color_matrix_for(md.as_shot_neutral),
+        JPEG_PREVIEW_MAX_WIDTH_PX,
+    )
+    stream = io.BytesIO()
+    Image.fromarray(pixels).save(stream, "JPEG", quality=JPEG_PREVIEW_QUALITY, subsampling=2)
+    height, width = pixels.shape[:2]
+    ifd = Ifd()
+    put(ifd, "NewSubfileType", 1)
+    put(ifd, "ImageWidth", width)
+    put(ifd, "ImageLength", height)
+    put(ifd, "BitsPerSample", (8, 8, 8))
+    put(ifd, "Compression", 7)
+    put(ifd, "PhotometricInterpretation", PHOTOMETRIC["YCbCr"])
+    put(ifd, "SamplesPerPixel", 3)
+    put(ifd, "PlanarConfiguration", 1)
+    put(ifd, "RowsPerStrip", height)
+    put(ifd, "YCbCrSubSampling", (2, 2))
+    put(ifd, "YCbCrPositioning", 1)
+    put(ifd, "PreviewColorSpace", 2)  # sRGB
+    ifd.set_strips([stream.getvalue()])
+    return ifd
+
+
+def dng_bytes_upper_bound(width: int, height: int, compression: str = "none") -> int:
+    """At most this many bytes for :func:`write_dng` of a ``width`` × ``height`` frame: the raw
+    at 16 bits a sample (lossless JPEG at most 2.5 bytes, its worst Huffman case for 16-bit
+    codes), the previews (at most 3 bytes a pixel) and 256 kB for tags, EXIF, XMP and opcodes."""
+    per_sample = 2.0 if compression == "none" else 2.5
+    preview_px = PREVIEW_MAX_WIDTH_PX * PREVIEW_MAX_WIDTH_PX
+    return int(width * height * per_sample) + 3 * preview_px + 256_000
 
 
 def _put_image(ifd: Ifd, pixels: np.ndarray, bits: int, photometric: str) -> None:
@@ -241,6 +297,9 @@ def build_dng(
         ),
     )
     ifd0.add_child(TAG_IDS["SubIFDs"], raw)
+    jpeg_preview = _jpeg_preview_ifd(frame, calibration)
+    if jpeg_preview is not None:
+        ifd0.add_child(TAG_IDS["SubIFDs"], jpeg_preview)
     exif = build_exif(frame)
     _put_lens_exif(exif, frame, lens_profile)
     ifd0.add_child(TAG_IDS["ExifIFD"], exif)
@@ -357,6 +416,9 @@ def build_exif(frame: RawFrame) -> Ifd:
             put(exif, f"OffsetTime{suffix}", _exif_offset(when))
     if when.utcoffset() is not None:
         put(exif, "OffsetTime", _exif_offset(when))
+    put(exif, "ExposureBiasValue", Fraction(float(md.exposure_bias_ev)).limit_denominator(1000))
+    if md.focus_m is not None and md.focus_m > 0:
+        put(exif, "SubjectDistance", subject_distance(md.focus_m))
     if md.focal_mm > 0:
         put(exif, "FocalLength", md.focal_mm)
     if md.pixel_pitch_m > 0:
@@ -507,6 +569,18 @@ def apex_aperture_value(f_number: float) -> Fraction:
     the XMP's ``exif:MaxApertureValue`` (an XMP Rational, which may be negative) the exact Av.
     """
     return Fraction(round(2 * math.log2(f_number) * 1e6), 1_000_000)
+
+
+#: Exif 2.32 §4.6.5 SubjectDistance: a numerator of FFFFFFFF.H means infinity.
+SUBJECT_DISTANCE_INFINITY = Fraction(0xFFFFFFFF, 1)
+
+
+def subject_distance(focus_m: float) -> Fraction:
+    """Exif SubjectDistance of a lens focused at ``focus_m`` metres: the distance to the mm as
+    an exact fraction, or the infinity mark (Exif 2.32 §4.6.5, tag 0x9206)."""
+    if math.isinf(focus_m):
+        return SUBJECT_DISTANCE_INFINITY
+    return Fraction(round(float(focus_m) * 1000), 1000)
 
 
 def exposure_time_fraction(exposure_s: float) -> Fraction:

@@ -3,7 +3,8 @@
 ``illuminant("D65")``, ``illuminant("a")``, ``illuminant("FL11")`` take the tabulated CIE
 spectra that colour-science ships (``colour.SDS_ILLUMINANTS``; CIE 15:2004, CIE S 014-2), as
 sampled into :func:`mountcam.spectra.cie_tables`.
-``illuminant("2800K")`` makes one from a temperature: a Planckian radiator below 4000 K and the
+``illuminant("tungsten")`` and the other white-balance preset names of ``develop --wb`` take
+the CIE illuminant the preset stands for (:data:`PRESETS`). ``illuminant("2800K")`` makes one from a temperature: a Planckian radiator below 4000 K and the
 CIE daylight series (CIE 15:2004 §3.1, chromaticity from ``CCT_to_xy_CIE_D``) from 4000 K to
 25 000 K, the convention of CIE 15 and of most camera white-balance presets. Spectra are on
 :data:`mountcam.spectra.WAVELENGTHS_NM`, normalised to a maximum of 1 (the absolute scale comes
@@ -30,6 +31,16 @@ DAYLIGHT_FROM_K = 4000.0
 # |Duv| beyond which a CCT is not a meaningful description of a source (CIE 15:2004 §9.5).
 _MAX_DUV = 0.05
 
+#: The white-balance presets ``develop --wb`` knows, as the CIE illuminants they stand for
+#: (the chromaticities of :data:`mountcam.develop.white_balance.PRESET_XY`).
+PRESETS = {
+    "daylight": "D55",
+    "cloudy": "D65",
+    "shade": "D75",
+    "tungsten": "A",
+    "fluorescent": "FL2",
+}
+
 _CCT_PATTERN = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*k\s*$", re.IGNORECASE)
 
 
@@ -55,12 +66,14 @@ def illuminant(name: str | Illuminant) -> Illuminant:
     match = _CCT_PATTERN.match(name)
     if match:
         return _from_cct(float(match.group(1)))
-    canonical = _standard_names().get(name.strip().casefold())
+    key = name.strip().casefold()
+    canonical = _standard_names().get(PRESETS.get(key, key).casefold())
     if canonical is None:
         common = "A, D50, D55, D65, D75, E, FL2, FL11, LED-B3"
         raise SceneError(
             f"unknown illuminant '{name}'; use a CIE name ({common}, ... "
-            f"{len(_standard_names())} in all) or a colour temperature such as 3200K or 5600K"
+            f"{len(_standard_names())} in all), {', '.join(PRESETS)}, or a colour temperature "
+            "such as 3200K or 5600K"
         )
     return _standard(canonical)
 

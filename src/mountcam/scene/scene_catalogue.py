@@ -47,6 +47,21 @@ def _chart(name: str, reflectance: float) -> SceneContent:
     return kind()
 
 
+def _builtin_like(name: str) -> str | None:
+    """The built-in scene a name that is no file probably means: ``motorcycle`` ->
+    ``sample:motorcycle``, ``colourchecker`` -> ``chart:colorchecker`` (None if nothing is
+    close)."""
+    import difflib
+
+    scenes = list_scenes()
+    bare = {s.split(":", 1)[1]: s for s in scenes}
+    key = name.strip().casefold()
+    if key in bare:
+        return bare[key]
+    close = difflib.get_close_matches(key, list(bare) + scenes, n=1, cutoff=0.75)
+    return bare.get(close[0], close[0]) if close else None
+
+
 def load_scene(
     name_or_path: str | os.PathLike,
     *,
@@ -107,6 +122,10 @@ def load_scene(
         if hfov_rad is None:
             hfov_rad = natural_hfov_rad(sample)
     else:
+        if not os.path.exists(name):
+            hint = _builtin_like(name)
+            if hint:
+                raise SceneError(f"no scene or file '{name}'; did you mean {hint}?")
         content = load_image_content(name, depth_path=depth_path)
     return Scene(
         name=name,

@@ -29,7 +29,7 @@ import numpy as np
 from mountcam.errors import InvalidSetting
 from mountcam.optics.lens import FULL_FRAME_DIAGONAL_MM
 from mountcam.spectra import STEP_NM, WAVELENGTHS_NM, luminance_integral, resample
-from mountcam.units import LIGHT_SPEED_M_S, PLANCK_J_S
+from mountcam.units import LIGHT_SPEED_M_S, PLANCK_J_S, dial_shutter_hint
 
 MODES = ("binned", "full")
 #: ISO 12232:2019 §6.2: saturation-based speed S_sat = 78 / H_sat (H in lux·s).
@@ -171,9 +171,10 @@ class SensorModel:
         if not (math.isfinite(t) and t > 0):
             raise InvalidSetting("shutter must be longer than 0 s")
         if not self.min_exposure_s * (1 - 1e-9) <= t <= self.max_exposure_s * (1 + 1e-9):
+            hint = dial_shutter_hint(t, self.min_exposure_s, self.max_exposure_s)
             raise InvalidSetting(
                 f"shutter {t:g} s is outside the sensor's range "
-                f"1/{round(1 / self.min_exposure_s)} s to {self.max_exposure_s:g} s"
+                f"1/{round(1 / self.min_exposure_s)} s to {self.max_exposure_s:g} s{hint}"
             )
         temp = (
             self.default_temperature_c if settings.temperature_c is None else settings.temperature_c
