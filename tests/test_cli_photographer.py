@@ -217,3 +217,49 @@ def test_the_white_balance_preset_names_are_illuminants_too(tmp_path):
 def test_a_sample_name_without_its_prefix_gets_a_hint(tmp_path):
     line = refusal("shoot", "--scene", "motorcycle", "--out", str(tmp_path))
     assert line.endswith("did you mean sample:motorcycle?")
+
+
+# ---- develop --linear keeps its highlights ---------------------------------------------------
+
+
+def _flat_patches_dng(path: Path, levels: tuple[float, ...]) -> Path:
+    """A DNG of vertical bands at ``levels`` of the raw range (neutral, no lens)."""
+    from datetime import UTC, datetime
+
+    from mountcam.dng import calibrate_dual, write_dng
+    from mountcam.sensor.model import load_sensor
+    from mountcam.sensor.rawframe import CaptureMetadata, RawFrame
+
+    black, white = 256, 4095
+    band = 64
+    flat = np.concatenate(
+        [np.full((96, band), black + v * (white - black)) for v in levels], axis=1
+    )
+    # Noise as a sensor has it: a perfectly flat band would look like a clipped pile at the top
+    # of the histogram (how develop finds a channel's real clip point).
+    noisy = flat + np.random.default_rng(2).normal(0.0, 6.0, flat.shape)
+    mosaic = np.clip(np.round(noisy), 0, white).astype(np.uint16)
+    cal = calibrate_dual(load_sensor("imx989").qe)
+    meta = CaptureMetadata(
+        sensor="IMX989", module="main", mode="binned", bits=12, exposure_s=0.01, iso=100,
+        analog_gain=1.0, digital_gain=1.0, temperature_c=35.0, seed=1, frame_index=0,
+        timestamp=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), lens_name="", focal_mm=0.0, f_number=0.0, as_shot_neutral=cal.camera_neutral_2,
+    )  # fmt: skip
+    raw = RawFrame(mosaic, "RGGB", (float(black),) * 4, white, meta)
+    return write_dng(raw, path, calibration=cal)
+
+
+def test_linear_output_keeps_the_highlights(tmp_path):
+    import tifffile
+
+    levels = (0.3, 0.75, 0.85)  # a grey, and two whites that a 16-bit TIFF clipped alike
+    dng = _flat_patches_dng(tmp_path / "bands.dng", levels)
+    code, _, stderr = run_cli("develop", str(dng), "--linear", "-o", str(tmp_path / "lin.tif"))
+    assert code == 0, stderr
+    rgb = tifffile.imread(tmp_path / "lin.tif")
+    assert rgb.dtype == np.float32
+    centre = rgb[40:56]  # rows away from the crop edges; band centres below
+    means = [float(centre[:, 32 + 64 * i - 8 : 32 + 64 * i + 8 - 8].mean()) for i in range(3)]
+    assert means[2] > means[1] > 1.0 > means[0]  # above white, and still apart
+    ratios = np.array(means) / means[0]
+    np.testing.assert_allclose(ratios, np.array(levels) / levels[0], rtol=0.01)  # linear

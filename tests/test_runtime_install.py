@@ -101,8 +101,7 @@ def _truncated_dng(path: Path) -> None:
     meta = CaptureMetadata(
         sensor="IMX989", module="main", mode="binned", bits=12, exposure_s=0.01, iso=100,
         analog_gain=1.0, digital_gain=1.0, temperature_c=35.0, seed=1, frame_index=0,
-        timestamp=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), scene="test",
-        illuminant="D65", lens_name="", focal_mm=0.0, f_number=0.0,
+        timestamp=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), lens_name="", focal_mm=0.0, f_number=0.0,
         as_shot_neutral=(0.5, 1.0, 0.7),
     )  # fmt: skip
     mosaic = np.random.default_rng(1).integers(256, 4095, (64, 96), dtype=np.uint16)

@@ -37,7 +37,7 @@ from mountcam.errors import InvalidSetting, MountcamError
 _err = Console(stderr=True, highlight=False)
 _out = Console(highlight=False)
 
-FORMAT_CHOICES = ("jpeg", "tiff16", "png", "png16")
+FORMAT_CHOICES = ("jpeg", "tiff16", "tiff32", "png", "png16")
 #: What people also type for those (the file extensions).
 FORMAT_ALIASES = {"jpg": "jpeg", "tif": "tiff16", "tiff": "tiff16"}
 #: The format an ``-o`` name asks for when ``--format`` is not given.
@@ -89,7 +89,7 @@ def develop_file(job: Job) -> Outcome:
     t0 = time.perf_counter()
     try:
         _check_is_tiff(job.source)
-        dtype = np.uint8 if job.fmt in ("jpeg", "png") else np.uint16
+        dtype = {"jpeg": np.uint8, "png": np.uint8, "tiff32": np.float32}.get(job.fmt, np.uint16)
         image = develop(job.source, job.settings, output_dtype=dtype)
         # Someone may take the name after it was chosen: count on, unless it was asked for.
         _, target = write_counted(
@@ -213,8 +213,8 @@ def develop_command(
         str | None,
         typer.Option(
             "--format",
-            help="jpeg, tiff16, png or png16. Default: from the -o name's extension, "
-            "else jpeg (tiff16 with --linear).",
+            help="jpeg, tiff16, tiff32 (float), png or png16. Default: from the -o name's "
+            "extension, else jpeg (tiff32 with --linear).",
         ),
     ] = None,
     quality: Annotated[
@@ -277,13 +277,16 @@ def develop_command(
                 )
             if linear and fmt == "png":
                 fmt = "png16"
-        fmt = fmt or ("tiff16" if linear else "jpeg")
+            elif linear and fmt == "tiff16":
+                fmt = "tiff32"  # -o NAME.tif: scene-referred light keeps its highlights
+        fmt = fmt or ("tiff32" if linear else "jpeg")
         fmt = FORMAT_ALIASES.get(fmt.lower(), fmt.lower())
         if fmt not in FORMAT_CHOICES:
             raise InvalidSetting(f"--format {fmt} is not one of: {', '.join(FORMAT_CHOICES)}")
-        if linear and fmt not in ("tiff16", "png16"):
+        if linear and fmt not in ("tiff32", "tiff16", "png16"):
             raise InvalidSetting(
-                "--linear needs 16 bits: a 16-bit TIFF (--format tiff16, the default) or png16"
+                "--linear needs 16 bits or more: a float TIFF (--format tiff32, the default), "
+                "tiff16 or png16"
             )
         if output is not None and out_dir is not None:
             raise InvalidSetting("give either -o/--output or --out-dir, not both")

@@ -15,6 +15,10 @@ Formats (``fmt``):
 - ``"tiff16"``: 16-bit RGB TIFF, uncompressed strips (fastest to write and to read; a 50 MP
   image is 300 MB), ICC profile in tag 34675 (TIFF/EP, ICC.1 Annex B.4), EXIF in an Exif IFD;
   written with mountcam's own TIFF writer (:mod:`mountcam.dng.tiff`).
+- ``"tiff32"``: 32-bit floating-point RGB TIFF (SampleFormat 3, IEEE 754; TIFF Technical
+  Note 3 / Adobe's TIFF 6.0 supplement), uncompressed strips, 1.0 = white, values above 1.0
+  and below 0.0 kept: the scene-referred format for ``--linear``, whose highlights the raw
+  holds up to several times the white (an integer format clips them at 1.0).
 - ``"png"`` / ``"png16"``: 8- or 16-bit PNG from OpenCV's encoder (zlib level 1), with the ICC
   profile in an ``iCCP`` chunk and the EXIF in an ``eXIf`` chunk (PNG 3rd edition §11.3.2.3,
   §11.3.3.6) placed before the image data.
@@ -56,9 +60,9 @@ if TYPE_CHECKING:
     from mountcam.develop.image import Image
     from mountcam.dng.reader import DngInfo
 
-FORMATS = ("jpeg", "tiff16", "png", "png16")
+FORMATS = ("jpeg", "tiff16", "tiff32", "png", "png16")
 #: File name extension of each format.
-EXTENSIONS = {"jpeg": ".jpg", "tiff16": ".tif", "png": ".png", "png16": ".png"}
+EXTENSIONS = {"jpeg": ".jpg", "tiff16": ".tif", "tiff32": ".tif", "png": ".png", "png16": ".png"}
 SUBSAMPLING = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}
 #: zlib level for PNG: 1 is several times faster than the default 6 for a few % larger files.
 PNG_COMPRESSION = 1
@@ -126,7 +130,7 @@ def save_image(
     *,
     subsampling: str = "4:2:0",
 ) -> Path:
-    """Write ``image`` to ``path`` as ``fmt`` ("jpeg", "tiff16", "png", "png16"); returns the
+    """Write ``image`` to ``path`` as ``fmt`` (:data:`FORMATS`); returns the
     path. ``quality``: JPEG quality 1–100. Raises :class:`~mountcam.errors.OutputExists` when
     ``path`` exists and ``overwrite`` is false (nothing is written), and
     :class:`~mountcam.errors.InvalidSetting` for an unknown format or quality."""
@@ -141,7 +145,7 @@ def save_image(
         )
     if image.linear and fmt in ("jpeg", "png"):
         raise InvalidSetting(
-            f"a linear image needs 16 bits; write it as tiff16 or png16, not {fmt}"
+            f"a linear image needs 16 bits or more; write it as tiff32, tiff16 or png16, not {fmt}"
         )
     if path.exists() and not overwrite:
         raise OutputExists(f"{path} already exists; choose another name or allow overwriting")
@@ -160,7 +164,9 @@ def save_image(
             if fmt == "jpeg":
                 _write_jpeg(stream, image.to_uint8(), quality, subsampling, icc, exif)
             elif fmt == "tiff16":
-                _write_tiff16(stream, image.to_uint16(), icc, exif)
+                _write_tiff(stream, image.to_uint16(), icc, exif)
+            elif fmt == "tiff32":
+                _write_tiff(stream, image.to_float32(), icc, exif)
             else:
                 pixels = image.to_uint8() if fmt == "png" else image.to_uint16()
                 stream.write(_png_bytes(pixels, icc, exif))
@@ -194,7 +200,7 @@ def exif_ifds(
     exif.set(36864, U, EXIF_VERSION)
     exif.set(40960, U, b"0100")  # FlashpixVersion
     exif.set(40961, S, 1 if color_space == "srgb" else 0xFFFF)  # ColorSpace
-    if fmt != "tiff16":  # Exif 2.32 §4.6.5: only for compressed data
+    if not fmt.startswith("tiff"):  # Exif 2.32 §4.6.5: only for compressed data
         exif.set(40962, L, int(width))  # PixelXDimension
         exif.set(40963, L, int(height))  # PixelYDimension
     if fmt == "jpeg":
@@ -404,21 +410,26 @@ def _join_jpeg_parts(parts: list[bytes], height: int, interval: int) -> bytes:
     return b"".join(out)
 
 
-def _write_tiff16(stream, rgb16: np.ndarray, icc: bytes, ifd0: Ifd) -> None:
-    height, width = rgb16.shape[:2]
-    rgb16 = np.ascontiguousarray(rgb16, dtype="<u2")
+def _write_tiff(stream, rgb: np.ndarray, icc: bytes, ifd0: Ifd) -> None:
+    """Uncompressed chunky RGB TIFF of uint16 or float32 samples (SampleFormat 1 or 3)."""
+    height, width = rgb.shape[:2]
+    floating = rgb.dtype == np.float32
+    rgb = np.ascontiguousarray(rgb, dtype="<f4" if floating else "<u2")
+    bits = 8 * rgb.itemsize
     ifd0.set(254, L, 0)  # NewSubfileType: the full-resolution image
     ifd0.set(256, L, width)
     ifd0.set(257, L, height)
-    ifd0.set(258, S, (16, 16, 16))
+    ifd0.set(258, S, (bits, bits, bits))
     ifd0.set(259, S, 1)  # no compression
     ifd0.set(262, S, 2)  # RGB
     ifd0.set(277, S, 3)
     ifd0.set(284, S, 1)  # chunky
-    rows = max(1, min(height, (256 * 1024) // (width * 6)))
+    if floating:
+        ifd0.set(339, S, (3, 3, 3))  # SampleFormat: IEEE floating point
+    rows = max(1, min(height, (256 * 1024) // (width * 3 * rgb.itemsize)))
     ifd0.set(278, L, rows)
     ifd0.set(ICC_PROFILE_TAG, U, icc)
-    ifd0.set_strips([rgb16[r : r + rows] for r in range(0, height, rows)])
+    ifd0.set_strips([rgb[r : r + rows] for r in range(0, height, rows)])
     write_tiff(stream, [ifd0])
 
 
