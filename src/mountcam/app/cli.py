@@ -71,7 +71,9 @@ _SceneOpt = Annotated[str, _Opt("--scene", help="chart:NAME, sample:NAME, or an 
 _OutOpt = Annotated[Path, _Opt("--out", help="Folder for the DNG files (created if missing).")]
 _DepthOpt = Annotated[Path | None, _Opt(help="Depth map in metres (.npy, or 16-bit PNG in mm).")]
 _HfovOpt = Annotated[float | None, _Opt(help="Horizontal field of view of the scene, degrees.")]
-_LightOpt = Annotated[str, _Opt(help="D65, A, D50, FL2, … or a temperature like 2800K.")]
+_LightOpt = Annotated[
+    str, _Opt(help="D65, A, FL2, …, tungsten, daylight, cloudy, shade, fluorescent, or 2800K.")
+]
 _LumOpt = Annotated[float | None, _Opt(help="Luminance of a reflectance-1 white, cd/m².")]
 _ReflOpt = Annotated[float, _Opt(help="Reflectance of chart:flat.")]
 _ModuleOpt = Annotated[str, _Opt(help="main (8.7 mm f/1.9) or m (Leica M mount).")]
