@@ -161,6 +161,8 @@ def test_colour_science_is_not_there(runtime_env):
         ["shoot", "--scene", "chart:colorchecker", "--out", "shots", "--crop", "0x0"],
         ["develop", "no-such-file.dng"],
         ["develop", "truncated.dng"],
+        ["develop", "truncated.dng", "--format", "gif"],
+        ["inspect", "truncated.dng"],
         ["lenses", "show", "summicron-m-51"],
         ["sensors", "show", "imx989", "--iso", "5"],
     ],

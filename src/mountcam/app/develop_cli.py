@@ -263,7 +263,7 @@ def develop_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
 ) -> None:
-    """Develop raw files (DNG) into JPEG, 16-bit TIFF or PNG pictures, with EXIF and ICC."""
+    """Develop raw files (DNG) into JPEG, TIFF (16-bit or float) or PNG pictures, with EXIF and ICC."""
     from mountcam.app.develop_cluster import is_url
     from mountcam.develop.settings import DevelopSettings
 
