@@ -101,7 +101,9 @@ def _linear_tiff(out_dir: Path, dng: Path) -> np.ndarray:
     )
     assert code == 0, stderr
     record = json.loads(stdout)[0]
-    return tifffile.imread(record["output"]).astype(np.float64) / 65535.0
+    pixels = tifffile.imread(record["output"])
+    assert pixels.dtype == np.float32  # --linear writes float: 1.0 = white, highlights kept
+    return pixels.astype(np.float64)
 
 
 def test_acceptance_4_a_foreign_dng_develops_with_its_colours_and_geometry(tmp_path):
