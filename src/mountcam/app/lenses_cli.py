@@ -230,10 +230,15 @@ def lenses_show(
         profile = find_lens(lens)
     except MountcamError as e:
         _fail(e)
-    details = lens_details(profile)
     if as_json:
-        _write_json(details)
+        _write_json(lens_details(profile))
         return
+    _out.print(lens_table(profile))
+
+
+def lens_table(profile) -> Table:
+    """The table ``lenses show`` prints for ``profile``."""
+    details = lens_details(profile)
     # Data files' text goes in as Text, never as markup: rich would eat "[vignetting]".
     t = Table(title=Text(profile.name), show_header=False, box=None)
     t.add_column(style="bold")
@@ -286,7 +291,7 @@ def lenses_show(
             t.add_row(f"{name} source", Text(part["source"]))
     if profile.notes:
         t.add_row("notes", Text(profile.notes))
-    _out.print(t)
+    return t
 
 
 def lensfun_user_folder() -> Path:
