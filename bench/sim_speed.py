@@ -25,9 +25,9 @@ from mountcam.body.settings import Controls
 from mountcam.optics.imaging import form_image
 from mountcam.optics.lens import LensState
 from mountcam.scene import load_scene
-from mountcam.sensor.capture import electron_rate, read_out, readout_window
-from mountcam.sensor.cfa import remosaic
+from mountcam.sensor.capture import electron_rate, read_out, readout_window, remosaic_gains
 from mountcam.sensor.model import SensorSettings
+from mountcam.sensor.remosaic import remosaic
 
 
 def stage_times(
@@ -50,7 +50,13 @@ def stage_times(
     t["noise + ADC"] = time.perf_counter() - t0
     if mode == "full":
         t0 = time.perf_counter()
-        remosaic(mosaic, model.cfa_pattern)
+        remosaic(
+            mosaic,
+            model.cfa_pattern,
+            black_level_dn=op.black_level_dn,
+            white_level_dn=float(op.white_level_dn),
+            channel_gains=remosaic_gains(model),
+        )
         t["remosaic"] = time.perf_counter() - t0
     return t
 

@@ -68,15 +68,18 @@ def twin_capture(
     f_number=None,
     focus_m=None,
     focal_mm=None,
+    sensor_cfa: str = "quad",
 ):
     """``count`` frames of ``scene`` through the Camera API on the twin (shutter and ISO given:
     manual; either missing: metered). Returns (camera, frames); ``camera.truth(frame)`` holds
-    what only the twin knows."""
+    what only the twin knows. ``sensor_cfa="bayer"``: an ideal Bayer sensor (full mode)."""
     from mountcam.body.backend import SimulatedBackend
     from mountcam.body.camera import Camera
     from mountcam.body.settings import Controls
 
-    backend = SimulatedBackend(scene, seed=seed, truth_image=truth, ideal_optics=ideal_optics)
+    backend = SimulatedBackend(
+        scene, seed=seed, truth_image=truth, ideal_optics=ideal_optics, sensor_cfa=sensor_cfa
+    )
     camera = Camera(backend)
     if lens is not None:
         camera.attach_lens(lens)

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from mountcam.sensor.cfa import bayer, quad_bayer, remosaic
 from mountcam.sensor.noise import GAUSSIAN_SHOT_NOISE_FROM_E, expose
 
 
@@ -148,13 +147,3 @@ def test_dark_current_adds_to_shot_noise():
     y = run(np.zeros((300, 300)), dark=40.0)
     assert y.mean() == pytest.approx(40.0, rel=0.01)
     assert y.var() == pytest.approx(40.0, rel=0.05)
-
-
-def test_remosaic_puts_each_colour_where_bayer_wants_it():
-    quad_cfa = quad_bayer("RGGB")
-    level = np.array([1000, 2000, 3000], dtype=np.uint16)
-    quad = level[np.tile(quad_cfa, (8, 8))]
-    out = remosaic(quad, "RGGB")
-    assert np.array_equal(out, level[np.tile(bayer("RGGB"), (16, 16))])
-    flat = np.full((32, 32), 777, dtype=np.uint16)
-    assert np.array_equal(remosaic(flat), flat)

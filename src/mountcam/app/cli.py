@@ -98,6 +98,14 @@ _WbOpt = Annotated[
 ]
 _AeLockOpt = Annotated[Path | None, _Opt(help="Reuse the shutter and ISO of this earlier DNG.")]
 _ModeOpt = Annotated[str, _Opt(help="binned (4096x3072) or full (8192x6144).")]
+_CfaOpt = Annotated[
+    str,
+    _Opt(
+        help="Photodiode colour filter: quad (the IMX989's Quad Bayer, remosaicked on the chip "
+        "in full mode) or bayer (an ideal Bayer sensor of the same 1.6 µm pitch, --mode full "
+        "only; the reference for the remosaic)."
+    ),
+]
 _BitsOpt = Annotated[int, _Opt(help="ADC depth: 10, 12 or 14.")]
 _CropOpt = Annotated[str | None, _Opt(help="Simulate only a centred WxH window (output pixels).")]
 _CountOpt = Annotated[int, _Opt(help="Frames (or --interval shots), independent noise.")]
@@ -140,6 +148,7 @@ def shoot(
     wb: _WbOpt = "auto",
     ae_lock: _AeLockOpt = None,
     mode: _ModeOpt = "binned",
+    cfa: _CfaOpt = "quad",
     bits: _BitsOpt = 12,
     crop: _CropOpt = None,
     count: _CountOpt = 1,
@@ -186,7 +195,7 @@ def shoot(
             hfov_deg=scene_hfov,
             depth_path=str(depth) if depth is not None else None,
         )
-        camera = Camera(SimulatedBackend(the_scene, seed=seed, truth_image=truth))
+        camera = Camera(SimulatedBackend(the_scene, seed=seed, truth_image=truth, sensor_cfa=cfa))
         _mount_lens(camera, module, lens, lens_code, lens_detection, manual_lens)
         camera.configure(module=module, mode=mode, bits=bits, crop=_crop(crop))
         camera.set_lens(f_number=aperture, focus_m=focus, focal_mm=focal)
@@ -362,6 +371,7 @@ def _settings(f, metas, truth) -> dict:
         "lens_detection": meta.extra.get("lens_detection"),
         "simulated_lens": {"id": truth.lens_id, "f_number": truth.f_number} if truth else None,
         "mode": meta.mode,
+        "cfa": meta.extra.get("sensor_cfa", "quad"),
         "bits": meta.bits,
         "exposure_s": meta.exposure_s,
         "iso": meta.iso,
@@ -379,6 +389,7 @@ def _settings(f, metas, truth) -> dict:
         "height": f.height,
         "window_origin": list(meta.window_origin),
         "scene": truth.scene if truth else None,
+        "scene_info": truth.scene_info if truth else None,
         "illuminant": truth.illuminant if truth else None,
         "luminance_cd_m2": truth.luminance_cd_m2 if truth else None,
         "temperature_c": meta.temperature_c,

@@ -111,6 +111,9 @@ class SimulatedBackend:
     reproducible from (seed, frame index). ``temperature_c``: sensor temperature (None: the
     preset's). ``ideal_optics``: an aberration- and diffraction-free lens (the sensor alone).
     ``truth_image``: also render the noise-free image of each capture into its truth record.
+    ``sensor_cfa``: the photodiodes' colour filter array, ``quad`` (the IMX989's Quad Bayer,
+    remosaicked on the chip in full read-out) or ``bayer`` (an ideal Bayer sensor of the same
+    1.6 µm pitch, full read-out only: the reference the remosaic is measured against).
     ``cache_optics``: reuse the optical image while nothing that shapes it changes (a still
     scene, the same rings and window); off, every frame renders it afresh (for timing).
     """
@@ -125,8 +128,10 @@ class SimulatedBackend:
         ideal_optics: bool = False,
         truth_image: bool = False,
         cache_optics: bool = True,
+        sensor_cfa: str = "quad",
     ) -> None:
         from mountcam.optics.lens import load_lens
+        from mountcam.sensor.capture import SENSOR_CFAS
         from mountcam.sensor.model import load_sensor
 
         self.sensor_model = load_sensor(sensor)
@@ -136,6 +141,9 @@ class SimulatedBackend:
         if temperature_c is not None and not -40.0 <= temperature_c <= 125.0:
             raise InvalidSetting(f"sensor temperature {temperature_c:g} °C is outside -40..125 °C")
         self.temperature_c = temperature_c
+        if sensor_cfa not in SENSOR_CFAS:
+            raise InvalidSetting(f"sensor CFA '{sensor_cfa}' is not simulated; use quad or bayer")
+        self.sensor_cfa = sensor_cfa
         self.ideal_optics = ideal_optics
         self.truth_image = truth_image
         self.cache_optics = cache_optics
@@ -176,9 +184,9 @@ class SimulatedBackend:
 
     def read(self, module: Module, readout: Readout) -> RawFrame:
         from mountcam.optics.lens import check_state
-        from mountcam.sensor.capture import read_out, readout_window
-        from mountcam.sensor.cfa import remosaic
+        from mountcam.sensor.capture import check_cfa, read_out, readout_window, remosaic_gains
         from mountcam.sensor.model import SensorSettings
+        from mountcam.sensor.remosaic import remosaic
 
         model = self.sensor_model
         lens, state = module.physical_optics()
@@ -187,6 +195,8 @@ class SimulatedBackend:
         state = check_state(lens, state)
         preview = readout.mode == "preview"
         sensor_mode = "binned" if preview else readout.mode
+        if not preview:
+            check_cfa(sensor_mode, self.sensor_cfa)
         settings = model.validate(
             SensorSettings(
                 sensor_mode, readout.bits, readout.iso, readout.exposure_s, self.temperature_c
@@ -200,8 +210,15 @@ class SimulatedBackend:
         optical, rate = self._optics(module.name, lens, state, window, sensor_mode, readout)
         seed = self.seed ^ _PREVIEW_STREAM if preview else self.seed
         mosaic = read_out(model, op, rate, window, settings.exposure_s, seed, readout.frame_index)
-        if sensor_mode == "full":
-            mosaic = remosaic(mosaic, model.cfa_pattern, (window.origin_row, window.origin_col))
+        if sensor_mode == "full" and self.sensor_cfa == "quad":
+            mosaic = remosaic(
+                mosaic,
+                model.cfa_pattern,
+                (window.origin_row, window.origin_col),
+                black_level_dn=op.black_level_dn,
+                white_level_dn=float(op.white_level_dn),
+                channel_gains=remosaic_gains(model),
+            )
         meta = CaptureMetadata(
             sensor=model.name,
             module=module.name,
@@ -222,6 +239,8 @@ class SimulatedBackend:
             window_origin=(window.origin_row, window.origin_col),
             full_size=(window.full_height, window.full_width),
             pixel_pitch_m=window.pitch_m,
+            # The photodiodes' pattern (the mosaic is Bayer either way): its noise differs.
+            extra={"sensor_cfa": self.sensor_cfa if sensor_mode == "full" else "quad"},
         )
         frame = RawFrame(
             mosaic, model.cfa_pattern, (op.black_level_dn,) * 4, op.white_level_dn, meta
@@ -251,7 +270,7 @@ class SimulatedBackend:
         else:
             self._fitted[module] = scene
         optical = form_image(scene, lens, state, window, ideal=self.ideal_optics)
-        rate = electron_rate(self.sensor_model, optical, window, mode)
+        rate = electron_rate(self.sensor_model, optical, window, mode, self.sensor_cfa)
         if self.cache_optics:
             self._optics_cache[key] = (optical, rate)
             while len(self._optics_cache) > OPTICS_CACHE_ENTRIES or (
@@ -280,6 +299,7 @@ class SimulatedBackend:
             focus_m=float(state.focus_m),
             focal_mm=float(lens.focal_for(state)),
             image=image,
+            scene_info=scene.info(),
         )
 
 

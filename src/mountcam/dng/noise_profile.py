@@ -23,32 +23,43 @@ The digital gain ``g`` above the analog range scales the quantised code: ``x' = 
 ``S' = g·S`` and ``O' = g²·O``, plus another 1/12 DN² when ``g`` is not a whole number (the
 scaled code is rounded again).
 
-In ``full`` mode the on-sensor remosaic (:func:`mountcam.sensor.cfa.remosaic`) keeps 6 of 16
-pixels of each 4×4 tile and replaces the others by the rounded mean of ``n`` same-colour
-photodiodes; such a pixel's variance is the photodiode variance divided by ``n`` (row noise only
-by how many distinct rows those photodiodes span), plus the rounding of the mean,
-``(n² − 1)/(12 n²)`` DN². The (S, O) of a colour is the average over its sites of the tile, so
-the profile describes the variance of the colour plane as a whole.
+In ``full`` mode the on-sensor remosaic (:mod:`mountcam.sensor.remosaic`) keeps 6 of 16
+photodiodes of each 4×4 tile and estimates the others, mostly from the site's own photodiode of
+another colour scaled by the engine's white-balance gains (a green estimated at a red
+photodiode carries that photodiode's noise times ``g_R/g_G``), plus averages over neighbours.
+That estimate is not linear, so its noise is found the way one would measure a real sensor's:
+the remosaic is run on two simulated neutral flat fields (D65, the gains' own neutral) with the
+photodiodes' noise at this operating point, and each colour plane's (S, O) is the straight line
+through the two measured variances (a fixed seed: the profile is reproducible). An ideal Bayer
+sensor (``sensor_cfa`` "bayer") has no remosaic: each site is one photodiode.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
 
 import numpy as np
 
-from mountcam.sensor.cfa import bayer, quad_bayer, remosaic_offsets
+from mountcam.sensor.cfa import bayer, quad_bayer
 from mountcam.sensor.model import OperatingPoint, SensorModel, SensorSettings
 from mountcam.sensor.rawframe import RawFrame
 
 _CHANNELS = "RGB"
+#: The two flat fields the remosaic's noise is measured on: the green photodiodes' signal as a
+#: fraction of the range (bracketing the darks, where the engine's noise floors matter, and the
+#: mid-tones), and the side of the square simulated (36 864 red sites per level: a variance to
+#: about 0.7 %).
+_REMOSAIC_LEVELS = (0.005, 0.3)
+_REMOSAIC_FIELD_PX = 384
 
 
 def noise_profile(
-    model: SensorModel, op: OperatingPoint
+    model: SensorModel, op: OperatingPoint, sensor_cfa: str = "quad"
 ) -> tuple[tuple[float, float], tuple[float, float], tuple[float, float]]:
-    """(S, O) for R, G and B at operating point ``op`` of ``model``, in DNG units (see module)."""
+    """(S, O) for R, G and B at operating point ``op`` of ``model``, in DNG units (see module).
+
+    ``sensor_cfa``: the photodiodes' pattern, "quad" (remosaicked in full read-out) or "bayer".
+    """
     span_dn = float(op.white_level_dn) - float(op.black_level_dn)
     k = op.conversion_gain_dn_per_e
     g = op.digital_gain
@@ -58,36 +69,50 @@ def noise_profile(
     row_var = g * g * k * k * op.row_noise_e**2
     quant_var = g * g / 12.0 + (0.0 if float(g).is_integer() else 1.0 / 12.0)
 
-    sites = _site_statistics(model.cfa_pattern, op.mode)
-    out = []
-    for channel in range(3):
-        s_sum = o_sum = 0.0
-        for n, row_share, count in sites[channel]:
-            s_sum += count * shot_per_dn / n
-            o_sum += count * (
-                (read_var + quant_var) / n + row_var * row_share + (n * n - 1) / (12.0 * n * n)
-            )
-        total = sum(count for _, _, count in sites[channel])
-        out.append((s_sum / total / span_dn, o_sum / total / span_dn**2))
-    return tuple(out)  # type: ignore[return-value]
+    per_photodiode = (shot_per_dn, read_var + row_var + quant_var)
+    if op.mode == "full" and sensor_cfa == "quad":
+        return _remosaicked_profile(model, op, per_photodiode, span_dn)
+    pair = (shot_per_dn / span_dn, per_photodiode[1] / span_dn**2)
+    return (pair, pair, pair)
 
 
-def _site_statistics(pattern: str, mode: str) -> list[list[tuple[int, float, int]]]:
-    """For each colour: (n photodiodes averaged, Σ (rows' shares)², how many sites) per kind of
-    site in one period of the output mosaic."""
-    target = bayer(pattern)
-    if mode != "full":  # binned: every output pixel is one read-out
-        return [[(1, 1.0, int(np.count_nonzero(target == c)))] for c in range(3)]
-    offsets, counts = remosaic_offsets(quad_bayer(pattern), target)
-    kinds: list[Counter] = [Counter() for _ in range(3)]
-    th, tw = target.shape
-    for r in range(counts.shape[0]):
-        for c in range(counts.shape[1]):
-            n = int(counts[r, c])
-            rows = Counter(int(dr) for dr, _ in offsets[r, c, :n])
-            share = sum((m / n) ** 2 for m in rows.values())
-            kinds[int(target[r % th, c % tw])][(n, round(share, 12))] += 1
-    return [[(n, share, count) for (n, share), count in k.items()] for k in kinds]
+def _remosaicked_profile(
+    model: SensorModel, op: OperatingPoint, per_photodiode: tuple[float, float], span_dn: float
+) -> tuple[tuple[float, float], tuple[float, float], tuple[float, float]]:
+    """(S, O) per colour of the remosaicked mosaic, measured on two simulated flat fields."""
+    from mountcam.sensor.capture import remosaic_gains
+    from mountcam.sensor.remosaic import remosaic
+
+    shot_per_dn, floor_var = per_photodiode
+    floor_var -= 1.0 / 12.0  # the simulated codes are rounded below, as the ADC rounds
+    gains = np.asarray(remosaic_gains(model))
+    size = _REMOSAIC_FIELD_PX
+    native = np.tile(quad_bayer(model.cfa_pattern), (size // 4, size // 4))
+    target = np.tile(bayer(model.cfa_pattern), (size // 2, size // 2))
+    rng = np.random.default_rng(20260101)
+    points: list[list[tuple[float, float]]] = [[], [], []]
+    inner = (slice(8, -8), slice(8, -8))  # the remosaic's copied border is not a fair sample
+    for level in _REMOSAIC_LEVELS:
+        # A neutral: each colour's photodiodes see green's signal over that colour's gain.
+        mean = level * span_dn / gains[native]
+        noisy = mean + rng.standard_normal(native.shape) * np.sqrt(shot_per_dn * mean + floor_var)
+        quad = np.clip(np.round(op.black_level_dn + noisy), 0, op.white_level_dn)
+        out = remosaic(
+            quad.astype(np.uint16),
+            model.cfa_pattern,
+            black_level_dn=op.black_level_dn,
+            white_level_dn=float(op.white_level_dn),
+            channel_gains=(float(gains[0]), float(gains[1]), float(gains[2])),
+        ).astype(np.float64)
+        for channel in range(3):
+            values = out[inner][target[inner] == channel]
+            x = (values.mean() - op.black_level_dn) / span_dn
+            points[channel].append((x, values.var() / span_dn**2))
+    pairs = []
+    for (x1, v1), (x2, v2) in points:
+        slope = (v2 - v1) / (x2 - x1)
+        pairs.append((slope, max(v1 - slope * x1, 0.0)))
+    return (pairs[0], pairs[1], pairs[2])
 
 
 def noise_profile_for_frame(frame: RawFrame) -> tuple[tuple[float, float], ...] | None:
@@ -119,7 +144,7 @@ def noise_profile_for_frame(frame: RawFrame) -> tuple[tuple[float, float], ...] 
         return None
     if model.cfa_pattern != frame.cfa_pattern:
         return None
-    pairs = noise_profile(model, op)
+    pairs = noise_profile(model, op, md.extra.get("sensor_cfa", "quad"))
     return pairs if all(_valid(p) for p in pairs) else None
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from mountcam.errors import SceneError, UnreadableFile
+from mountcam.scene.depth_fill import fill_depth_holes
 from mountcam.scene.scene import RgbSample, ViewGrid
 
 #: Largest image accepted, in pixels (a 200 Mpx float RGB image is 2.4 GB in memory).
@@ -303,7 +304,10 @@ def _box_matrix(n_out: int, first: float, step: float, n_in: int):
 class ImageContent:
     """An image (linear-sRGB reflectance) spanning u in [-1, 1] and v in [-aspect, aspect].
 
-    ``rgb`` is (H, W, 3) float32; ``depth_m`` optional (H, W) float32 metres. Rendering:
+    ``rgb`` is (H, W, 3) float32; ``depth_m`` optional (H, W) float32 metres. Holes in the
+    depth map (NaN) are filled when the content is made (:mod:`mountcam.scene.depth_fill`:
+    edge-aware, from the farther side), and ``depth_filled_fraction`` says how much was
+    filled. Rendering:
     where output pixels are larger than image pixels the image (as little squares) is
     box-filtered exactly over each output aperture (separable sparse weights, any non-integer
     scale and offset); otherwise it is interpolated bilinearly (``cv2.warpAffine``). Outside
@@ -315,6 +319,8 @@ class ImageContent:
     depth_m: np.ndarray | None = None
     source: str = ""
     aspect: float = field(init=False)
+    #: Fraction of the depth map's pixels that had no depth and were filled (0 without holes).
+    depth_filled_fraction: float = field(init=False, default=0.0)
 
     def __post_init__(self) -> None:
         rgb = np.asarray(self.rgb)
@@ -328,8 +334,17 @@ class ImageContent:
                     f"depth map is {depth.shape[1]}x{depth.shape[0]} but the image is "
                     f"{rgb.shape[1]}x{rgb.shape[0]}; they must be the same size"
                 )
-            self.depth_m = depth
+            if not np.isfinite(depth).any():
+                raise SceneError("the depth map has no valid depth (all unknown)")
+            self.depth_m, self.depth_filled_fraction = fill_depth_holes(depth, self.rgb)
         self.aspect = rgb.shape[0] / rgb.shape[1]
+
+    def info(self) -> dict:
+        """How the content was made, for a capture's metadata (see :meth:`Scene.info`)."""
+        info: dict = {"source": self.source, "size_px": [self.width, self.height]}
+        if self.depth_m is not None:
+            info["depth_filled_fraction"] = round(self.depth_filled_fraction, 6)
+        return info
 
     @property
     def width(self) -> int:

@@ -131,6 +131,18 @@ class Scene:
     def with_(self, **changes) -> Scene:
         return replace(self, **changes)
 
+    def info(self) -> dict:
+        """What a capture's metadata records about the scene: its horizontal field of view
+        (degrees, None when it fills any view) and whatever its content reports about how it
+        was made (e.g. ``depth_filled_fraction``, ``surround``), as plain JSON-able values."""
+        info: dict = {
+            "hfov_deg": None if self.hfov_rad is None else round(math.degrees(self.hfov_rad), 4)
+        }
+        describe = getattr(self.content, "info", None)
+        if callable(describe):
+            info.update(describe())
+        return info
+
     def half_width_tan(self, view_half_width_tan: float, view_half_height_tan: float) -> float:
         """tan(hfov/2) of the content when shown in a view of the given half extents."""
         if self.hfov_rad is not None:

@@ -1,4 +1,8 @@
-"""Colour filter arrays: Bayer, Quad Bayer, and the on-sensor remosaic from one to the other.
+"""Colour filter arrays: Bayer, Quad Bayer, and the simplest remosaic from one to the other.
+
+The remosaic a capture uses is :mod:`mountcam.sensor.remosaic` (edge-directed and
+luminance-guided); :func:`remosaic_nearest_mean` here is the naive one it replaced, kept as the
+"before" of ``bench/remosaic_accuracy.py``.
 
 Channel indices are 0 = R, 1 = G, 2 = B. A pattern array ``cfa`` of shape (ph, pw) gives the
 channel of pixel (r, c) as ``cfa[(r + oy) % ph, (c + ox) % pw]`` for a window whose top-left is
@@ -89,16 +93,15 @@ def _remosaic_kernel(padded, offsets, counts, oy, ox, pad):  # pragma: no cover 
     return out
 
 
-def remosaic(
+def remosaic_nearest_mean(
     quad: np.ndarray, pattern: str = "RGGB", origin: tuple[int, int] = (0, 0)
 ) -> np.ndarray:
-    """Quad Bayer DN mosaic -> standard 2×2 Bayer DN mosaic of the same size.
+    """Quad Bayer DN mosaic -> standard 2×2 Bayer DN mosaic of the same size, naively.
 
-    Sensor-side remosaic in its simplest honest form: pixels whose Quad Bayer colour already
-    matches the Bayer target keep their value (6 of 16 per tile); the rest take the rounded
-    mean of the nearest same-colour photodiodes. Like real remosaic it trades a little
-    resolution in the interpolated sites and correlates their noise; ``origin`` is the
-    window's top-left on the full grid (a multiple of 4 keeps the tile phase).
+    Pixels whose Quad Bayer colour already matches the Bayer target keep their value (6 of 16
+    per tile); the rest take the rounded mean of the nearest same-colour photodiodes, whatever
+    the edges around them: colour moiré and zipper edges on fine detail (the "before" of
+    ``bench/remosaic_accuracy.py``). ``origin`` is the window's top-left on the full grid.
     """
     offsets, counts = remosaic_offsets(quad_bayer(pattern), bayer(pattern))
     ph, pw = counts.shape

@@ -131,6 +131,9 @@ class TwinTruth:
     focus_m: float
     focal_mm: float
     image: np.ndarray | None = None
+    #: How the scene was made (:meth:`mountcam.scene.Scene.info`: its field of view, the
+    #: share of its depth map that was filled, the surround a lens sees beyond it).
+    scene_info: dict | None = None
 
     def as_dict(self) -> dict:
         """JSON-ready, without the image."""
@@ -143,4 +146,5 @@ class TwinTruth:
             "f_number": self.f_number,
             "focus_m": self.focus_m if math.isfinite(self.focus_m) else "inf",
             "focal_mm": self.focal_mm,
+            "scene_info": self.scene_info,
         }
