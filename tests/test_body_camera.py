@@ -68,7 +68,9 @@ def test_full_mode_windows_agree_away_from_their_edges():
     (rb, cb), (rs, cs) = big.metadata.window_origin, small.metadata.window_origin
     assert rs % 4 == 0 and cs % 4 == 0  # Quad Bayer phase kept
     dr, dc = rs - rb, cs - cb
-    inner = (slice(4, -4), slice(4, -4))
+    from mountcam.sensor.remosaic import REACH_PX
+
+    inner = (slice(REACH_PX, -REACH_PX), slice(REACH_PX, -REACH_PX))
     assert np.array_equal(big.mosaic[dr : dr + 128, dc : dc + 128][inner], small.mosaic[inner])
 
 

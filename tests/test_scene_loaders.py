@@ -239,14 +239,25 @@ def test_render_non_integer_downsampling_is_an_exact_box() -> None:
         np.testing.assert_allclose(out[row, col], ref, atol=1e-5)
 
 
-def test_render_outside_is_black_and_upsampling_is_bilinear() -> None:
+def test_render_outside_is_a_fading_mirror_and_upsampling_is_bilinear() -> None:
     rgb = np.zeros((4, 4, 3), np.float32)
     rgb[:, 2:] = 1.0
-    content = ImageContent(rgb=rgb, depth_m=np.ones((4, 4), np.float32))
+    depth = np.ones((4, 4), np.float32)
+    depth[:, 2:] = 3.0
+    content = ImageContent(rgb=rgb, depth_m=depth)
     grid = ViewGrid(16, 4, -1.5, -0.2, 0.2)
     out = content.render(grid)
-    assert np.all(out.rgb[:, 0] == 0) and np.all(out.rgb[:, -1] == 0)
-    assert np.isnan(out.depth_m[:, 0]).all() and np.all(out.depth_m[:, 8] == 1)
+    # Beyond the picture: its mirror image (dark on the left, bright on the right) fading
+    # to its mean (0.5) over a quarter of its side, 1.5 px out here: never black.
+    expected = 0.5 + 0.5 * np.exp(-1.5 / 1.0)
+    np.testing.assert_allclose(out.rgb[:, 0], 1.0 - expected, atol=0.02)
+    np.testing.assert_allclose(out.rgb[:, -1], expected, atol=0.02)
+    assert content.info()["surround"].startswith("mirrored")
+    # Depth goes on too (nearest neighbour), fading to the farthest.
+    assert np.all(out.depth_m[:, 8] == 3.0) and np.all(out.depth_m[:, 0] > 1.0)
+    far_away = content.render(ViewGrid(4, 4, 40.0, 40.0, 0.5))
+    np.testing.assert_allclose(far_away.rgb, 0.5, atol=1e-6)
+    assert np.all(far_away.depth_m == 3.0)
     # Upsampling 4x across the step edge at u = 0: a linear transition, symmetric about 0.5.
     fine = content.render(ViewGrid(40, 1, -1 + 0.025, 0.0, 0.05)).rgb[0, :, 0]
     np.testing.assert_allclose(fine[19] + fine[20], 1.0, atol=1e-3)

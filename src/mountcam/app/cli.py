@@ -15,6 +15,7 @@ from typing import Annotated
 import numpy as np
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from mountcam import __version__
@@ -67,7 +68,9 @@ def _fail(error: Exception) -> None:
 
 # Option types of ``shoot`` (one line each in its signature).
 _Opt = typer.Option
-_SceneOpt = Annotated[str, _Opt("--scene", help="chart:NAME, sample:NAME, or an image file.")]
+_SceneOpt = Annotated[
+    str, _Opt("--scene", help="chart:NAME, set:NAME, sample:NAME, or an image file.")
+]
 _OutOpt = Annotated[Path, _Opt("--out", help="Folder for the DNG files (created if missing).")]
 _DepthOpt = Annotated[Path | None, _Opt(help="Depth map in metres (.npy, or 16-bit PNG in mm).")]
 _HfovOpt = Annotated[float | None, _Opt(help="Horizontal field of view of the scene, degrees.")]
@@ -514,12 +517,24 @@ def sensors_list() -> None:
 
 
 @scenes_app.command("list")
-def scenes_list() -> None:
-    """Charts and samples that --scene accepts (besides image files)."""
-    from mountcam.scene import list_scenes
+def scenes_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+) -> None:
+    """Charts, procedural sets and samples that --scene accepts (besides image files): what
+    each is, its size, its field of view and its depth range."""
+    from mountcam.scene.scene_catalogue import describe_scenes
 
-    for name in list_scenes():
-        out.print(name)
+    rows = describe_scenes()
+    keys = ("name", "description", "size", "field_of_view", "depth")
+    if as_json:
+        sys.stdout.write(json.dumps([dict(zip(keys, r, strict=True)) for r in rows]) + "\n")
+        return
+    t = Table(box=None)
+    for column in ("scene", "what", "size", "field of view", "depth"):
+        t.add_column(column, overflow="fold")
+    for row in rows:
+        t.add_row(*(escape(v) for v in row))
+    out.print(t)
 
 
 _AssistOpt = Annotated[

@@ -299,8 +299,17 @@ class SimulatedBackend:
             focus_m=float(state.focus_m),
             focal_mm=float(lens.focal_for(state)),
             image=image,
-            scene_info=scene.info(),
+            scene_info=scene.info() | {"beyond_scene_fraction": _beyond(optical.scene, optical)},
         )
+
+
+def _beyond(scene, optical) -> float:
+    """Share of the frame that looks beyond the scene's picture (where the twin extends it:
+    see :class:`mountcam.scene.loaders.ImageContent`), rounded to 0.1 %."""
+    window, v = optical.window, optical.image_distance_m
+    half_w = window.full_width * window.pitch_m / (2.0 * v)
+    half_h = window.full_height * window.pitch_m / (2.0 * v)
+    return round(scene.fraction_beyond(optical.grid_tan, scene.half_width_tan(half_w, half_h)), 3)
 
 
 def _preview_window(model, size: tuple[int, int]):

@@ -323,10 +323,14 @@ def lens_effects(
 
 
 def scene_has_depth(scene: Scene) -> bool:
-    return getattr(scene.content, "depth_m", None) is not None
+    content = scene.content
+    return getattr(content, "depth_m", None) is not None or hasattr(content, "depth_range_m")
 
 
 def scene_depth_range_m(scene: Scene) -> tuple[float, float]:
+    # A procedural world knows its depth range; an image's depth map is searched.
+    if hasattr(scene.content, "depth_range_m"):
+        return scene.content.depth_range_m()
     depth = np.asarray(scene.content.depth_m, dtype=np.float64)
     finite = depth[np.isfinite(depth) & (depth > 0)]
     if finite.size == 0:

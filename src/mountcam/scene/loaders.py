@@ -34,6 +34,9 @@ from mountcam.errors import SceneError, UnreadableFile
 from mountcam.scene.depth_fill import fill_depth_holes
 from mountcam.scene.scene import RgbSample, ViewGrid
 
+#: Beyond its edges a picture goes on as its mirror image, fading to its mean colour with this
+#: e-folding distance (a fraction of its shorter side).
+SURROUND_FADE = 0.25
 #: Largest image accepted, in pixels (a 200 Mpx float RGB image is 2.4 GB in memory).
 MAX_PIXELS = 200_000_000
 ACCEPTED = "PNG, JPEG or TIFF (8/16-bit, sRGB-encoded; or float TIFF, linear) or OpenEXR (linear)"
@@ -311,7 +314,9 @@ class ImageContent:
     where output pixels are larger than image pixels the image (as little squares) is
     box-filtered exactly over each output aperture (separable sparse weights, any non-integer
     scale and offset); otherwise it is interpolated bilinearly (``cv2.warpAffine``). Outside
-    the image: black, depth NaN. Depth is resampled nearest-neighbour (averaging depths across
+    the image: its mirror image fading to its mean colour (e-folding over
+    :data:`SURROUND_FADE` of its shorter side), then the mean, never black; depth likewise
+    fades to the farthest depth. Depth is resampled nearest-neighbour (averaging depths across
     an occlusion edge would invent surfaces that are not there).
     """
 
@@ -341,7 +346,12 @@ class ImageContent:
 
     def info(self) -> dict:
         """How the content was made, for a capture's metadata (see :meth:`Scene.info`)."""
-        info: dict = {"source": self.source, "size_px": [self.width, self.height]}
+        info: dict = {
+            "source": self.source,
+            "size_px": [self.width, self.height],
+            "surround": f"mirrored, fading to the mean colour over {SURROUND_FADE:g} of the "
+            "shorter side; the mean beyond",
+        }
         if self.depth_m is not None:
             info["depth_filled_fraction"] = round(self.depth_filled_fraction, 6)
         return info
@@ -365,43 +375,88 @@ class ImageContent:
 
     def render(self, grid: ViewGrid) -> RgbSample:
         px0, py0, step = self._to_pixels(grid)
+        # Where the view reaches beyond the picture, the picture goes on as its mirror image
+        # fading into a wall of its mean colour (never black): render from the picture grown
+        # by a mirrored margin, the mean beyond that.
+        image, depth, pad = self._extended(grid, px0, py0, step)
+        px0, py0 = px0 + pad, py0 + pad
         if step > 1.0:
-            rgb = self._render_box(grid, px0, py0, step)
+            rgb = self._render_box(image, grid, px0, py0, step)
         else:
-            rgb = self._render_bilinear(grid, px0, py0, step)
-        depth = self._render_depth(grid, px0, py0, step) if self.depth_m is not None else None
-        return RgbSample(rgb=rgb, depth_m=depth)
+            rgb = self._render_bilinear(image, grid, px0, py0, step)
+        rendered_depth = None
+        if depth is not None:
+            rendered_depth = self._render_depth(depth, grid, px0, py0, step)
+        return RgbSample(rgb=rgb, depth_m=rendered_depth)
 
-    def _render_box(self, grid: ViewGrid, px0: float, py0: float, step: float) -> np.ndarray:
-        wy = _box_matrix(grid.height, py0, step, self.height)
-        wx = _box_matrix(grid.width, px0, step, self.width)
-        h, w = self.height, self.width
-        rows = wy @ self.rgb.reshape(h, w * 3)  # (H_out, W_in * 3)
+    def _mean(self) -> np.ndarray:
+        return self.rgb.reshape(-1, 3).mean(axis=0)
+
+    def _extended(self, grid: ViewGrid, px0: float, py0: float, step: float):
+        """(picture, depth, margin): the picture as is when the view stays inside it, else grown
+        by a mirrored margin (up to :data:`SURROUND_FADE_PX` × 3) fading to its mean colour
+        and, for depth, to its farthest depth."""
+        x_lo, x_hi = px0 - step, px0 + step * grid.width
+        y_lo, y_hi = py0 - step, py0 + step * grid.height
+        if x_lo >= -0.5 and y_lo >= -0.5 and x_hi <= self.width - 0.5 and y_hi <= self.height - 0.5:
+            return self.rgb, self.depth_m, 0
+        fade = SURROUND_FADE * min(self.width, self.height)
+        need = max(-x_lo, -y_lo, x_hi - self.width, y_hi - self.height, 1.0)
+        pad = int(min(math.ceil(need) + 2, math.ceil(3.0 * fade) + 2))
+        mean = self._mean()
+        grown = np.pad(self.rgb, ((pad, pad), (pad, pad), (0, 0)), mode="symmetric")
+        ys = np.arange(-pad, self.height + pad)
+        xs = np.arange(-pad, self.width + pad)
+        dy = np.maximum(np.maximum(-ys, ys - (self.height - 1)), 0)
+        dx = np.maximum(np.maximum(-xs, xs - (self.width - 1)), 0)
+        weight = np.exp(-np.hypot(dy[:, None], dx[None, :]) / fade).astype(np.float32)
+        grown = mean + (grown - mean) * weight[..., None]
+        depth = None
+        if self.depth_m is not None:
+            far = float(np.max(self.depth_m))
+            depth = np.pad(self.depth_m, pad, mode="symmetric")
+            depth = (far + (depth - far) * weight).astype(np.float32)
+        return np.ascontiguousarray(grown, dtype=np.float32), depth, pad
+
+    def _render_box(self, image, grid: ViewGrid, px0: float, py0: float, step: float):
+        h, w = image.shape[:2]
+        wy = _box_matrix(grid.height, py0, step, h)
+        wx = _box_matrix(grid.width, px0, step, w)
+        rows = wy @ image.reshape(h, w * 3)  # (H_out, W_in * 3)
         cols = rows.reshape(grid.height, w, 3).transpose(1, 0, 2).reshape(w, grid.height * 3)
         out = (wx @ cols).reshape(grid.width, grid.height, 3).transpose(1, 0, 2)
+        # The part of each aperture beyond the grown picture sees the picture's mean.
+        inside = np.asarray(wy.sum(axis=1)).ravel()[:, None] * np.asarray(wx.sum(axis=1)).ravel()
+        if image is not self.rgb:
+            out = out + (1.0 - inside)[..., None] * self._mean()
         return np.ascontiguousarray(out, dtype=np.float32)
 
-    def _render_bilinear(self, grid: ViewGrid, px0: float, py0: float, step: float) -> np.ndarray:
+    def _render_bilinear(self, image, grid: ViewGrid, px0: float, py0: float, step: float):
         import cv2
 
         matrix = np.array([[step, 0.0, px0], [0.0, step, py0]])
+        border = (0.0, 0.0, 0.0, 0.0)
+        if image is not self.rgb:
+            border = (*(float(m) for m in self._mean()), 0.0)
         return cv2.warpAffine(
-            self.rgb,
+            image,
             matrix,
             (grid.width, grid.height),
             flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
             borderMode=cv2.BORDER_CONSTANT,
-            borderValue=(0.0, 0.0, 0.0, 0.0),
+            borderValue=border,
         )
 
-    def _render_depth(self, grid: ViewGrid, px0: float, py0: float, step: float) -> np.ndarray:
+    def _render_depth(self, depth, grid: ViewGrid, px0: float, py0: float, step: float):
+        h, w = depth.shape
         cols = np.floor(px0 + step * np.arange(grid.width) + 0.5).astype(np.int64)
         rows = np.floor(py0 + step * np.arange(grid.height) + 0.5).astype(np.int64)
-        col_ok = (cols >= 0) & (cols < self.width)
-        row_ok = (rows >= 0) & (rows < self.height)
-        out = np.full((grid.height, grid.width), np.nan, dtype=np.float32)
+        # Beyond the grown picture: the farthest depth of the scene.
+        out = np.full((grid.height, grid.width), np.max(depth), dtype=np.float32)
+        col_ok = (cols >= 0) & (cols < w)
+        row_ok = (rows >= 0) & (rows < h)
         if col_ok.any() and row_ok.any():
-            out[np.ix_(row_ok, col_ok)] = self.depth_m[np.ix_(rows[row_ok], cols[col_ok])]
+            out[np.ix_(row_ok, col_ok)] = depth[np.ix_(rows[row_ok], cols[col_ok])]
         return out
 
 

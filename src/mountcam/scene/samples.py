@@ -4,6 +4,12 @@ The files are read straight from ``skimage/data`` (scikit-image's fetchers could
 network for files that are not bundled; these are). All are 8-bit sRGB, read like any other
 image file (:mod:`mountcam.scene.loaders`).
 
+``Each sample has the horizontal field of view it was taken with (:data:`SAMPLES`: calibrated
+for the motorcycle and the Deep Field, assumed from the picture's content for the others), so
+that a lens frames it as it would frame the real thing: a 90 mm sees a small part of the
+motorcycle, a 23 mm-equivalent main lens sees it whole with a surround beyond it
+(:class:`~mountcam.scene.loaders.ImageContent`: mirrored, fading to its mean; never black).
+
 ``sample:motorcycle`` is the left view of the Middlebury 2014 "Motorcycle" stereo pair
 (Scharstein et al., GCPR 2014), down-sampled 4× by scikit-image, with depth from its
 ground-truth disparity and the calibration quoted in ``skimage.data.stereo_motorcycle``:
@@ -34,18 +40,65 @@ MOTORCYCLE_DOFFS_PX = 31.086
 
 @dataclass(frozen=True)
 class SampleInfo:
+    """A bundled picture: its file, what it shows, the horizontal field of view it was taken
+    with (degrees) and where that figure comes from (a calibration, or ``assumed`` with the
+    reasoning and its range)."""
+
     file: str
     description: str
+    hfov_deg: float
+    hfov_source: str
 
+
+#: Hubble eXtreme Deep Field: the field is 2.3 × 2.0 arcminutes (NASA/ESA, HubbleSite news
+#: release STScI-2012-37, the image scikit-image ships).
+XDF_HFOV_DEG = 2.3 / 60.0
 
 SAMPLES: dict[str, SampleInfo] = {
-    "astronaut": SampleInfo("astronaut.png", "Eileen Collins, NASA portrait (512x512)"),
-    "camera": SampleInfo("camera.png", "cameraman, grey (512x512)"),
-    "chelsea": SampleInfo("chelsea.png", "Chelsea the cat (451x300)"),
-    "coffee": SampleInfo("coffee.png", "a cup of coffee (600x400)"),
-    "hubble": SampleInfo("hubble_deep_field.jpg", "Hubble eXtreme Deep Field (1000x872)"),
-    "motorcycle": SampleInfo("motorcycle_left.png", "Middlebury motorcycle with depth (741x500)"),
-    "rocket": SampleInfo("rocket.jpg", "SpaceX Falcon 9 launch (640x427)"),
+    "astronaut": SampleInfo(
+        "astronaut.png",
+        "Eileen Collins, NASA portrait",
+        17.0,
+        "assumed (12-24°): a studio portrait; the frame spans about 0.9 m at the sitter "
+        "(shoulders, helmet) from about 3 m",
+    ),
+    "camera": SampleInfo(
+        "camera.png",
+        "cameraman, grey",
+        35.0,
+        "assumed (28-45°): a man at a tripod about 3.5 m away, the frame about 2.2 m wide at him",
+    ),
+    "chelsea": SampleInfo(
+        "chelsea.png",
+        "Chelsea the cat",
+        28.0,
+        "assumed (20-40°): a cat's face, the frame about 0.25 m wide at 0.5 m",
+    ),
+    "coffee": SampleInfo(
+        "coffee.png",
+        "a cup of coffee",
+        33.0,
+        "assumed (25-45°): a cup and saucer, the frame about 0.3 m wide at 0.5 m",
+    ),
+    "hubble": SampleInfo(
+        "hubble_deep_field.jpg",
+        "Hubble eXtreme Deep Field",
+        XDF_HFOV_DEG,
+        "NASA/ESA XDF release STScI-2012-37: 2.3 arcmin wide",
+    ),
+    "motorcycle": SampleInfo(
+        "motorcycle_left.png",
+        "Middlebury motorcycle with depth",
+        math.degrees(2.0 * math.atan(741 / 2.0 / MOTORCYCLE_FOCAL_PX)),
+        "Middlebury 2014 calibration (f = 994.978 px at 741 px, 4x down-sampled)",
+    ),
+    "rocket": SampleInfo(
+        "rocket.jpg",
+        "SpaceX Falcon 9 launch",
+        12.0,
+        "assumed (8-18°): a telephoto view of the pad, the 70 m rocket a third of the "
+        "frame's height, from about 1.5 km",
+    ),
 }
 
 
@@ -109,6 +162,11 @@ def load_sample(name: str) -> ImageContent:
     return content
 
 
-def natural_hfov_rad(name: str) -> float | None:
-    """The field of view a sample was shot with, where known (radians)."""
-    return motorcycle_hfov_rad() if name == "motorcycle" else None
+def natural_hfov_rad(name: str) -> float:
+    """The horizontal field of view a sample was shot with (radians): calibrated for the
+    motorcycle and the Deep Field, assumed from what the picture shows for the others (see
+    :data:`SAMPLES`)."""
+    info = SAMPLES.get(name)
+    if info is None:
+        raise SceneError(f"unknown sample '{name}'")
+    return math.radians(info.hfov_deg)

@@ -154,6 +154,17 @@ class Scene:
             return min(view_half_width_tan, view_half_height_tan / aspect) / CONTAIN_MARGIN
         return max(view_half_width_tan, view_half_height_tan / aspect)
 
+    def fraction_beyond(self, grid_tan: ViewGrid, half_width_tan: float) -> float:
+        """Share of the pixels of ``grid_tan`` (tangent coordinates) that look beyond the
+        content's edges (content without edges: 0)."""
+        aspect = self.content.aspect
+        if aspect is None:
+            return 0.0
+        grid = grid_tan.scaled(1.0 / half_width_tan)
+        inside_x = float(np.mean(np.abs(grid.xs()) <= 1.0))
+        inside_y = float(np.mean(np.abs(grid.ys()) <= aspect))
+        return 1.0 - inside_x * inside_y
+
     def render(self, grid_tan: ViewGrid, half_width_tan: float) -> SceneSample:
         """Render the content onto a grid in tangent coordinates."""
         return self.content.render(grid_tan.scaled(1.0 / half_width_tan))

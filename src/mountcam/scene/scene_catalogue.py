@@ -16,6 +16,7 @@ from mountcam.errors import SceneError
 from mountcam.scene.charts import ColorChecker, FlatField, GrayRamp, SiemensStar, SlantedEdge
 from mountcam.scene.illuminants import illuminant as get_illuminant
 from mountcam.scene.loaders import load_image_content
+from mountcam.scene.procedural import PROCEDURAL_HFOV_RAD, load_set, set_names
 from mountcam.scene.samples import load_sample, natural_hfov_rad, sample_names
 from mountcam.scene.scene import Illuminant, Scene, SceneContent
 
@@ -32,8 +33,55 @@ CHARTS: dict[str, type] = {
 
 
 def list_scenes() -> list[str]:
-    """Names of the built-in scenes (charts, then samples); anything else is a file path."""
-    return [f"chart:{n}" for n in CHARTS] + [f"sample:{n}" for n in sample_names()]
+    """Names of the built-in scenes (charts, procedural sets, samples); anything else is a
+    file path."""
+    return (
+        [f"chart:{n}" for n in CHARTS]
+        + [f"set:{n}" for n in set_names()]
+        + [f"sample:{n}" for n in sample_names()]
+    )
+
+
+#: What each chart is, for ``scenes list``.
+CHART_DESCRIPTIONS = {
+    "colorchecker": "24-patch ColorChecker (N. Ohta spectra), 250x170 mm, framed whole",
+    "slanted-edge": "ISO 12233 slanted edge, 4:1 contrast, 5°, fills the view",
+    "siemens-star": "Siemens star, 36 cycles, framed whole",
+    "flat": "uniform flat field (any reflectance; above 1 a light box)",
+    "gray-ramp": "neutral ramp 0-1, linear in reflectance, across the view",
+}
+
+
+def describe_scenes() -> list[tuple[str, str, str, str, str]]:
+    """(name, what it is, size, horizontal field of view, depth range) of every built-in
+    scene, for ``scenes list``."""
+    from mountcam.scene.samples import SAMPLES, load_sample
+
+    rows = []
+    for name in CHARTS:
+        rows.append((f"chart:{name}", CHART_DESCRIPTIONS[name], "drawn at any sampling",
+                     "frames to the lens", "flat (no depth)"))  # fmt: skip
+    for name in set_names():
+        content = load_set(name)
+        near, far = content.depth_range_m()
+        far_text = "infinity" if math.isinf(far) else f"{far:.3g} m"
+        rows.append((f"set:{name}", content.description, "drawn at any sampling",
+                     "the lens's own (a world in metres)", f"{near:.3g} m to {far_text}"))  # fmt: skip
+    for name in sample_names():
+        info = SAMPLES[name]
+        content = load_sample(name)
+        calibrated = not info.hfov_source.startswith("assumed")  # else from a source
+        fov = f"{info.hfov_deg:.3g}° ({'sourced' if calibrated else 'assumed'})"
+        if content.depth_m is None:
+            depth = "none (one distance)"
+        else:
+            depth = (
+                f"{float(content.depth_m.min()):.2g} m to {float(content.depth_m.max()):.2g} m "
+                f"({100 * content.depth_filled_fraction:.1f} % filled)"
+            )
+        rows.append((f"sample:{name}", info.description, f"{content.width}x{content.height} px",
+                     fov, depth))  # fmt: skip
+    return rows
 
 
 def _chart(name: str, reflectance: float) -> SceneContent:
@@ -74,6 +122,7 @@ def load_scene(
     """Build a :class:`Scene` from a built-in name or an image file.
 
     ``name_or_path``: ``chart:colorchecker|slanted-edge|siemens-star|flat|gray-ramp``,
+    ``set:dof-rail|portrait|street`` (procedural 3-D worlds, :mod:`mountcam.scene.procedural`),
     ``sample:<name>`` (see :func:`list_scenes`) or a PNG / JPEG / TIFF / EXR path.
     ``illuminant``: a CIE name ("D65", "A", "FL11", ...) or a temperature ("3200K").
     ``luminance_cd_m2``: luminance of reflectance 1 (default 1000 cd/m²).
@@ -107,7 +156,7 @@ def load_scene(
         reflectance = 1.0
     # Built-in names are case-insensitive; file paths are taken as given.
     lowered = name.casefold()
-    builtin = lowered.startswith(("chart:", "sample:"))
+    builtin = lowered.startswith(("chart:", "sample:", "set:"))
     if lowered != "chart:flat" and reflectance != 1.0:
         raise SceneError("a reflectance applies only to chart:flat")
     if depth_path is not None and builtin:
@@ -116,6 +165,14 @@ def load_scene(
     content: SceneContent
     if lowered.startswith("chart:"):
         content = _chart(lowered.removeprefix("chart:"), reflectance)
+    elif lowered.startswith("set:"):
+        if hfov_rad is not None:
+            raise SceneError(
+                "a procedural set is a world in metres that every lens frames by its own "
+                "angles; a field of view applies to image scenes only"
+            )
+        content = load_set(lowered.removeprefix("set:"))
+        hfov_rad = PROCEDURAL_HFOV_RAD
     elif lowered.startswith("sample:"):
         sample = lowered.removeprefix("sample:")
         content = load_sample(sample)

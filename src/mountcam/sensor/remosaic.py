@@ -63,6 +63,10 @@ from mountcam.sensor.cfa import bayer, quad_bayer
 #: phase): the cells' pairs reach 2 px, the green pass 4 px and its neighbour cells 6 px, the
 #: colour pass's cells 5 px beyond the window.
 PAD_PX = 12
+#: How far from an output pixel the photodiodes it depends on can lie: its green's lines
+#: (4 px) and neighbour cells (4 px, their pairs 2 more), the colour cells around it (5 px):
+#: two windows of the same read-out agree this far inside their edges.
+REACH_PX = 12
 #: Weights of a cell (centre) and its 8 same-colour neighbours in the luminance-guided colour
 #: difference: the cell's own counts most, edge neighbours more than corner ones.
 NEAR_WEIGHTS = np.array([[0.5, 1.0, 0.5], [1.0, 4.0, 1.0], [0.5, 1.0, 0.5]], dtype=np.float32)
