@@ -24,9 +24,13 @@ def test_a_test_chart_is_framed_whole_with_a_margin():
 
 
 def test_a_picture_fills_the_frame_and_a_fixed_fov_is_kept():
-    scene = load_scene("sample:coffee")
+    # A picture without a field of view of its own fills the frame; the samples have theirs
+    # (issue 11 §3), so the coffee's content is given here without it.
+    coffee = load_scene("sample:coffee")
+    scene = coffee.with_(hfov_rad=None)
     half = scene.half_width_tan(HALF_W, HALF_H)
     assert half >= HALF_W and half * scene.content.aspect >= HALF_H
     assert min(half / HALF_W, half * scene.content.aspect / HALF_H) == pytest.approx(1.0)
     fixed = load_scene("sample:coffee", hfov_deg=30)
     assert fixed.half_width_tan(HALF_W, HALF_H) == pytest.approx(math.tan(math.radians(15)))
+    assert coffee.half_width_tan(HALF_W, HALF_H) == pytest.approx(math.tan(math.radians(16.5)))

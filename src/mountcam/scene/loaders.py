@@ -428,7 +428,7 @@ class ImageContent:
         # The part of each aperture beyond the grown picture sees the picture's mean.
         inside = np.asarray(wy.sum(axis=1)).ravel()[:, None] * np.asarray(wx.sum(axis=1)).ravel()
         if image is not self.rgb:
-            out = out + (1.0 - inside)[..., None] * self._mean()
+            out = out + np.maximum(1.0 - inside, 0.0)[..., None] * self._mean()
         return np.ascontiguousarray(out, dtype=np.float32)
 
     def _render_bilinear(self, image, grid: ViewGrid, px0: float, py0: float, step: float):
