@@ -88,13 +88,18 @@ def child(dng: str, config: str, repeat: int, out_dir: str, single: bool) -> Non
 
         import mountcam.develop.output as output
         import mountcam.develop.pipeline as pipeline
+        import mountcam.develop.strips as strips
 
         cv2.setNumThreads(1)
-        pipeline.STRIP_WORKERS = 1
         output.PARALLEL_JPEG_MIN_PIXELS = 1 << 62  # the JPEG in one piece, on this thread
-        # The pipeline's stage clock becomes this thread's CPU clock (all work runs on it).
-        pipeline.time = types.SimpleNamespace(perf_counter=time.thread_time)
+        # The pipeline's stage clocks become this thread's CPU clock (all work runs on it).
+        pipeline.time = strips.time = types.SimpleNamespace(perf_counter=time.thread_time)
+    from mountcam.allocator import tune_malloc_for_large_arrays
     from mountcam.develop import DevelopSettings, develop, save_image
+    from mountcam.develop.schedule import Schedule
+
+    tune_malloc_for_large_arrays()  # as the mountcam command does
+    schedule = Schedule(workers=1) if single else Schedule()
 
     kwargs = CONFIGS[config]
     settings = DevelopSettings(**kwargs)
@@ -104,7 +109,7 @@ def child(dng: str, config: str, repeat: int, out_dir: str, single: bool) -> Non
     clock = time.thread_time if single else time.perf_counter
     for i in range(repeat + 1):
         t0 = clock()
-        image = develop(dng, settings, output_dtype=dtype)
+        image = develop(dng, settings, output_dtype=dtype, schedule=schedule)
         t1 = clock()
         path = Path(out_dir) / f"out_{i}.{'tif' if fmt == 'tiff16' else 'jpg'}"
         save_image(image, path, fmt=fmt, quality=90, overwrite=True)

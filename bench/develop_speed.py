@@ -1,37 +1,42 @@
-"""Develop speed against the peers (issue 5, acceptance 3): one 50 MP 12-bit DNG to JPEG q90.
+"""Develop speed against the peers, like for like (issue 10 §2; issue 5, acceptance 3).
 
-    .venv/bin/python bench/develop_speed.py [--dng FILE] [--repeat N] [--quick] [--json OUT]
+    .venv/bin/python bench/develop_speed.py [--dng FILE] [--repeat N] [--batch N]
+        [--batch-repeat N] [--only single,batch,warm,startup] [--quick] [--json OUT]
 
-The input is an 8192×6144 12-bit DNG of the twin (``mountcam shoot --scene sample:motorcycle
---mode full --bits 12 --seed 1``), written once and cached under
-``$TMPDIR/mountcam-bench/`` (``--dng`` takes any other file). Every contender develops that
-same file to a JPEG at quality 90 in the same run, each in its own child process. The runs go
-round-robin (round k runs every contender once), so a burst of load from other processes hits
-all contenders alike; the best of ``--repeat`` rounds is kept, after one untimed warm-up run
-(file cache, numba's compiled kernels, darktable's fresh configuration directory; the
-in-process children warm up inside each child):
+One 8192×6144 12-bit DNG of the twin (``mountcam shoot --scene sample:motorcycle --mode full
+--bits 12 --seed 1``), written once and cached under ``$TMPDIR/mountcam-bench/`` (``--dng``
+takes any other file), developed to JPEG q90 by every contender, in four tables:
 
-- ``rawpy AHD + JPEG``: LibRaw's AHD through rawpy (``postprocess`` with the camera's white
-  balance, sRGB, 8 bits), then libjpeg-turbo through OpenCV (``cv2.imencode``, q90, 4:2:0) and
-  the file written. Timed inside its process (read + demosaic + encode + write), like
-  mountcam's in-process figure, so interpreter start-up counts for neither.
-- ``rawtherapee-cli``: ``-d -j90 -js1 -Y -c`` (the installed default raw processing profile,
-  RawTherapee 5.9's "Auto-Matched Curve - ISO Low" with AMaZE demosaic; 4:2:0 like the others).
-  Wall time of the command, start-up included.
-- ``darktable-cli``: ``--core --configdir DIR --library :memory: --conf
-  plugins/imageio/format/jpeg/quality=90`` (darktable's default raw processing: scene-referred
-  filmic, RCD demosaic in 4.2). Wall time of the command.
-- ``mountcam develop()+save``: ``develop(path, DevelopSettings(quality=...),
-  output_dtype=np.uint8)`` then ``save_image(..., quality=90)`` (4:2:0, EXIF + ICC, fsync),
-  timed inside a warm process; and the ``mountcam develop --quality Q -o OUT.jpg`` command,
-  whose wall time includes Python's start-up, the imports and loading the compiled kernels.
+1. **One file, whole command** (``single``): each contender as a user runs it on one file,
+   wall time from launch to exit (interpreter or program start-up, imports, loading compiled
+   code, reading, developing, encoding, writing):
+   ``mountcam develop --quality fast|high FILE -o OUT.jpg``; a Python script that reads the
+   file with rawpy (LibRaw AHD, camera white balance, sRGB, 8 bits), encodes it with
+   libjpeg-turbo through OpenCV (q90, 4:2:0) and writes it (:data:`RAWPY_SCRIPT`);
+   ``darktable-cli FILE OUT --core --configdir DIR --library :memory: --conf
+   plugins/imageio/format/jpeg/quality=90`` (darktable's default processing: scene-referred
+   filmic, RCD in 4.2); ``rawtherapee-cli -o OUT -d -j90 -js1 -Y -c FILE`` (the installed
+   default profile, AMaZE in 5.9). Ratios against the rawpy script.
+2. **Batch, per file** (``batch``): ``--batch`` files (default 20; hard links to the one DNG,
+   so every tool reads the same bytes from the page cache), each tool in its batch mode, wall
+   time of the whole batch ÷ files: ``mountcam develop --quality Q --out-dir D *.dng`` (its
+   default ``--jobs``), the rawpy script over all files in one process,
+   ``darktable-cli FOLDER D/$(FILE_NAME)`` (one process for the folder) and
+   ``rawtherapee-cli -o D -d -j90 -js1 -Y -c FILES…``.
+3. **Warm process** (``warm``): ``develop()`` + ``save_image`` inside a process that has
+   developed the picture once already, against rawpy + JPEG likewise (the issue-5 figures).
+4. **Start-up** (``startup``): the fixed cost of a command: ``python -c pass``, the
+   imports of each Python contender, and ``mountcam develop`` on a 512×384 crop.
 
-Peak memory is each child's own peak resident set (``ru_maxrss`` from ``os.wait4``: the
-process and nothing else; tracemalloc would miss numpy's and OpenCV's buffers). The fastest
-peer is the fastest of the three peers' best times; the targets are: ``fast`` to JPEG at most
-1/4 of it, ``high`` no slower than it, peak resident memory at most 2 GB.
+Every contender runs in its own child process, round-robin (round k runs every contender
+once, so a burst of load from other processes falls on all of them alike); the best of
+``--repeat`` rounds is kept (``--batch-repeat`` for the batch, default 1), after one untimed
+warm-up run of each command (file cache, numba's compiled kernels, darktable's configuration
+directory). Peak memory is each child's own peak resident set (``ru_maxrss`` from
+``os.wait4``). The machine's load average (``uptime``) before and after is printed under the
+tables: on a shared machine compare ratios, not seconds.
 
-``--quick`` is a smoke run: a binned 4096×3072 DNG, one timed run, no warm-up.
+``--quick`` is a smoke run: a binned 4096×3072 DNG, a batch of 3, one round, no warm-up.
 """
 
 from __future__ import annotations
@@ -45,20 +50,36 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-#: Targets of issue 5, acceptance 3.
-FAST_RATIO_MAX = 0.25
-HIGH_RATIO_MAX = 1.0
+#: Aims of issue 10 §2, as fractions of the rawpy script's time (whole command, batch per file).
+AIMS = {
+    ("single", "mountcam develop --quality fast"): 0.4,
+    ("single", "mountcam develop --quality high"): 0.8,
+    ("batch", "mountcam develop --quality fast"): 0.2,
+    ("batch", "mountcam develop --quality high"): 0.5,
+}
+#: Targets of issue 5, acceptance 3 (warm process against the fastest peer; peak memory).
+WARM_FAST_RATIO_MAX = 0.25
+WARM_HIGH_RATIO_MAX = 1.0
 PEAK_RSS_MAX_MB = 2048.0
 SEED = 1
+RAWPY = "rawpy AHD + JPEG script"
 
-RAWPY_CHILD = r"""
-import sys, time, cv2, rawpy
-src, dst, repeat = sys.argv[1], sys.argv[2], int(sys.argv[3])
+#: The rawpy contender as a user would write it: every file named on the command line into
+#: OUT_DIR, one process. With ``--warm N`` (the warm-process table) it develops the first file
+#: N + 1 times and prints the best of the last N as ``RESULT total develop encode``.
+RAWPY_SCRIPT = r"""
+import os, sys, time
+import cv2, rawpy
+out_dir, files = sys.argv[1], sys.argv[2:]
+warm = 0
+if files[0] == "--warm":
+    warm, files = int(files[1]), files[2:] * (int(files[1]) + 1)
 best = None
-for i in range(repeat + 1):
+for i, src in enumerate(files):
     t0 = time.perf_counter()
     with rawpy.imread(src) as raw:
         rgb = raw.postprocess(
@@ -67,20 +88,26 @@ for i in range(repeat + 1):
     t1 = time.perf_counter()
     ok, enc = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
                            [cv2.IMWRITE_JPEG_QUALITY, 90])
-    with open(dst, "wb") as f:
+    name = os.path.splitext(os.path.basename(src))[0] + (f"_{i}" if warm else "") + ".jpg"
+    with open(os.path.join(out_dir, name), "wb") as f:
         f.write(enc.tobytes())
     t2 = time.perf_counter()
-    del rgb, enc  # as for mountcam: one picture in memory at a time
-    if i > 0 or repeat == 0:
-        if best is None or t2 - t0 < best[0]:
-            best = (t2 - t0, t1 - t0, t2 - t1)
-print("RESULT", best[0], best[1], best[2], max(repeat, 1))
+    del rgb, enc  # one picture in memory at a time
+    if warm and i > 0 and (best is None or t2 - t0 < best[0]):
+        best = (t2 - t0, t1 - t0, t2 - t1)
+if warm:
+    print("RESULT", *best)
 """
 
-MOUNTCAM_CHILD = r"""
+#: mountcam in a warm process: the first development loads the compiled kernels and faults in
+#: the buffers; the best of the next N is printed. As the mountcam command does, the process
+#: first opts in to the allocator tuning (mountcam.allocator).
+MOUNTCAM_WARM = r"""
 import sys, time
 import numpy as np
+from mountcam.allocator import tune_malloc_for_large_arrays
 from mountcam.develop import DevelopSettings, develop, save_image
+tune_malloc_for_large_arrays()
 src, dst, quality, repeat = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 settings = DevelopSettings(quality=quality)
 best = None
@@ -91,19 +118,19 @@ for i in range(repeat + 1):
     save_image(image, dst, fmt="jpeg", quality=90, overwrite=True)
     t2 = time.perf_counter()
     del image  # the next run's peak memory must not include this picture
-    if i > 0 or repeat == 0:
-        if best is None or t2 - t0 < best[0]:
-            best = (t2 - t0, t1 - t0, t2 - t1)
-print("RESULT", best[0], best[1], best[2], max(repeat, 1))
+    if i > 0 and (best is None or t2 - t0 < best[0]):
+        best = (t2 - t0, t1 - t0, t2 - t1)
+print("RESULT", *best)
 """
 
 
 @dataclass
 class Result:
-    """One contender: best time of the timed runs, seconds, and the largest peak RSS, MB."""
+    """One contender in one table: best time of the timed runs (seconds; per file for the
+    batch), every run's time, the largest peak RSS (MB)."""
 
+    table: str
     name: str
-    kind: str  # "peer" or "mountcam"
     best_s: float = float("inf")
     times_s: list[float] = field(default_factory=list)
     peak_rss_mb: float = 0.0
@@ -111,13 +138,24 @@ class Result:
     error: str = ""
 
 
-def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
+@dataclass
+class Entry:
+    """A contender's run: ``once(round) -> (seconds, peak RSS MB, detail)``; ``warmup``: run
+    once untimed before the rounds."""
+
+    result: Result
+    once: Callable[[int], tuple[float, float, str]]
+    warmup: bool = True
+
+
+def run_measured(cmd: list[str], cwd: Path | None = None) -> tuple[float, float, str]:
     """Run ``cmd``; (wall seconds, the child's peak RSS in MB, its stdout). Raises on failure."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd
+    )
     # communicate() reaps the child itself; read the pipes in threads and reap with wait4 so
     # that the child's own rusage (ru_maxrss) comes back.
-
     chunks: dict[str, str] = {}
 
     def drain(name, stream):
@@ -136,14 +174,14 @@ def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, float,
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         tail = (chunks.get("err", "") or chunks.get("out", ""))[-800:]
-        raise RuntimeError(f"{cmd[0]} exited with {proc.returncode}: {tail}")
+        raise RuntimeError(f"{Path(cmd[0]).name} exited with {proc.returncode}: {tail}")
     return wall, usage.ru_maxrss / 1024.0, chunks.get("out", "")
 
 
-def make_dng(folder: Path, quick: bool) -> Path:
-    """The bench's DNG of the twin, written once (about 20 s) and reused."""
-    mode = "binned" if quick else "full"
-    target = folder / f"motorcycle_{mode}_12bit_seed{SEED}.dng"
+def make_dng(folder: Path, mode: str, crop: str | None = None) -> Path:
+    """The bench's DNG of the twin, written once and reused."""
+    suffix = f"_{crop}" if crop else ""
+    target = folder / f"motorcycle_{mode}_12bit_seed{SEED}{suffix}.dng"
     if target.exists():
         return target
     folder.mkdir(parents=True, exist_ok=True)
@@ -152,6 +190,8 @@ def make_dng(folder: Path, quick: bool) -> Path:
             mountcam_command(), "shoot", "--scene", "sample:motorcycle", "--mode", mode,
             "--bits", "12", "--seed", str(SEED), "--out", tmp,
         ]  # fmt: skip
+        if crop:
+            cmd += ["--crop", crop]
         subprocess.run(cmd, check=True, capture_output=True, text=True)
         made = sorted(Path(tmp).glob("*.dng"))
         if not made:
@@ -166,172 +206,318 @@ def mountcam_command() -> str:
     return str(beside) if beside.exists() else (shutil.which("mountcam") or "mountcam")
 
 
-def in_process_once(cmd: list[str]) -> tuple[float, float, str]:
-    """A child that warms up, then times one run of itself (``RESULT total part1 part2 n``):
-    (its time, its peak RSS in MB, how it split)."""
-    _, rss, out = run_measured(cmd)
-    line = [s for s in out.splitlines() if s.startswith("RESULT")][-1].split()
-    total, a, b = (float(v) for v in line[1:4])
-    return total, rss, f"{a:.2f} s develop + {b:.2f} s JPEG"
+def fresh_dir(root: Path, name: str) -> Path:
+    """An empty folder ``root/name`` (emptied if it exists): no tool may find its output."""
+    folder = root / name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
 
 
-def wall_once(cmd: list[str]) -> tuple[float, float, str]:
-    """Wall time of a command, its peak RSS in MB."""
-    wall, rss, _ = run_measured(cmd)
-    return wall, rss, ""
+def wall(cmd_for: Callable[[int], list[str]], files: int = 1) -> Callable:
+    """A command's wall time (÷ ``files``) and peak RSS."""
+
+    def once(i: int) -> tuple[float, float, str]:
+        seconds, rss, _ = run_measured(cmd_for(i))
+        return seconds / files, rss, ""
+
+    return once
 
 
-def contenders(dng: Path, out: Path, repeat: int, warm: bool) -> list[Result]:
-    """Time every contender ``repeat`` times, round-robin: round k runs each contender once,
-    so that a burst of load from other processes falls on all of them alike rather than on
-    whichever happened to be running then."""
+def warm_child(cmd: list[str]) -> Callable:
+    """A child that warms up, then prints ``RESULT total develop encode`` of its best run."""
+
+    def once(i: int) -> tuple[float, float, str]:
+        _, rss, out = run_measured(cmd)
+        line = [s for s in out.splitlines() if s.startswith("RESULT")][-1].split()
+        total, a, b = (float(v) for v in line[1:4])
+        return total, rss, f"{a:.2f} s develop + {b:.2f} s JPEG"
+
+    return once
+
+
+def darktable_cmd(src: Path, target: str, conf: Path) -> list[str]:
+    return [
+        shutil.which("darktable-cli") or "darktable-cli", str(src), target, "--core",
+        "--configdir", str(conf), "--library", ":memory:",
+        "--conf", "plugins/imageio/format/jpeg/quality=90",
+    ]  # fmt: skip
+
+
+def rawtherapee_cmd(out: Path, files: list[Path]) -> list[str]:
+    rt = shutil.which("rawtherapee-cli") or "rawtherapee-cli"
+    return [rt, "-o", str(out), "-d", "-j90", "-js1", "-Y", "-c", *map(str, files)]
+
+
+def mountcam_cmd(quality: str, files: list[Path], out: Path) -> list[str]:
+    return [
+        mountcam_command(), "develop", *map(str, files), "--out-dir", str(out),
+        "--quality", quality, "--jpeg-quality", "90",
+    ]  # fmt: skip
+
+
+def single_entries(dng: Path, work: Path) -> list[Entry]:
+    """Table 1: one file, whole command."""
     py = sys.executable
-    runs = "1" if warm else "0"  # in-process children: one untimed warm-up run, then one timed
-    entries: list[tuple[Result, object, bool]] = []  # (result, one timed run, is a command)
-    entries.append((
-        Result("rawpy AHD + JPEG (OpenCV)", "peer", detail="in-process"),
-        lambda i: in_process_once(
-            [py, "-c", RAWPY_CHILD, str(dng), str(out / "rawpy.jpg"), runs]
-        ),
-        False,
-    ))  # fmt: skip
-    rt = shutil.which("rawtherapee-cli")
-    rt_cmd = [rt, "-o", str(out / "rt.jpg"), "-d", "-j90", "-js1", "-Y", "-c", str(dng)]
-    entries.append((
-        Result("rawtherapee-cli -d -j90", "peer", detail="wall, start-up included",
-               error="" if rt else "not installed"),
-        lambda i: wall_once(rt_cmd),
-        True,
-    ))  # fmt: skip
-    dt = shutil.which("darktable-cli")
-    conf = out / "darktable-config"
+    conf = work / "darktable-config"
+    entries = [
+        Entry(
+            Result("single", RAWPY, detail="python script: rawpy.imread + postprocess + cv2"),
+            wall(lambda i: [py, "-c", RAWPY_SCRIPT, str(fresh_dir(work, "raw1")), str(dng)]),
+        )
+    ]
+    for q in ("fast", "high"):
+        entries.append(
+            Entry(
+                Result("single", f"mountcam develop --quality {q}"),
+                wall(lambda i, q=q: mountcam_cmd(q, [dng], fresh_dir(work, f"mc1{q}"))),
+            )
+        )
+    entries.append(
+        Entry(
+            Result("single", "darktable-cli", detail="--core --library :memory:"),
+            wall(lambda i: darktable_cmd(dng, str(fresh_dir(work, "dt1") / "out.jpg"), conf)),
+        )
+    )
+    entries.append(
+        Entry(
+            Result("single", "rawtherapee-cli -c", detail="-d -j90 -js1"),
+            wall(lambda i: rawtherapee_cmd(fresh_dir(work, "rt1"), [dng])),
+        )
+    )
+    return entries
 
-    def dt_cmd(i: int) -> list[str]:
-        target = out / f"dt_{i}.jpg"
-        target.unlink(missing_ok=True)  # darktable-cli adds a suffix rather than overwrite
-        return [
-            dt, str(dng), str(target), "--core", "--configdir", str(conf),
-            "--library", ":memory:", "--conf", "plugins/imageio/format/jpeg/quality=90",
-        ]  # fmt: skip
 
-    entries.append((
-        Result("darktable-cli q90", "peer", detail="wall, start-up included",
-               error="" if dt else "not installed"),
-        lambda i: wall_once(dt_cmd(i)),
-        True,
-    ))  # fmt: skip
-    for quality in ("fast", "high"):
-        entries.append((
-            Result(f"mountcam {quality}: develop()+save", "mountcam", detail="in-process"),
-            lambda i, q=quality: in_process_once(
-                [py, "-c", MOUNTCAM_CHILD, str(dng), str(out / f"mc_{q}.jpg"), q, runs]
+def batch_entries(dng: Path, work: Path, n: int) -> list[Entry]:
+    """Table 2: ``n`` files, each tool in its batch mode, seconds per file."""
+    folder = work / "batch-in"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    files = []
+    for k in range(n):
+        link = folder / f"IMG_{k:04d}.dng"
+        try:
+            os.link(dng, link)
+        except OSError:  # another file system: a copy reads the same bytes
+            shutil.copyfile(dng, link)
+        files.append(link)
+    py = sys.executable
+    conf = work / "darktable-config"
+    entries = [
+        Entry(
+            Result("batch", RAWPY, detail="one process, files in turn"),
+            wall(
+                lambda i: [py, "-c", RAWPY_SCRIPT, str(fresh_dir(work, "rawN")), *map(str, files)],
+                n,
             ),
-            False,
-        ))  # fmt: skip
+            warmup=False,
+        )
+    ]
+    for q in ("fast", "high"):
+        entries.append(
+            Entry(
+                Result("batch", f"mountcam develop --quality {q}", detail="*.dng --out-dir"),
+                wall(lambda i, q=q: mountcam_cmd(q, files, fresh_dir(work, f"mcN{q}")), n),
+                warmup=False,
+            )
+        )
+    entries.append(
+        Entry(
+            Result("batch", "darktable-cli", detail="on the folder"),
+            wall(
+                lambda i: darktable_cmd(folder, str(fresh_dir(work, "dtN")) + "/$(FILE_NAME)", conf),
+                n,
+            ),
+            warmup=False,
+        )
+    )
+    entries.append(
+        Entry(
+            Result("batch", "rawtherapee-cli -c", detail="-c with every file"),
+            wall(lambda i: rawtherapee_cmd(fresh_dir(work, "rtN"), files), n),
+            warmup=False,
+        )
+    )
+    return entries
 
-        def cli_cmd(i: int, q=quality) -> list[str]:
-            target = out / f"mc_cli_{q}_{i}.jpg"
-            target.unlink(missing_ok=True)
-            return [mountcam_command(), "develop", str(dng), "-o", str(target), "--quality", q,
-                    "--jpeg-quality", "90"]  # fmt: skip
 
-        entries.append((
-            Result(f"mountcam {quality}: CLI", "mountcam", detail="wall, start-up included"),
-            lambda i, c=cli_cmd: wall_once(c(i)),
-            True,
-        ))  # fmt: skip
+def warm_entries(dng: Path, work: Path, repeat: int) -> list[Entry]:
+    """Table 3: warm process against warm process."""
+    py = sys.executable
+    out = fresh_dir(work, "warm")
+    runs = str(max(1, repeat))
+    entries = [
+        Entry(
+            Result("warm", "rawpy AHD + JPEG (OpenCV)"),
+            warm_child([py, "-c", RAWPY_SCRIPT, str(out), "--warm", runs, str(dng)]),
+            warmup=False,
+        )
+    ]
+    for q in ("fast", "high"):
+        cmd = [py, "-c", MOUNTCAM_WARM, str(dng), str(out / f"mc_{q}.jpg"), q, runs]
+        entries.append(
+            Entry(Result("warm", f"mountcam {q}: develop()+save"), warm_child(cmd), warmup=False)
+        )
+    return entries
 
-    first = -1 if warm else 0  # round −1: the commands' untimed warm-up
+
+def startup_entries(small: Path, work: Path) -> list[Entry]:
+    """Table 4: what a command costs before and around its work."""
+    py = sys.executable
+    imports = {
+        "python -c pass": "pass",
+        "python: import rawpy, cv2": "import rawpy, cv2",
+        "python: import mountcam.develop (+ output)": (
+            "import mountcam.develop, mountcam.develop.output"
+        ),
+    }
+    entries = [
+        Entry(Result("startup", name), wall(lambda i, c=code: [py, "-c", c]))
+        for name, code in imports.items()
+    ]
+    entries.append(
+        Entry(
+            Result("startup", "python rawpy script, 512×384 DNG"),
+            wall(lambda i: [py, "-c", RAWPY_SCRIPT, str(fresh_dir(work, "s-raw")), str(small)]),
+        )
+    )
+    for q in ("fast", "high"):
+        entries.append(
+            Entry(
+                Result("startup", f"mountcam develop --quality {q}, 512×384 DNG"),
+                wall(lambda i, q=q: mountcam_cmd(q, [small], fresh_dir(work, f"s-{q}"))),
+            )
+        )
+    return entries
+
+
+def run_round_robin(entries: list[Entry], repeat: int, warmup: bool) -> None:
+    """Time every entry ``repeat`` times, round k running each entry once."""
+    first = -1 if warmup else 0  # round −1: the untimed warm-up
     for round_index in range(first, max(repeat, 1)):
-        for result, once, is_command in entries:
-            if result.error or (round_index < 0 and not is_command):
+        for e in entries:
+            r = e.result
+            if r.error or (round_index < 0 and not e.warmup):
                 continue
             try:
-                seconds, rss, split = once(round_index)
+                seconds, rss, split = e.once(round_index)
             except (RuntimeError, OSError) as exc:
-                result.error = str(exc).strip().splitlines()[0][:200] if str(exc) else repr(exc)
+                r.error = str(exc).strip().splitlines()[0][:200] if str(exc) else repr(exc)
+                print(f"  {r.table}: {r.name} failed: {exc}", file=sys.stderr, flush=True)
                 continue
-            result.peak_rss_mb = max(result.peak_rss_mb, rss)
+            r.peak_rss_mb = max(r.peak_rss_mb, rss)
             if round_index < 0:
                 continue
-            result.times_s.append(seconds)
-            if seconds <= result.best_s:
-                result.best_s = seconds
+            r.times_s.append(seconds)
+            if seconds <= r.best_s:
+                r.best_s = seconds
                 if split:
-                    result.detail = f"in-process ({split})"
-            print(f"  round {round_index + 1}: {result.name} {seconds:.2f} s",
+                    r.detail = split
+            print(f"  {r.table} round {round_index + 1}: {r.name} {seconds:.2f} s",
                   file=sys.stderr, flush=True)  # fmt: skip
-    return [result for result, _, _ in entries]
 
 
-def report(results: list[Result], dng: Path) -> dict:
-    peers = [r for r in results if r.kind == "peer" and not r.error]
-    fastest = min(peers, key=lambda r: r.best_s) if peers else None
-    print(f"\n{dng} ({dng.stat().st_size / 1e6:.0f} MB), JPEG q90, best of the timed runs")
-    print("| contender | best s | runs | peak RSS MB | ÷ fastest peer | how timed |")
-    print("|---|---:|---:|---:|---:|---|")
+def print_table(title: str, results: list[Result], reference: str, per: str) -> dict:
+    """A Markdown table of ``results`` with ratios against the result named ``reference``."""
+    ref = next((r for r in results if r.name == reference and not r.error), None)
+    print(f"\n{title}\n")
+    print(f"| contender | best s{per} | runs | peak RSS MB | ÷ {reference} | aim | |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+    verdicts = {}
     for r in results:
         if r.error:
-            print(f"| {r.name} | – | – | – | – | {r.error} |")
+            print(f"| {r.name} | – | – | – | – | | {r.error} |")
             continue
-        ratio = f"{r.best_s / fastest.best_s:.3f}" if fastest else "–"
+        ratio = r.best_s / ref.best_s if ref else float("nan")
+        aim = AIMS.get((r.table, r.name))
+        mark = ""
+        if aim is not None and ref:
+            ok = ratio <= aim
+            mark = f"≤ {aim:g}: {'holds' if ok else 'MISSED'}"
+            verdicts[f"{r.table}: {r.name}"] = {"ratio": ratio, "aim": aim, "holds": ok}
+        name = f"**{r.name}**" if r.name.startswith("mountcam") else r.name
         print(
-            f"| {r.name} | {r.best_s:.2f} | {len(r.times_s)} | {r.peak_rss_mb:.0f} | {ratio} "
-            f"| {r.detail.strip()} |"
+            f"| {name} | {r.best_s:.2f} | {len(r.times_s)} | {r.peak_rss_mb:.0f} | "
+            f"{ratio:.3f} | {mark} | {r.detail} |"
         )
-    verdicts = {}
-    if fastest:
-        by_name = {r.name: r for r in results if not r.error}
-        print(f"\nfastest peer: {fastest.name}, {fastest.best_s:.2f} s")
-        checks = [
-            ("fast ≤ 1/4 of the fastest peer", "mountcam fast: develop()+save", FAST_RATIO_MAX),
-            ("high ≤ the fastest peer", "mountcam high: develop()+save", HIGH_RATIO_MAX),
-        ]
-        for label, name, limit in checks:
-            if name in by_name:
-                ratio = by_name[name].best_s / fastest.best_s
-                ok = ratio <= limit
-                verdicts[label] = {"ratio": ratio, "limit": limit, "holds": ok}
-                need = limit * fastest.best_s
-                print(
-                    f"{label}: ratio {ratio:.3f} (limit {limit:g}, i.e. {need:.2f} s): "
-                    f"{'HOLDS' if ok else 'MISSED'}"
-                )
-        ours = [r for r in results if r.kind == "mountcam" and not r.error]
-        if ours:
-            peak = max(r.peak_rss_mb for r in ours)
-            ok = peak <= PEAK_RSS_MAX_MB
-            verdicts["peak RSS ≤ 2 GB"] = {"peak_mb": peak, "holds": ok}
-            print(f"mountcam peak RSS {peak:.0f} MB (limit {PEAK_RSS_MAX_MB:.0f}): "
-                  f"{'HOLDS' if ok else 'MISSED'}")  # fmt: skip
-    return {
-        "dng": str(dng),
-        "results": [asdict(r) for r in results],
-        "fastest_peer": fastest.name if fastest else None,
-        "verdicts": verdicts,
-    }
+    return verdicts
+
+
+def warm_verdicts(results: list[Result]) -> dict:
+    """Issue 5's targets on the warm-process table."""
+    by = {r.name: r for r in results if not r.error}
+    ref = by.get("rawpy AHD + JPEG (OpenCV)")
+    out = {}
+    if ref is None:
+        return out
+    for name, limit in (
+        ("mountcam fast: develop()+save", WARM_FAST_RATIO_MAX),
+        ("mountcam high: develop()+save", WARM_HIGH_RATIO_MAX),
+    ):
+        if name in by:
+            ratio = by[name].best_s / ref.best_s
+            out[name] = {"ratio": ratio, "limit": limit, "holds": ratio <= limit}
+            print(f"{name}: {ratio:.3f} of rawpy (issue 5 limit {limit:g}): "
+                  f"{'holds' if ratio <= limit else 'MISSED'}")  # fmt: skip
+    peak = max((r.peak_rss_mb for n, r in by.items() if n.startswith("mountcam")), default=0)
+    out["peak RSS ≤ 2 GB"] = {"peak_mb": peak, "holds": peak <= PEAK_RSS_MAX_MB}
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dng", type=Path, default=None, help="DNG to develop (default: the twin's)")
-    ap.add_argument("--repeat", type=int, default=3, help="timed runs per contender (best kept)")
-    ap.add_argument("--quick", action="store_true", help="smoke run: 12 MP, 1 run, no warm-up")
+    ap.add_argument("--repeat", type=int, default=3, help="rounds of tables 1, 3, 4 (best kept)")
+    ap.add_argument("--batch", type=int, default=20, help="files in the batch table")
+    ap.add_argument("--batch-repeat", type=int, default=1, help="rounds of the batch table")
+    ap.add_argument("--only", default="single,batch,warm,startup", help="tables to run")
+    ap.add_argument("--quick", action="store_true", help="smoke run: 12 MP, batch of 3, 1 round")
     ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
     args = ap.parse_args()
+    tables = set(args.only.split(","))
     repeat = 1 if args.quick else args.repeat
+    batch = 3 if args.quick else args.batch
     cache = Path(os.environ.get("TMPDIR", tempfile.gettempdir())) / "mountcam-bench"
-    dng = args.dng or make_dng(cache, args.quick)
-    print(f"input {dng}; {repeat} timed run(s) each; cores {os.cpu_count()}", file=sys.stderr)
-    load_before = os.getloadavg()
+    dng = args.dng or make_dng(cache, "binned" if args.quick else "full")
+    small = make_dng(cache, "binned", crop="512x384") if "startup" in tables else None
+    uptime_before = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    print(f"input {dng}; cores {os.cpu_count()}; {uptime_before}", file=sys.stderr)
+    summary: dict = {"dng": str(dng), "command": " ".join(sys.argv), "tables": {}}
+    mb = dng.stat().st_size / 1e6
     with tempfile.TemporaryDirectory() as tmp:
-        results = contenders(dng, Path(tmp), repeat, warm=not args.quick)
-        summary = report(results, dng)
-    # Other processes on the cores slow every contender, though not all alike (OpenMP peers
-    # suffer most): the load says how far to trust a run.
-    load_after = os.getloadavg()
-    print(f"load average (1 min) before {load_before[0]:.2f}, after {load_after[0]:.2f}")
-    summary["load_average_1min"] = [load_before[0], load_after[0]]
+        work = Path(tmp)
+        plan = [
+            ("single", lambda: single_entries(dng, work), repeat, not args.quick),
+            ("batch", lambda: batch_entries(dng, work, batch), args.batch_repeat, False),
+            ("warm", lambda: warm_entries(dng, work, repeat), 1, False),
+            ("startup", lambda: startup_entries(small, work), repeat, not args.quick),
+        ]
+        results: dict[str, list[Result]] = {}
+        for name, make, rounds, warmup in plan:
+            if name in tables:
+                entries = make()
+                run_round_robin(entries, rounds, warmup)
+                results[name] = [e.result for e in entries]
+    print(f"\n`{' '.join(['python', *sys.argv])}` — {dng.name} ({mb:.0f} MB), JPEG q90")
+    titles = {
+        "single": ("One file, whole command (wall, start-up included)", RAWPY, ""),
+        "batch": (f"Batch of {batch} files, each tool in its batch mode", RAWPY, " per file"),
+        "warm": ("Warm process (develop + JPEG inside a process that has run once)",
+                 "rawpy AHD + JPEG (OpenCV)", ""),  # fmt: skip
+        "startup": ("Start-up: fixed cost of a command", "python -c pass", ""),
+    }
+    for name, rs in results.items():
+        title, ref, per = titles[name]
+        verdicts = print_table(title, rs, ref, per)
+        if name == "warm":
+            verdicts.update(warm_verdicts(rs))
+        summary["tables"][name] = {
+            "results": [asdict(r) for r in rs],
+            "verdicts": verdicts,
+        }
+    uptime_after = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    print(f"\nload: before `{uptime_before}`; after `{uptime_after}`")
+    summary["uptime"] = [uptime_before, uptime_after]
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2))
 

@@ -240,9 +240,10 @@ def test_mirrored_border_on_a_smooth_image(method, period_px):
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("pattern", PATTERNS)
 def test_strips_with_the_stated_overlap_match_the_whole_frame(method, pattern, astronaut_linear):
-    """Developing in the pipeline's strips (STRIP_ROWS rows, demosaic_overlap_rows of context
-    each side, starting on even rows) gives bit-identical pixels to one whole-frame run."""
-    from mountcam.develop.pipeline import STRIP_ROWS
+    """Developing in the pipeline's strips (FAST_STRIP_ROWS rows, demosaic_overlap_rows of
+    context each side, starting on even rows) gives bit-identical pixels to one whole-frame
+    run."""
+    from mountcam.develop.schedule import FAST_STRIP_ROWS as STRIP_ROWS
 
     cfa = mosaic_of(astronaut_linear, pattern)
     height = cfa.shape[0]
@@ -262,8 +263,8 @@ def test_strips_with_the_stated_overlap_match_the_whole_frame(method, pattern, a
 @pytest.mark.parametrize("pattern", ("RGGB", "GBRG"))
 def test_strips_on_odd_rows_with_their_own_pattern(method, pattern, astronaut_linear):
     """A strip may start on an odd row if it is given the pattern of its own first row (what
-    the pipeline's ``_pattern_at`` does): still bit-identical."""
-    from mountcam.develop.pipeline import _pattern_at
+    the pipeline's ``pattern_at`` does): still bit-identical."""
+    from mountcam.develop.strips import pattern_at
 
     cfa = mosaic_of(astronaut_linear[:300], pattern)
     whole = demosaic(cfa, pattern, method)
@@ -276,7 +277,7 @@ def test_strips_on_odd_rows_with_their_own_pattern(method, pattern, astronaut_li
         if (r1 - r0) % 2:  # a mosaic has an even number of rows
             r1, r0 = (r1 + 1, r0) if r1 < 300 else (r1, r0 - 1)
         starts.append(r0)
-        got[top:bottom] = demosaic(cfa[r0:r1], _pattern_at(pattern, r0, 0), method)[
+        got[top:bottom] = demosaic(cfa[r0:r1], pattern_at(pattern, r0, 0), method)[
             top - r0 : bottom - r0
         ]
     assert any(r0 % 2 for r0 in starts)
@@ -286,7 +287,7 @@ def test_strips_on_odd_rows_with_their_own_pattern(method, pattern, astronaut_li
 def test_high_overlap_has_slack(astronaut_linear):
     """high's 34 rows are enough with room to spare: 28 are already exact, 16 are not (so
     the strip test above can fail when the overlap is too small)."""
-    from mountcam.develop.pipeline import STRIP_ROWS
+    from mountcam.develop.schedule import FAST_STRIP_ROWS as STRIP_ROWS
 
     cfa = mosaic_of(astronaut_linear, "RGGB")
     whole = demosaic(cfa, "RGGB", "high")

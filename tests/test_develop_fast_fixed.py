@@ -4,15 +4,19 @@ float32 path it replaces."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
 
 from mountcam.develop import DevelopSettings, develop
-from mountcam.develop import pipeline as pipeline_module
 from mountcam.develop.colour import srgb_encode
 from mountcam.develop.looks import load_look, look_names
+from mountcam.develop.pipeline import plan_development, render
+from mountcam.develop.schedule import Schedule
 from mountcam.develop.sharpen import LUMA_WEIGHTS, sharpen_fixed_into, sharpen_into
+from mountcam.develop.strip_kernels import colour_fixed_kernel, colour_float_kernel
 from mountcam.develop.tone import FIXED_ONE, ToneCurve, build_lut, build_lut_fixed, lut_fixed_lookup
 from test_develop_fused import vignetted_info
 
@@ -65,7 +69,7 @@ def test_fixed_kernel_matches_the_float_kernel(vig):
     lut = build_lut(curve, x_max)
     enc = np.empty((oh, ow, 3), np.float32)
     luma = np.empty((oh, ow), np.float32)
-    pipeline_module._finish_kernel(
+    colour_float_kernel(
         rgb, oy, ox, oh, ow, clip, True, vig, dv2, dh2, kv, m, lut, np.float32(x_max), True,
         np.float32(1.0), enc, True, luma,
     )  # fmt: skip
@@ -73,14 +77,14 @@ def test_fixed_kernel_matches_the_float_kernel(vig):
     args = (fixed.table, np.int32(fixed.base), np.int32(fixed.shift))
     e16 = np.empty((oh, ow, 3), np.uint16)
     luma16 = np.empty((oh, ow), np.float32)
-    pipeline_module._finish_fixed_kernel(
+    colour_fixed_kernel(
         rgb, oy, ox, oh, ow, clip, True, vig, dv2, dh2, kv, m, *args, e16, True, luma16
     )
     assert np.abs(e16 / FIXED_ONE - enc).max() * 255 < 0.02
     assert np.abs(luma16 - luma).max() * 255 < 0.02
     u8 = np.empty((oh, ow, 3), np.uint8)
     no_luma = np.zeros((1, 1), np.float32)
-    pipeline_module._finish_fixed_kernel(
+    colour_fixed_kernel(
         rgb, oy, ox, oh, ow, clip, True, vig, dv2, dh2, kv, m, *args, u8, False, no_luma
     )
     expected = np.clip(np.round(enc * 255), 0, 255)
@@ -88,7 +92,7 @@ def test_fixed_kernel_matches_the_float_kernel(vig):
     assert np.mean(u8 == expected) > 0.99
     # The highlight rows went through the blend: without it they would differ.
     plain = np.empty_like(u8)
-    pipeline_module._finish_fixed_kernel(
+    colour_fixed_kernel(
         rgb, oy, ox, oh, ow, clip, False, vig, dv2, dh2, kv, m, *args, plain, False, no_luma
     )
     assert np.abs(plain[3:7].astype(int) - u8[3:7]).max() > 5
@@ -128,31 +132,23 @@ def test_sharpen_fixed_into_matches_sharpen_into(region, radius):
 
 @pytest.mark.parametrize("sharpen_on", [False, True])
 @pytest.mark.parametrize(("origin", "pattern"), [((4.0, 4.0), "RGGB"), ((3.0, 5.0), "GBRG")])
-def test_fast_demosaic_fused_into_the_colour_kernel_changes_nothing(
-    monkeypatch, sharpen_on, origin, pattern
-):
+def test_fast_demosaic_fused_into_the_colour_kernel_changes_nothing(sharpen_on, origin, pattern):
     """The 8-bit path runs the fast demosaic band by band inside its colour kernel; the
     pixels are those of the demosaic run over the whole strip first (odd crop origins put
     the strips' first output rows on the other CFA phase)."""
-    monkeypatch.setattr(pipeline_module, "STRIP_ROWS", 40)  # several strips and bands
+    schedule = Schedule(strip_rows=40)  # several strips and bands
     info = vignetted_info(150, 98)
     info.cfa_pattern = pattern
     info.default_crop_origin = origin
     info.default_crop_size = (98 - 2 * origin[0] - 1, 150 - 2 * origin[1] - 1)
     settings = DevelopSettings(denoise=False, sharpen=sharpen_on, lens_correction=True)
-    plan = pipeline_module.plan_development(info, settings)
+    plan = plan_development(info, settings)
     assert plan.fast_demosaic and plan.vignette is not None
-    fused = develop(info, settings, output_dtype=np.uint8)
+    fused = develop(info, settings, output_dtype=np.uint8, schedule=schedule)
     assert "demosaic_colour_tone" in fused.timings_s and "demosaic" not in fused.timings_s
 
-    real = pipeline_module.plan_development
-
-    def unfused(*args, **kwargs):
-        plan = real(*args, **kwargs)
-        plan.fast_demosaic = False
-        return plan
-
-    monkeypatch.setattr(pipeline_module, "plan_development", unfused)
-    separate = develop(info, settings, output_dtype=np.uint8)
-    assert "demosaic" in separate.timings_s
-    np.testing.assert_array_equal(fused.pixels, separate.pixels)
+    # The same plan with the demosaic run over the whole strip first (the fixed-point route).
+    unfused = replace(plan, fast_demosaic=False)
+    separate, spent = render(unfused, info, output_dtype=np.uint8, schedule=schedule)
+    assert "demosaic" in spent
+    np.testing.assert_array_equal(fused.pixels, separate)

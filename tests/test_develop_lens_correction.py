@@ -149,9 +149,30 @@ def test_a_dngs_opcodelist3_is_applied_by_develop_on_the_default_crop(tmp_path):
     red and blue within 0.25 px (they are sampled at every other pixel, so demosaicking a dot
     that the lens moved off the sample grid shifts its centroid by up to ~0.15 px; with the
     dots left on the grid, measured 0.000 px). Without lens correction they are > 1 px off."""
-    import tifffile
-
     from mountcam.develop import DevelopSettings, develop
+
+    margin = 8
+    path = _warped_dng(tmp_path / "warped.dng", margin)
+    worst: dict[tuple[bool, int], float] = {}
+    for correct in (True, False):
+        img = develop(path, DevelopSettings(linear=True, lens_correction=correct)).to_float32()
+        assert img.shape == (H - 2 * margin, W - 2 * margin, 3)
+        padded = np.pad(img, ((margin, margin), (margin, margin), (0, 0)), constant_values=0.05)
+        for p in range(3):
+            worst[correct, p] = max(
+                math.hypot(*np.subtract(_centroid(padded[..., p], r, c), (r, c)))
+                for r, c in GRID
+                if margin + 8 <= r < H - margin - 8 and margin + 8 <= c < W - margin - 8
+            )
+    assert worst[True, 1] < 0.1, worst
+    assert worst[True, 0] < 0.25 and worst[True, 2] < 0.25, worst
+    assert min(worst[False, p] for p in range(3)) > 1.0, worst
+
+
+def _warped_dng(path, margin: int = 8, ops=(WARP,)):
+    """A DNG (written with tifffile) whose mosaic holds the dot grid as WARP's lens recorded
+    it, per colour, with ``ops`` in OpcodeList3 and a ``margin`` px DefaultCrop."""
+    import tifffile
 
     captured = _captured_dots().astype(np.float64)
     black, white = 256, 16383
@@ -170,9 +191,7 @@ def test_a_dngs_opcodelist3_is_applied_by_develop_on_the_default_crop(tmp_path):
         )
     )
     cm = [v for x in identity_cm.ravel() for v in (int(round(x * 10000)), 10000)]
-    ops = encode_opcode_list([WARP])
-    margin = 8
-    path = tmp_path / "warped.dng"
+    ops = encode_opcode_list(list(ops))
     tifffile.imwrite(
         path,
         mosaic,
@@ -192,17 +211,59 @@ def test_a_dngs_opcodelist3_is_applied_by_develop_on_the_default_crop(tmp_path):
             (51022, "B", len(ops), ops, True),  # OpcodeList3
         ],
     )
-    worst: dict[tuple[bool, int], float] = {}
-    for correct in (True, False):
-        img = develop(path, DevelopSettings(linear=True, lens_correction=correct)).to_float32()
-        assert img.shape == (H - 2 * margin, W - 2 * margin, 3)
-        padded = np.pad(img, ((margin, margin), (margin, margin), (0, 0)), constant_values=0.05)
-        for p in range(3):
-            worst[correct, p] = max(
-                math.hypot(*np.subtract(_centroid(padded[..., p], r, c), (r, c)))
-                for r, c in GRID
-                if margin + 8 <= r < H - margin - 8 and margin + 8 <= c < W - margin - 8
-            )
-    assert worst[True, 1] < 0.1, worst
-    assert worst[True, 0] < 0.25 and worst[True, 2] < 0.25, worst
-    assert min(worst[False, p] for p in range(3)) > 1.0, worst
+    return path
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"linear": True},
+        {"quality": "fast", "sharpen": False},
+        {"quality": "high"},
+    ],
+)
+def test_the_warp_in_strips_matches_the_whole_picture(tmp_path, settings):
+    """The pipeline warps strip by strip, each strip demosaicking only the rows its output
+    rows read: the pixels are those of the warp over the whole picture (to float rounding of
+    the maps, < 1e-3), and the same for any strip height."""
+    from dataclasses import replace
+
+    from mountcam.develop import DevelopSettings
+    from mountcam.develop.pipeline import plan_development, render
+    from mountcam.develop.schedule import Schedule
+    from mountcam.dng import read_dng
+
+    info = read_dng(_warped_dng(tmp_path / "warped.dng"))
+    plan = plan_development(info, DevelopSettings(**settings))
+    assert plan.lens_source_rows is not None and not plan.lens_whole_image
+    strips, spent = render(plan, info, schedule=Schedule(strip_rows=40))
+    assert "lens" in spent
+    whole_plan = replace(plan, lens_source_rows=None, lens_whole_image=True)
+    whole, _ = render(whole_plan, info, schedule=Schedule(strip_rows=40))
+    assert np.abs(strips - whole).max() < 1e-3
+    other, _ = render(plan, info, schedule=Schedule(strip_rows=64, workers=1))
+    np.testing.assert_array_equal(strips, other)
+
+
+def test_warps_that_move_nothing_are_skipped(tmp_path):
+    """A WarpRectilinear that moves no pixel by 0.05 px or more is not applied (resampling for
+    less only softens); one that moves pixels by 0.1 px is."""
+    from mountcam.develop import DevelopSettings
+    from mountcam.develop.lens_correction import NEGLIGIBLE_WARP_PX, warp_max_shift_px
+    from mountcam.develop.pipeline import plan_development
+    from mountcam.dng import read_dng
+
+    norm = math.hypot(W / 2, H / 2)  # centre to corner, pixels
+    tiny = WarpRectilinear(((1.0 + 0.04 / norm, 0.0, 0.0, 0.0, 0.0, 0.0),), 0.5, 0.5)
+    small = WarpRectilinear(((1.0 + 0.1 / norm, 0.0, 0.0, 0.0, 0.0, 0.0),), 0.5, 0.5)
+    assert warp_max_shift_px(tiny, (H, W)) == pytest.approx(0.04, abs=1e-3)
+    assert warp_max_shift_px(small, (H, W)) > NEGLIGIBLE_WARP_PX
+    img = np.random.default_rng(1).random((H, W, 3), dtype=np.float32)
+    np.testing.assert_array_equal(apply_opcodes(img, [tiny]), img)
+    assert np.abs(apply_opcodes(img, [small]) - img).max() > 0.05
+    vignette = FixVignetteRadial((0.2, 0.0, 0.0, 0.0, 0.0), 0.5, 0.5)
+    for ops, lens in (([tiny], False), ([small], True), ([vignette, tiny], True)):
+        info = read_dng(_warped_dng(tmp_path / f"w{len(ops)}{lens}.dng", ops=ops))
+        plan = plan_development(info, DevelopSettings())
+        assert (plan.lens is not None) == lens
+        assert plan.lens_source_rows is None or ops == [small]

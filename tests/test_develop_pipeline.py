@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from mountcam.develop import DevelopSettings, Image, develop
-from mountcam.develop import pipeline as pipeline_module
 from mountcam.develop.colour import srgb_decode, srgb_encode, xy_to_xyz
 from mountcam.develop.highlights import reconstruct_highlights
 from mountcam.develop.looks import load_look, look_names, parse_look
+from mountcam.develop.schedule import Schedule
 from mountcam.develop.tone import ToneCurve, build_lut, lut_lookup
 from mountcam.dng import DngInfo, read_dng, write_dng
 from mountcam.dng.calibration import BASELINE_EXPOSURE_EV, ColorCalibration
@@ -138,13 +138,13 @@ def test_path_dnginfo_and_rawframe_develop_the_same(tmp_path: Path) -> None:
         develop(42)
 
 
-def test_strips_do_not_show(monkeypatch) -> None:
+def test_strips_do_not_show() -> None:
     info = make_info(textured_scene(96, 128, seed=2))
     settings = DevelopSettings(denoise=False, lens_correction=False)
-    whole = develop(info, settings).pixels
-    monkeypatch.setattr(pipeline_module, "STRIP_ROWS", 10)
-    strips = develop(info, settings).pixels
-    np.testing.assert_allclose(strips, whole, atol=1e-5)
+    whole = develop(info, settings, schedule=Schedule(strip_rows=200)).pixels
+    for schedule in (Schedule(strip_rows=10), Schedule(strip_rows=10, workers=1)):
+        strips = develop(info, settings, schedule=schedule).pixels
+        np.testing.assert_array_equal(strips, whole)
 
 
 def test_integer_outputs_are_the_rounded_float_output() -> None:

@@ -71,11 +71,11 @@ def test_without_the_package_stamp_numba_keeps_the_stale_kernel(tmp_path):
 
 
 def test_mountcam_kernels_use_the_package_locator():
-    from mountcam.develop import pipeline
+    from mountcam.develop import strip_kernels
 
     kernel = next(
         obj
-        for obj in vars(pipeline).values()
+        for obj in vars(strip_kernels).values()
         if hasattr(obj, "_cache") and getattr(obj._cache, "_impl", None) is not None
     )
     locator = kernel._cache._impl.locator
@@ -87,7 +87,11 @@ def test_the_stamp_covers_every_module_that_uses_numba():
     names = {
         p.relative_to(jit.PACKAGE_ROOT).as_posix() for p in jit._numba_modules(jit.PACKAGE_ROOT)
     }
-    assert {"develop/pipeline.py", "develop/demosaic_fast.py", "develop/highlights.py"} <= names
+    assert {
+        "develop/strip_kernels.py",
+        "develop/demosaic_fast.py",
+        "develop/highlights.py",
+    } <= names
     assert "errors.py" not in names
 
 
@@ -100,10 +104,10 @@ def test_develop_survives_numba_workqueue_layer(tmp_path):
     dng = write_foreign_dng(tmp_path / "f.dng")
     code = (
         "import sys, numpy as np\n"
-        "from mountcam.develop import pipeline\n"
+        "from mountcam.develop import develop\n"
+        "from mountcam.develop.schedule import Schedule\n"
         "from mountcam.jit import concurrent_launches_are_safe\n"
-        "pipeline.STRIP_ROWS = 32\n"
-        f"img = pipeline.develop({str(dng)!r}, output_dtype=np.uint8)\n"
+        f"img = develop({str(dng)!r}, output_dtype=np.uint8, schedule=Schedule(strip_rows=32))\n"
         f"np.save({str(tmp_path / 'out.npy')!r}, img.pixels)\n"
         "print('safe:', concurrent_launches_are_safe())\n"
     )
@@ -112,9 +116,9 @@ def test_develop_survives_numba_workqueue_layer(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     assert "safe: False" in out.stdout
 
-    from mountcam.develop import pipeline
+    from mountcam.develop import develop
 
-    reference = pipeline.develop(dng, output_dtype=np.uint8).pixels
+    reference = develop(dng, output_dtype=np.uint8).pixels
     got = np.load(tmp_path / "out.npy")
     assert got.shape == reference.shape
     np.testing.assert_array_equal(got, reference)  # strips are exact, serial or not

@@ -675,6 +675,11 @@ def version() -> None:
 
 
 def main() -> None:
+    from mountcam.allocator import tune_malloc_for_large_arrays
+
+    # A command that develops 50 MP pictures and exits: let malloc keep its freed blocks
+    # (mountcam.allocator says why); the library never does this on its own.
+    tune_malloc_for_large_arrays()
     app()
 
 

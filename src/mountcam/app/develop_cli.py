@@ -25,7 +25,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -65,6 +65,8 @@ class Job:
     fmt: str
     jpeg_quality: int
     exact_name: bool
+    #: Strip threads of this picture (a develop Schedule's ``workers``); None: the default.
+    strip_workers: int | None = None
 
 
 @dataclass(frozen=True)
@@ -84,13 +86,15 @@ def develop_file(job: Job) -> Outcome:
 
     from mountcam.develop import develop
     from mountcam.develop.output import save_image
+    from mountcam.develop.schedule import Schedule
     from mountcam.file_naming import write_counted
 
     t0 = time.perf_counter()
     try:
         _check_is_tiff(job.source)
         dtype = {"jpeg": np.uint8, "png": np.uint8, "tiff32": np.float32}.get(job.fmt, np.uint16)
-        image = develop(job.source, job.settings, output_dtype=dtype)
+        schedule = Schedule() if job.strip_workers is None else Schedule(workers=job.strip_workers)
+        image = develop(job.source, job.settings, output_dtype=dtype, schedule=schedule)
         # Someone may take the name after it was chosen: count on, unless it was asked for.
         _, target = write_counted(
             job.target,
@@ -172,22 +176,24 @@ def plan_targets(
 
 
 def _init_worker(threads: int) -> None:
-    """Share the cores between the workers: each uses ``threads`` for OpenCV, numba and the
-    pipeline's strips."""
+    """Share the cores between the workers: each uses ``threads`` for OpenCV and numba (and
+    as many strip threads, :func:`_strip_workers`)."""
     import cv2
+    import numba
 
+    from mountcam.allocator import tune_malloc_for_large_arrays
+
+    tune_malloc_for_large_arrays()  # a fresh interpreter: the command's main() did not run here
     cv2.setNumThreads(threads)
-    try:
-        import numba
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
 
-        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
-    except (ImportError, ValueError):  # pragma: no cover
-        pass
-    from mountcam.develop import pipeline
 
-    # The pipeline develops strips on threads too; one strip at a time per worker when the
-    # workers already fill the cores.
-    pipeline.STRIP_WORKERS = max(1, min(pipeline.STRIP_WORKERS, threads))
+def _strip_workers(threads: int) -> int:
+    """Strip threads per picture when each picture has ``threads`` cores: the pipeline's
+    default, fewer when the worker processes already fill the cores."""
+    from mountcam.develop.schedule import default_workers
+
+    return max(1, min(default_workers(), threads))
 
 
 def develop_command(
@@ -315,9 +321,9 @@ def develop_command(
         if jobs is None:
             # Each picture already runs on the pipeline's strip threads (2): more processes than
             # cores / 2 only add start-up time (measured: docs/develop-finishing.md).
-            from mountcam.develop.pipeline import STRIP_WORKERS
+            from mountcam.develop.schedule import default_workers
 
-            jobs = max(1, cores // max(1, STRIP_WORKERS))
+            jobs = max(1, cores // default_workers())
         if jobs < 1:
             raise InvalidSetting(f"--jobs {jobs}: at least 1")
         settings = DevelopSettings(
@@ -423,14 +429,16 @@ def _run_all(work: list[Job], jobs: int, cores: int, show_progress: bool) -> lis
 
             # spawn: a fresh interpreter per worker, never a fork of a process whose OpenCV or
             # numba thread pools are already running (that can deadlock).
+            threads = max(1, cores // jobs)
             pool = ProcessPoolExecutor(
                 max_workers=jobs,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker,
-                initargs=(max(1, cores // jobs),),
+                initargs=(threads,),
             )
+            shared = [replace(job, strip_workers=_strip_workers(threads)) for job in work]
             with pool:
-                futures = {pool.submit(develop_file, job): i for i, job in enumerate(work)}
+                futures = {pool.submit(develop_file, job): i for i, job in enumerate(shared)}
                 for future in as_completed(futures):
                     i = futures[future]
                     try:

@@ -44,8 +44,13 @@ from mountcam.jit import njit, prange
 
 #: Spacing of the exactly computed sample grid, pixels.
 GRID_STEP_PX = 8
-#: Output rows per strip.
+#: Output rows per strip of :func:`apply_opcodes` (the pipeline brings its own strips).
 STRIP_ROWS = 256
+#: A WarpRectilinear that moves no pixel by more than this (pixels) is skipped: a shift of
+#: 0.05 px changes an edge's position by less than any measurement of it resolves (ISO 12233
+#: edge fits scatter by ~0.1 px), while the bicubic resampling would cost a pass over the
+#: picture and soften it slightly. Phones and converters write such near-identity warps.
+NEGLIGIBLE_WARP_PX = 0.05
 
 
 def apply_opcodes(
@@ -59,14 +64,15 @@ def apply_opcodes(
     linear RGB ``rgb`` (float32 (H, W, 3)) whose top-left pixel is pixel ``origin_rc`` (row,
     col) of the ``full_size_hw`` (H, W) image the opcodes were written for (default: ``rgb``
     is that whole image). Returns a new float32 array of the same shape; pixels whose source
-    lies outside ``rgb`` take the nearest edge pixel."""
+    lies outside ``rgb`` take the nearest edge pixel. Warps that move no pixel of the image by
+    more than :data:`NEGLIGIBLE_WARP_PX` are skipped (:func:`significant_opcodes`)."""
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise InvalidSetting(f"lens correction needs an (H, W, 3) RGB image, got {rgb.shape}")
     out = np.ascontiguousarray(rgb, dtype=np.float32)
     owned = out is not rgb  # a fresh array may be corrected in place
     full = tuple(full_size_hw) if full_size_hw is not None else out.shape[:2]
-    for op in ops:
+    for op in significant_opcodes(ops, full):
         if isinstance(op, FixVignetteRadial):
             out = _vignette(out, op, origin_rc, full, in_place=owned)
             owned = True
@@ -74,42 +80,41 @@ def apply_opcodes(
             out = _warp(out, op, origin_rc, full)
             owned = True
         else:
-            name = type(op).__name__
-            ident = getattr(op, "opcode_id", name)
-            if not getattr(op, "flags", 1) & 1:
-                raise UnreadableFile(
-                    f"this DNG requires lens-correction opcode {ident} ({name}), which mountcam "
-                    "cannot apply after demosaicking; develop it without lens correction "
-                    "(--no-lens-correction)"
-                )
-            warnings.warn(
-                f"skipping optional opcode {ident} ({name}) in OpcodeList3",
-                RuntimeWarning,
-                stacklevel=2,
-            )
+            _refuse_or_skip(op)
     return out if owned else out.copy()
+
+
+def significant_opcodes(ops: Sequence, full: tuple[int, int]) -> list:
+    """``ops`` without the WarpRectilinear opcodes that move no pixel of the ``full`` (H, W)
+    image by more than :data:`NEGLIGIBLE_WARP_PX` (resampling for less would only blur)."""
+    return [
+        op
+        for op in ops
+        if not (
+            isinstance(op, WarpRectilinear) and warp_max_shift_px(op, full) < NEGLIGIBLE_WARP_PX
+        )
+    ]
+
+
+def _refuse_or_skip(op) -> None:
+    """An opcode this module cannot apply: refused when required, skipped with a warning when
+    optional (DNG 1.4 §6: bit 0 of the flags marks an optional opcode)."""
+    name = type(op).__name__
+    ident = getattr(op, "opcode_id", name)  # UnknownOpcode has an id; known classes a name
+    if not op.flags & 1:
+        raise UnreadableFile(
+            f"this DNG requires lens-correction opcode {ident} ({name}), which mountcam "
+            "cannot apply after demosaicking; develop it without lens correction "
+            "(--no-lens-correction)"
+        )
+    warnings.warn(
+        f"skipping optional opcode {ident} ({name}) in OpcodeList3", RuntimeWarning, stacklevel=3
+    )
 
 
 def _norm_radius(cx_px: float, cy_px: float, full: tuple[int, int]) -> float:
     height, width = full
     return math.hypot(max(cx_px, width - cx_px), max(cy_px, height - cy_px))
-
-
-def _grid(n: int, origin: int) -> tuple[np.ndarray, int]:
-    """Positions (full-image pixels) of a coarse grid whose bilinear resize by GRID_STEP_PX
-    (then :func:`_upsample`'s crop) lands exactly on pixels ``origin .. origin + n − 1``: the
-    centres of GRID_STEP_PX-wide blocks, with one extra block on each side so that the pixels
-    near the edges are interpolated, not extrapolated."""
-    s = GRID_STEP_PX
-    count = -(-n // s) + 2
-    return origin + (np.arange(count) - 1) * s + (s - 1) / 2.0, count
-
-
-def _upsample(coarse: np.ndarray, h: int, w: int) -> np.ndarray:
-    s = GRID_STEP_PX
-    gh, gw = coarse.shape[:2]
-    up = cv2.resize(coarse, (gw * s, gh * s), interpolation=cv2.INTER_LINEAR)
-    return up[s : s + h, s : s + w]
 
 
 def vignette_terms(
@@ -180,51 +185,134 @@ def warp_source_offsets(
     return (src_dy - dy) * norm, (src_dx - dx) * norm
 
 
+def warp_max_shift_px(op: WarpRectilinear, full: tuple[int, int]) -> float:
+    """The largest distance, pixels, by which ``op`` moves a pixel of the ``full`` (H, W)
+    image, any plane: the exact displacement on a 65 × 65 grid that includes the edges and
+    corners (a lens polynomial varies smoothly; its largest shifts are at the edges)."""
+    height, width = full
+    rows = np.linspace(0.0, height - 1.0, 65)[:, None]
+    cols = np.linspace(0.0, width - 1.0, 65)[None, :]
+    worst = 0.0
+    for plane in range(max(1, len(op.coefficients))):
+        d_row, d_col = warp_source_offsets(op, plane, rows, cols, full)
+        worst = max(worst, float(np.sqrt(d_row * d_row + d_col * d_col).max()))
+    return worst
+
+
+class StripWarp:
+    """A WarpRectilinear applied one horizontal strip at a time.
+
+    Positions are those of the ``full`` (H, W) image the opcode was written for; a window of
+    it starts at (row, col) of that image. For output rows ``out_rows`` the warp reads the
+    source rows :meth:`source_rows` returns, so a caller demosaics only those (plus the
+    context its own stages need) and :meth:`apply` resamples them. The source positions are
+    exact on a grid of every :data:`GRID_STEP_PX`-th pixel of the full image and bilinearly
+    interpolated in between (``cv2.resize``); the grid is anchored to the full image, not to
+    the strip, so the maps, and the pixels, do not depend on where the strips are cut. The
+    resampling is bicubic (``cv2.remap``, which quantises positions to 1/32 px), all planes at
+    once when the opcode has one coefficient set, plane by plane for lateral colour.
+    """
+
+    def __init__(self, op: WarpRectilinear, full: tuple[int, int]) -> None:
+        self.op = op
+        self.full = (int(full[0]), int(full[1]))
+        self.planes = 1 if len(op.coefficients) <= 1 else 3
+
+    def source_rows(self, out_rows: tuple[int, int], cols: tuple[int, int]) -> tuple[int, int]:
+        """[first, stop) rows of the full image that the bicubic resampling of output rows
+        ``out_rows`` = [a, b) × columns ``cols`` reads, clipped to the image. A lens warp does
+        not fold the image (the source row grows with the output row in every column), so the
+        first and last output rows bound it; one row of slack on each side covers the
+        interpolated grid."""
+        a, b = out_rows
+        cols_px = np.arange(cols[0], cols[1], dtype=np.float64)[None, :]
+        rows_px = np.array([[a], [b - 1]], dtype=np.float64)
+        lo, hi = math.inf, -math.inf
+        for plane in range(self.planes):
+            d_row, _ = warp_source_offsets(self.op, plane, rows_px, cols_px, self.full)
+            lo = min(lo, float((d_row[0] + a).min()))
+            hi = max(hi, float((d_row[1] + b - 1).max()))
+        first = math.floor(lo) - 2  # bicubic: floor − 1 .. floor + 2, and one row of slack
+        stop = math.floor(hi) + 4
+        return max(0, min(first, self.full[0] - 2)), min(self.full[0], max(stop, 2))
+
+    def maps(
+        self, plane: int, out_rows: tuple[int, int], cols: tuple[int, int]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(map_x, map_y), float32 (rows, cols): the full-image source column and row of each
+        output pixel of rows ``out_rows`` × columns ``cols`` for ``plane``."""
+        s = GRID_STEP_PX
+        (a, b), (c0, c1) = out_rows, cols
+        k_row, k_col = a // s - 1, c0 // s - 1  # grid nodes at k·s + (s − 1)/2 of the image
+        n_row = -(-(b - k_row * s) // s) + 1
+        n_col = -(-(c1 - k_col * s) // s) + 1
+        grid_r = (k_row + np.arange(n_row))[:, None] * s + (s - 1) / 2.0
+        grid_c = (k_col + np.arange(n_col))[None, :] * s + (s - 1) / 2.0
+        d_row, d_col = warp_source_offsets(self.op, plane, grid_r, grid_c, self.full)
+        # cv2.resize by s puts output pixel i of a linear resize at node (i + ½)/s − ½, i.e.
+        # at image position k·s + i: pixel (a, c0) is at (a − k_row·s, c0 − k_col·s).
+        size = (n_col * s, n_row * s)
+        up_r = cv2.resize(d_row.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
+        up_c = cv2.resize(d_col.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
+        y0, x0 = a - k_row * s, c0 - k_col * s
+        map_y = up_r[y0 : y0 + b - a, x0 : x0 + c1 - c0]
+        map_x = up_c[y0 : y0 + b - a, x0 : x0 + c1 - c0]
+        map_y += np.arange(a, b, dtype=np.float32)[:, None]
+        map_x += np.arange(c0, c1, dtype=np.float32)[None, :]
+        return map_x, map_y
+
+    def apply(
+        self,
+        src: np.ndarray,
+        src_origin: tuple[int, int],
+        out_rows: tuple[int, int],
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Output rows ``out_rows`` (full-image rows) of the corrected image, over the columns
+        of ``src``: float32 (rows, W, 3), into ``out`` when given. ``src``: float32 (h, W, 3),
+        a window of the uncorrected image whose top-left pixel is ``src_origin`` (row, col) of
+        the full image, holding :meth:`source_rows`; sources beyond it take its edge pixels."""
+        r0, c0 = src_origin
+        a, b = out_rows
+        cols = (c0, c0 + src.shape[1])
+        if out is None:
+            out = np.empty((b - a, src.shape[1], 3), np.float32)
+        planes = []
+        for plane in range(self.planes):
+            map_x, map_y = self.maps(plane, out_rows, cols)
+            map_x -= np.float32(c0)
+            map_y -= np.float32(r0)
+            planes.append((map_x, map_y))
+        remap = {"interpolation": cv2.INTER_CUBIC, "borderMode": cv2.BORDER_REPLICATE}
+        if self.planes == 1:
+            cv2.remap(src, *planes[0], dst=out, **remap)
+            return out
+        # Lateral colour: each plane with its own maps. Only the band of source rows these
+        # output rows read is split into planes.
+        lo = max(0, int(min(np.floor(m[1].min()) for m in planes)) - 2)
+        hi = min(src.shape[0], int(max(np.ceil(m[1].max()) for m in planes)) + 3)
+        if hi <= lo:  # everything reads outside the window: its nearest edge rows
+            above = max(float(m[1].max()) for m in planes) < 0
+            lo, hi = (
+                (0, min(src.shape[0], 2)) if above else (max(0, src.shape[0] - 2), src.shape[0])
+            )
+        band = cv2.split(src[lo:hi])
+        warped = []
+        for p, (map_x, map_y) in enumerate(planes):
+            map_y -= np.float32(lo)
+            warped.append(cv2.remap(band[p], map_x, map_y, **remap))
+        cv2.merge(warped, dst=out)
+        return out
+
+
 def _warp(rgb: np.ndarray, op: WarpRectilinear, origin, full) -> np.ndarray:
+    """The whole window ``rgb`` (top-left at ``origin`` of the ``full`` image) warped, in
+    strips of :data:`STRIP_ROWS` output rows."""
     h, w = rgb.shape[:2]
-    # One coefficient set: all planes alike, one 3-channel remap. Otherwise one per plane (a
-    # 4-plane list, RGGB-style, has no meaning on RGB: its planes 0, 1, 2 are used).
-    planes = 1 if len(op.coefficients) <= 1 else 3
+    warp = StripWarp(op, full)
     out = np.empty_like(rgb)
-    grid_c, _ = _grid(w, origin[1])
-    col_index = np.arange(w, dtype=np.float32)[None, :]
-    map_x = np.empty((planes, STRIP_ROWS, w), np.float32)
-    map_y = np.empty((planes, STRIP_ROWS, w), np.float32)
-    warped = [np.empty((STRIP_ROWS, w), np.float32) for _ in range(planes if planes > 1 else 0)]
     for top in range(0, h, STRIP_ROWS):
         n = min(STRIP_ROWS, h - top)
-        grid_r, _ = _grid(n, origin[0] + top)
-        row_index = np.arange(top, top + n, dtype=np.float32)[:, None]
-        for p in range(planes):
-            d_row, d_col = warp_source_offsets(op, p, grid_r[:, None], grid_c[None, :], full)
-            np.add(_upsample(d_row.astype(np.float32), n, w), row_index, out=map_y[p, :n])
-            np.add(_upsample(d_col.astype(np.float32), n, w), col_index, out=map_x[p, :n])
-        if planes == 1:
-            cv2.remap(
-                rgb,
-                map_x[0, :n],
-                map_y[0, :n],
-                dst=out[top : top + n],
-                interpolation=cv2.INTER_CUBIC,
-                borderMode=cv2.BORDER_REPLICATE,
-            )
-            continue
-        # Only the band of source rows this strip reads (plus the bicubic support) is split into
-        # planes: splitting the whole image would allocate and fault in three full planes.
-        lo = max(0, int(np.floor(map_y[:, :n].min())) - 2)
-        hi = min(h, int(np.ceil(map_y[:, :n].max())) + 3)
-        if hi <= lo:  # everything reads outside the image: the nearest edge rows
-            lo, hi = (0, min(h, 2)) if map_y[:, :n].max() < 0 else (max(0, h - 2), h)
-        band = cv2.split(rgb[lo:hi])
-        for p in range(3):
-            map_y[p, :n] -= np.float32(lo)
-            cv2.remap(
-                band[p],
-                map_x[p, :n],
-                map_y[p, :n],
-                dst=warped[p][:n],
-                interpolation=cv2.INTER_CUBIC,
-                borderMode=cv2.BORDER_REPLICATE,
-            )
-        cv2.merge([wp[:n] for wp in warped], dst=out[top : top + n])
+        a = origin[0] + top
+        warp.apply(rgb, origin, (a, a + n), out=out[top : top + n])
     return out

@@ -44,10 +44,11 @@ class Look:
         return s * np.eye(3) + (1.0 - s) * np.outer(np.ones(3), y)
 
 
-def look_names() -> list[str]:
-    """Names of the look files shipped in ``mountcam/data/looks``."""
+@lru_cache(maxsize=1)
+def look_names() -> tuple[str, ...]:
+    """Names of the look files shipped in ``mountcam/data/looks`` (read once per process)."""
     folder = resources.files("mountcam.data") / "looks"
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+    return tuple(sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml")))
 
 
 @lru_cache(maxsize=8)

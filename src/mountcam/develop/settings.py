@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from mountcam.develop.looks import look_names
 from mountcam.errors import InvalidSetting
 
 QUALITIES = ("fast", "high")
-LOOKS = ("standard", "authentic", "vibrant")
 WB_NAMES = ("as-shot", "auto", "daylight", "cloudy", "shade", "tungsten", "fluorescent")
 OUTPUT_SPACES = ("srgb", "display-p3")
 #: Colour temperatures a kelvin white balance may ask for (the span of Robertson's isotemperature
@@ -28,7 +28,8 @@ class DevelopSettings:
     """Settings of one development.
 
     ``quality``: ``fast`` (default demosaic, everything fused) or ``high`` (the best demosaic).
-    ``look``: a look file under ``data/looks`` (``standard``, ``authentic``, ``vibrant``).
+    ``look``: the name of a look file under ``data/looks`` (:func:`~mountcam.develop.looks.look_names`:
+    ``standard``, ``authentic``, ``vibrant`` ship with mountcam).
     ``wb``: ``as-shot`` (the DNG's AsShotNeutral), ``auto`` (estimated from the raw), a preset
     name, or a colour temperature in kelvin (int, or a string such as ``"5600"``/``"5600K"``).
     ``exposure_ev``: added to the DNG's BaselineExposure, in EV (stops).
@@ -54,8 +55,9 @@ class DevelopSettings:
     def __post_init__(self) -> None:
         if self.quality not in QUALITIES:
             raise InvalidSetting(f"quality '{self.quality}' is not one of: {', '.join(QUALITIES)}")
-        if self.look not in LOOKS:
-            raise InvalidSetting(f"look '{self.look}' is not one of: {', '.join(LOOKS)}")
+        looks = look_names()
+        if self.look not in looks:
+            raise InvalidSetting(f"look '{self.look}' is not one of: {', '.join(looks)}")
         if self.output_space not in OUTPUT_SPACES:
             raise InvalidSetting(
                 f"output colour space '{self.output_space}' is not one of: "
