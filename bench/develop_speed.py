@@ -27,6 +27,11 @@ takes any other file), developed to JPEG q90 by every contender, in four tables:
    developed the picture once already, against rawpy + JPEG likewise (the issue-5 figures).
 4. **Start-up** (``startup``): the fixed cost of a command: ``python -c pass``, the
    imports of each Python contender, and ``mountcam develop`` on a 512×384 crop.
+5. **Lens correction** (``lens``): a 50 MP M-module DNG whose OpcodeList3 holds a
+   FixVignetteRadial and a WarpRectilinear with lateral colour (``mountcam shoot --scene
+   sample:motorcycle --module m --lens super-elmar-m-18 --mode full --bits 12 --seed 1``;
+   ``--m-dng`` takes another), developed in a warm process with and without
+   ``lens_correction``: the difference is what the warp costs; peak RSS per child.
 
 Every contender runs in its own child process, round-robin (round k runs every contender
 once, so a burst of load from other processes falls on all of them alike); the best of
@@ -109,7 +114,8 @@ from mountcam.allocator import tune_malloc_for_large_arrays
 from mountcam.develop import DevelopSettings, develop, save_image
 tune_malloc_for_large_arrays()
 src, dst, quality, repeat = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-settings = DevelopSettings(quality=quality)
+lens = len(sys.argv) < 6 or sys.argv[5] != "no-lens"
+settings = DevelopSettings(quality=quality, lens_correction=lens)
 best = None
 for i in range(repeat + 1):
     t0 = time.perf_counter()
@@ -151,9 +157,7 @@ class Entry:
 def run_measured(cmd: list[str], cwd: Path | None = None) -> tuple[float, float, str]:
     """Run ``cmd``; (wall seconds, the child's peak RSS in MB, its stdout). Raises on failure."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd
-    )
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
     # communicate() reaps the child itself; read the pipes in threads and reap with wait4 so
     # that the child's own rusage (ru_maxrss) comes back.
     chunks: dict[str, str] = {}
@@ -178,9 +182,9 @@ def run_measured(cmd: list[str], cwd: Path | None = None) -> tuple[float, float,
     return wall, usage.ru_maxrss / 1024.0, chunks.get("out", "")
 
 
-def make_dng(folder: Path, mode: str, crop: str | None = None) -> Path:
+def make_dng(folder: Path, mode: str, crop: str | None = None, module_m: bool = False) -> Path:
     """The bench's DNG of the twin, written once and reused."""
-    suffix = f"_{crop}" if crop else ""
+    suffix = (f"_{crop}" if crop else "") + ("_m_super-elmar-m-18" if module_m else "")
     target = folder / f"motorcycle_{mode}_12bit_seed{SEED}{suffix}.dng"
     if target.exists():
         return target
@@ -192,6 +196,8 @@ def make_dng(folder: Path, mode: str, crop: str | None = None) -> Path:
         ]  # fmt: skip
         if crop:
             cmd += ["--crop", crop]
+        if module_m:
+            cmd += ["--module", "m", "--lens", "super-elmar-m-18"]
         subprocess.run(cmd, check=True, capture_output=True, text=True)
         made = sorted(Path(tmp).glob("*.dng"))
         if not made:
@@ -325,7 +331,9 @@ def batch_entries(dng: Path, work: Path, n: int) -> list[Entry]:
         Entry(
             Result("batch", "darktable-cli", detail="on the folder"),
             wall(
-                lambda i: darktable_cmd(folder, str(fresh_dir(work, "dtN")) + "/$(FILE_NAME)", conf),
+                lambda i: darktable_cmd(
+                    folder, str(fresh_dir(work, "dtN")) + "/$(FILE_NAME)", conf
+                ),
                 n,
             ),
             warmup=False,
@@ -358,6 +366,29 @@ def warm_entries(dng: Path, work: Path, repeat: int) -> list[Entry]:
         entries.append(
             Entry(Result("warm", f"mountcam {q}: develop()+save"), warm_child(cmd), warmup=False)
         )
+    return entries
+
+
+def lens_entries(m_dng: Path, work: Path, repeat: int) -> list[Entry]:
+    """Table 5: the warm develop of an M-module DNG with and without its lens correction."""
+    py = sys.executable
+    out = fresh_dir(work, "lens")
+    runs = str(max(1, repeat))
+    entries = []
+    for q in ("fast", "high"):
+        for lens in ("lens", "no-lens"):
+            cmd = [
+                py,
+                "-c",
+                MOUNTCAM_WARM,
+                str(m_dng),
+                str(out / f"m_{q}_{lens}.jpg"),
+                q,
+                runs,
+                lens,
+            ]
+            name = f"mountcam {q}: develop()+save, {'with' if lens == 'lens' else 'without'} lens correction"  # fmt: skip
+            entries.append(Entry(Result("lens", name), warm_child(cmd), warmup=False))
     return entries
 
 
@@ -470,7 +501,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="rounds of tables 1, 3, 4 (best kept)")
     ap.add_argument("--batch", type=int, default=20, help="files in the batch table")
     ap.add_argument("--batch-repeat", type=int, default=1, help="rounds of the batch table")
-    ap.add_argument("--only", default="single,batch,warm,startup", help="tables to run")
+    ap.add_argument("--only", default="single,batch,warm,startup,lens", help="tables to run")
+    ap.add_argument("--m-dng", type=Path, default=None, help="M-module DNG for the lens table")
     ap.add_argument("--quick", action="store_true", help="smoke run: 12 MP, batch of 3, 1 round")
     ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
     args = ap.parse_args()
@@ -480,6 +512,9 @@ def main() -> None:
     cache = Path(os.environ.get("TMPDIR", tempfile.gettempdir())) / "mountcam-bench"
     dng = args.dng or make_dng(cache, "binned" if args.quick else "full")
     small = make_dng(cache, "binned", crop="512x384") if "startup" in tables else None
+    m_dng = args.m_dng
+    if m_dng is None and "lens" in tables:
+        m_dng = make_dng(cache, "binned" if args.quick else "full", module_m=True)
     uptime_before = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     print(f"input {dng}; cores {os.cpu_count()}; {uptime_before}", file=sys.stderr)
     summary: dict = {"dng": str(dng), "command": " ".join(sys.argv), "tables": {}}
@@ -491,6 +526,7 @@ def main() -> None:
             ("batch", lambda: batch_entries(dng, work, batch), args.batch_repeat, False),
             ("warm", lambda: warm_entries(dng, work, repeat), 1, False),
             ("startup", lambda: startup_entries(small, work), repeat, not args.quick),
+            ("lens", lambda: lens_entries(m_dng, work, repeat), 1, False),
         ]
         results: dict[str, list[Result]] = {}
         for name, make, rounds, warmup in plan:
@@ -502,9 +538,17 @@ def main() -> None:
     titles = {
         "single": ("One file, whole command (wall, start-up included)", RAWPY, ""),
         "batch": (f"Batch of {batch} files, each tool in its batch mode", RAWPY, " per file"),
-        "warm": ("Warm process (develop + JPEG inside a process that has run once)",
-                 "rawpy AHD + JPEG (OpenCV)", ""),  # fmt: skip
+        "warm": (
+            "Warm process (develop + JPEG inside a process that has run once)",
+            "rawpy AHD + JPEG (OpenCV)",
+            "",
+        ),  # fmt: skip
         "startup": ("Start-up: fixed cost of a command", "python -c pass", ""),
+        "lens": (
+            "M-module DNG with WarpRectilinear + FixVignetteRadial, warm process",
+            "mountcam fast: develop()+save, without lens correction",
+            "",
+        ),  # fmt: skip
     }
     for name, rs in results.items():
         title, ref, per = titles[name]

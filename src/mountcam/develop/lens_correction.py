@@ -22,11 +22,11 @@ opcodes (GainMap belongs to OpcodeList2, before demosaicking) are skipped with a
 marked optional; a required opcode this module cannot apply raises
 :class:`~mountcam.errors.UnreadableFile`, as the specification asks of a reader.
 
-Speed: the warp's displacement varies smoothly over the frame, so the source positions are
-computed exactly on a grid of every :data:`GRID_STEP_PX`-th pixel and bilinearly interpolated
-in between (error well below 0.01 px for lens polynomials; the tests hold the corrected dot
-grid to 0.1 px), and the image is remapped in strips of :data:`STRIP_ROWS` rows. The vignette
-gain is evaluated exactly at every pixel in one fused numba pass.
+Speed: the warp's source position is computed exactly for every output pixel in one numba
+pass, and the image is remapped in strips (:class:`StripWarp`; the develop pipeline warps each
+of its own strips, demosaicking only the rows the strip's output reads); a warp that moves no
+pixel by more than :data:`NEGLIGIBLE_WARP_PX` is skipped. The vignette gain is evaluated exactly
+at every pixel in one fused numba pass.
 """
 
 from __future__ import annotations
@@ -42,8 +42,6 @@ from mountcam.dng.opcodes import FixVignetteRadial, WarpRectilinear
 from mountcam.errors import InvalidSetting, UnreadableFile
 from mountcam.jit import njit, prange
 
-#: Spacing of the exactly computed sample grid, pixels.
-GRID_STEP_PX = 8
 #: Output rows per strip of :func:`apply_opcodes` (the pipeline brings its own strips).
 STRIP_ROWS = 256
 #: A WarpRectilinear that moves no pixel by more than this (pixels) is skipped: a shift of
@@ -205,25 +203,28 @@ class StripWarp:
     Positions are those of the ``full`` (H, W) image the opcode was written for; a window of
     it starts at (row, col) of that image. For output rows ``out_rows`` the warp reads the
     source rows :meth:`source_rows` returns, so a caller demosaics only those (plus the
-    context its own stages need) and :meth:`apply` resamples them. The source positions are
-    exact on a grid of every :data:`GRID_STEP_PX`-th pixel of the full image and bilinearly
-    interpolated in between (``cv2.resize``); the grid is anchored to the full image, not to
-    the strip, so the maps, and the pixels, do not depend on where the strips are cut. The
-    resampling is bicubic (``cv2.remap``, which quantises positions to 1/32 px), all planes at
-    once when the opcode has one coefficient set, plane by plane for lateral colour.
+    context its own stages need) and :meth:`apply` resamples them. The source position of
+    every output pixel is computed exactly, in one numba pass (:func:`_warp_maps_kernel`),
+    so the pixels do not depend on where the strips are cut. The resampling is bicubic
+    (``cv2.remap``, which quantises positions to 1/32 px): all planes at once when the opcode
+    has one coefficient set, plane by plane for lateral colour (the planes split, with a
+    FixVignetteRadial that precedes the warp applied in the same pass).
     """
 
     def __init__(self, op: WarpRectilinear, full: tuple[int, int]) -> None:
         self.op = op
         self.full = (int(full[0]), int(full[1]))
         self.planes = 1 if len(op.coefficients) <= 1 else 3
+        height, width = self.full
+        self._centre = (op.center_x * width, op.center_y * height)  # (x, y), pixels
+        self._norm = _norm_radius(*self._centre, self.full)
+        self._coeffs = np.array(op.coefficients[: self.planes], dtype=np.float64)
 
     def source_rows(self, out_rows: tuple[int, int], cols: tuple[int, int]) -> tuple[int, int]:
         """[first, stop) rows of the full image that the bicubic resampling of output rows
         ``out_rows`` = [a, b) × columns ``cols`` reads, clipped to the image. A lens warp does
         not fold the image (the source row grows with the output row in every column), so the
-        first and last output rows bound it; one row of slack on each side covers the
-        interpolated grid."""
+        first and last output rows bound it."""
         a, b = out_rows
         cols_px = np.arange(cols[0], cols[1], dtype=np.float64)[None, :]
         rows_px = np.array([[a], [b - 1]], dtype=np.float64)
@@ -237,28 +238,19 @@ class StripWarp:
         return max(0, min(first, self.full[0] - 2)), min(self.full[0], max(stop, 2))
 
     def maps(
-        self, plane: int, out_rows: tuple[int, int], cols: tuple[int, int]
+        self, out_rows: tuple[int, int], cols: tuple[int, int], src_origin: tuple[int, int]
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(map_x, map_y), float32 (rows, cols): the full-image source column and row of each
-        output pixel of rows ``out_rows`` × columns ``cols`` for ``plane``."""
-        s = GRID_STEP_PX
+        """(map_x, map_y), float32 (planes, rows, cols): the source column and row, relative
+        to ``src_origin`` (row, col of the full image), of each output pixel of rows
+        ``out_rows`` × columns ``cols`` (:func:`warp_source_offsets`, per pixel)."""
         (a, b), (c0, c1) = out_rows, cols
-        k_row, k_col = a // s - 1, c0 // s - 1  # grid nodes at k·s + (s − 1)/2 of the image
-        n_row = -(-(b - k_row * s) // s) + 1
-        n_col = -(-(c1 - k_col * s) // s) + 1
-        grid_r = (k_row + np.arange(n_row))[:, None] * s + (s - 1) / 2.0
-        grid_c = (k_col + np.arange(n_col))[None, :] * s + (s - 1) / 2.0
-        d_row, d_col = warp_source_offsets(self.op, plane, grid_r, grid_c, self.full)
-        # cv2.resize by s puts output pixel i of a linear resize at node (i + ½)/s − ½, i.e.
-        # at image position k·s + i: pixel (a, c0) is at (a − k_row·s, c0 − k_col·s).
-        size = (n_col * s, n_row * s)
-        up_r = cv2.resize(d_row.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
-        up_c = cv2.resize(d_col.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
-        y0, x0 = a - k_row * s, c0 - k_col * s
-        map_y = up_r[y0 : y0 + b - a, x0 : x0 + c1 - c0]
-        map_x = up_c[y0 : y0 + b - a, x0 : x0 + c1 - c0]
-        map_y += np.arange(a, b, dtype=np.float32)[:, None]
-        map_x += np.arange(c0, c1, dtype=np.float32)[None, :]
+        shape = (self.planes, b - a, c1 - c0)
+        map_x, map_y = np.empty(shape, np.float32), np.empty(shape, np.float32)
+        cx, cy = self._centre
+        _warp_maps_kernel(
+            self._coeffs, cx, cy, a - cy, c0 - cx, 1.0 / self._norm, self._norm,
+            np.float32(src_origin[1]), np.float32(src_origin[0]), map_x, map_y,
+        )  # fmt: skip
         return map_x, map_y
 
     def apply(
@@ -267,42 +259,83 @@ class StripWarp:
         src_origin: tuple[int, int],
         out_rows: tuple[int, int],
         out: np.ndarray | None = None,
+        vignette: FixVignetteRadial | None = None,
     ) -> np.ndarray:
         """Output rows ``out_rows`` (full-image rows) of the corrected image, over the columns
         of ``src``: float32 (rows, W, 3), into ``out`` when given. ``src``: float32 (h, W, 3),
         a window of the uncorrected image whose top-left pixel is ``src_origin`` (row, col) of
-        the full image, holding :meth:`source_rows`; sources beyond it take its edge pixels."""
+        the full image, holding :meth:`source_rows`; sources beyond it take its edge pixels.
+        ``vignette``: a FixVignetteRadial to apply to ``src`` first (``src`` is not changed).
+        """
         r0, c0 = src_origin
         a, b = out_rows
-        cols = (c0, c0 + src.shape[1])
+        h, w = src.shape[:2]
+        map_x, map_y = self.maps(out_rows, (c0, c0 + w), src_origin)
         if out is None:
-            out = np.empty((b - a, src.shape[1], 3), np.float32)
-        planes = []
-        for plane in range(self.planes):
-            map_x, map_y = self.maps(plane, out_rows, cols)
-            map_x -= np.float32(c0)
-            map_y -= np.float32(r0)
-            planes.append((map_x, map_y))
+            out = np.empty((b - a, w, 3), np.float32)
         remap = {"interpolation": cv2.INTER_CUBIC, "borderMode": cv2.BORDER_REPLICATE}
-        if self.planes == 1:
-            cv2.remap(src, *planes[0], dst=out, **remap)
+        if self.planes == 1 and vignette is None:
+            cv2.remap(src, map_x[0], map_y[0], dst=out, **remap)
             return out
-        # Lateral colour: each plane with its own maps. Only the band of source rows these
-        # output rows read is split into planes.
-        lo = max(0, int(min(np.floor(m[1].min()) for m in planes)) - 2)
-        hi = min(src.shape[0], int(max(np.ceil(m[1].max()) for m in planes)) + 3)
+        # Plane by plane: only the band of source rows these output rows read is split.
+        lo = max(0, math.floor(float(map_y.min())) - 2)
+        hi = min(h, math.ceil(float(map_y.max())) + 3)
         if hi <= lo:  # everything reads outside the window: its nearest edge rows
-            above = max(float(m[1].max()) for m in planes) < 0
-            lo, hi = (
-                (0, min(src.shape[0], 2)) if above else (max(0, src.shape[0] - 2), src.shape[0])
+            lo, hi = (0, min(h, 2)) if float(map_y.max()) < 0 else (max(0, h - 2), h)
+        dv2, dh2, k = (np.zeros(1, np.float32), np.zeros(1, np.float32), np.zeros(5, np.float32))
+        if vignette is not None:
+            dv2, dh2, k = vignette_terms(vignette, src_origin, (h, w), self.full)
+        band = np.empty((3, hi - lo, w), np.float32)
+        _split_planes_kernel(src, lo, vignette is not None, dv2, dh2, k, band)
+        map_y -= np.float32(lo)
+        warped = [
+            cv2.remap(
+                band[p], map_x[min(p, self.planes - 1)], map_y[min(p, self.planes - 1)], **remap
             )
-        band = cv2.split(src[lo:hi])
-        warped = []
-        for p, (map_x, map_y) in enumerate(planes):
-            map_y -= np.float32(lo)
-            warped.append(cv2.remap(band[p], map_x, map_y, **remap))
+            for p in range(3)
+        ]
         cv2.merge(warped, dst=out)
         return out
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def _warp_maps_kernel(
+    coeffs, cx, cy, dy0, dx0, inv_norm, norm, win_x, win_y, map_x, map_y
+):  # pragma: no cover - compiled
+    """WarpRectilinear source positions (module text), per plane p of ``coeffs`` (P, 6):
+    output pixel (i, j) of the block sits at (dy0 + i, dx0 + j) pixels from the optical
+    centre (``cx``, ``cy``); its source is (cy, cx) + (Δy', Δx')·norm, rounded to float32 and
+    then made relative to the source window's corner (``win_y``, ``win_x``, float32): that
+    subtraction is exact, so a pixel's map does not depend on the window it is computed in."""
+    planes, h, w = map_x.shape
+    for i in prange(h):
+        dy = (dy0 + i) * inv_norm
+        for p in range(planes):
+            kr0, kr1, kr2, kr3 = coeffs[p, 0], coeffs[p, 1], coeffs[p, 2], coeffs[p, 3]
+            kt0, kt1 = coeffs[p, 4], coeffs[p, 5]
+            for j in range(w):
+                dx = (dx0 + j) * inv_norm
+                r2 = dx * dx + dy * dy
+                f = kr0 + r2 * (kr1 + r2 * (kr2 + r2 * kr3))
+                sx = f * dx + kt0 * 2.0 * dx * dy + kt1 * (r2 + 2.0 * dx * dx)
+                sy = f * dy + kt1 * 2.0 * dx * dy + kt0 * (r2 + 2.0 * dy * dy)
+                map_x[p, i, j] = np.float32(cx + sx * norm) - win_x
+                map_y[p, i, j] = np.float32(cy + sy * norm) - win_y
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def _split_planes_kernel(rgb, lo, vig, dv2, dh2, k, out):  # pragma: no cover - compiled
+    """Rows ``lo`` … of interleaved ``rgb`` (h, w, 3) into the planes ``out`` (3, n, w), times
+    the FixVignetteRadial gain of :func:`vignette_terms` when ``vig``."""
+    k0, k1, k2, k3, k4 = k[0], k[1], k[2], k[3], k[4]
+    n, w = out.shape[1], out.shape[2]
+    for i in prange(n):
+        y = lo + i
+        for x in range(w):
+            g = vignette_gain(dv2[y], dh2[x], k0, k1, k2, k3, k4) if vig else np.float32(1.0)
+            out[0, i, x] = rgb[y, x, 0] * g
+            out[1, i, x] = rgb[y, x, 1] * g
+            out[2, i, x] = rgb[y, x, 2] * g
 
 
 def _warp(rgb: np.ndarray, op: WarpRectilinear, origin, full) -> np.ndarray:

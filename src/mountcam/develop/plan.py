@@ -290,12 +290,15 @@ def _lens_stage(info) -> LensStage:
     warp = StripWarp(ops[warps[0]], full)
     before, after = ops[: warps[0]], ops[warps[0] + 1 :]
 
+    # The usual M-lens list, a vignette then the warp: the gain rides in the warp's own pass.
+    lone_vignette = before[0] if len(before) == 1 and isinstance(before[0], FixVignetteRadial) else None  # fmt: skip
+
     def warped(rgb: np.ndarray, origin_rc: tuple[int, int], out_rows) -> np.ndarray:
         o = (origin_rc[0] - top, origin_rc[1] - left)
-        if before:
+        if before and lone_vignette is None:
             rgb = apply_opcodes(rgb, before, origin_rc=o, full_size_hw=full)
         rows = (out_rows[0] - top, out_rows[1] - top)
-        out = warp.apply(rgb, o, rows)
+        out = warp.apply(rgb, o, rows, vignette=lone_vignette)
         if after:
             out = apply_opcodes(out, after, origin_rc=(rows[0], o[1]), full_size_hw=full)
         return out
