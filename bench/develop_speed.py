@@ -503,11 +503,16 @@ def main() -> None:
     ap.add_argument("--batch-repeat", type=int, default=1, help="rounds of the batch table")
     ap.add_argument("--only", default="single,batch,warm,startup,lens", help="tables to run")
     ap.add_argument("--m-dng", type=Path, default=None, help="M-module DNG for the lens table")
+    ap.add_argument("--no-warmup", action="store_true", help="no untimed warm-up round")
+    ap.add_argument(
+        "--no-gui-peers", action="store_true", help="leave darktable-cli and rawtherapee-cli out"
+    )
     ap.add_argument("--quick", action="store_true", help="smoke run: 12 MP, batch of 3, 1 round")
     ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
     args = ap.parse_args()
     tables = set(args.only.split(","))
     repeat = 1 if args.quick else args.repeat
+    warmup = not (args.quick or args.no_warmup)
     batch = 3 if args.quick else args.batch
     cache = Path(os.environ.get("TMPDIR", tempfile.gettempdir())) / "mountcam-bench"
     dng = args.dng or make_dng(cache, "binned" if args.quick else "full")
@@ -522,17 +527,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         plan = [
-            ("single", lambda: single_entries(dng, work), repeat, not args.quick),
+            ("single", lambda: single_entries(dng, work), repeat, warmup),
             ("batch", lambda: batch_entries(dng, work, batch), args.batch_repeat, False),
             ("warm", lambda: warm_entries(dng, work, repeat), 1, False),
-            ("startup", lambda: startup_entries(small, work), repeat, not args.quick),
+            ("startup", lambda: startup_entries(small, work), repeat, warmup),
             ("lens", lambda: lens_entries(m_dng, work, repeat), 1, False),
         ]
         results: dict[str, list[Result]] = {}
-        for name, make, rounds, warmup in plan:
+        for name, make, rounds, warm in plan:
             if name in tables:
                 entries = make()
-                run_round_robin(entries, rounds, warmup)
+                if args.no_gui_peers:
+                    entries = [e for e in entries if "-cli" not in e.result.name]
+                run_round_robin(entries, rounds, warm)
                 results[name] = [e.result for e in entries]
     print(f"\n`{' '.join(['python', *sys.argv])}` — {dng.name} ({mb:.0f} MB), JPEG q90")
     titles = {
