@@ -135,3 +135,31 @@ def test_a_uniform_scene_keeps_its_cfa_phase_behind_an_odd_margin():
         index = cfa[rows[:, None], cols[None, :]]
         expected = np.take_along_axis(planes, index[..., None], axis=2)[..., 0]
         assert np.allclose(mosaic, expected, rtol=1e-5)
+
+
+
+@pytest.mark.parametrize("scene_name", ["chart:colorchecker", "sample:coffee"])
+@pytest.mark.parametrize("mode", ["binned", "full"])
+def test_the_band_by_band_mosaic_equals_picking_from_the_blurred_planes(scene_name, mode):
+    """With diffraction as the only lens effect the capture renders, blurs and picks one band
+    at a time (no (H, W, 3) image); every pixel must equal the one picked from the three
+    blurred planes the general path forms."""
+    from mountcam.optics.imaging import form_image
+    from mountcam.optics.lens import LensState, load_lens
+    from mountcam.sensor.capture import readout_cfa, readout_window
+    from mountcam.sensor.model import load_sensor
+
+    model, lens = load_sensor(), load_lens("main-8.7")
+    window = readout_window(model, mode, (200, 144))
+    optical = form_image(load_scene(scene_name), lens, LensState(lens.max_f), window)
+    assert optical.effects is not None and not optical.effects.defocus
+    weights = model.photoelectron_weights(optical.spectral_irradiance_w_m2_nm, mode)
+    cfa = readout_cfa(model, mode)
+    origin = (window.origin_row, window.origin_col)
+    fast = optical.mosaic(weights, cfa, origin)
+
+    planes = optical.planes(weights)
+    rows = (np.arange(window.height) + origin[0]) % cfa.shape[0]
+    cols = (np.arange(window.width) + origin[1]) % cfa.shape[1]
+    picked = np.take_along_axis(planes, cfa[rows[:, None], cols[None, :]][..., None], axis=2)
+    assert np.array_equal(fast, picked[..., 0])

@@ -55,6 +55,7 @@ __all__ = [
     "airy_intensity",
     "airy_psf",
     "apply_diffraction",
+    "diffract_plane",
     "diffraction_cutoff_cy_per_m",
     "diffraction_otf",
 ]
@@ -200,6 +201,23 @@ def _multiply_otf(spec, fy, fx, lam_n, lut):  # pragma: no cover - compiled
         while m < w:
             spec[k, m] = 0.0
             m += 1
+
+
+def diffract_plane(
+    plane: np.ndarray, wavelength_m: float, f_number: float, pitch_m: float
+) -> np.ndarray:
+    """One band of :func:`apply_diffraction`, (H, W) float32, without clipping; ``plane`` (a
+    C-contiguous float32 array) is used as scratch and must not be used afterwards.
+
+    The capture calls this band by band, so that no (H, W, 3) image is held at 50 MP.
+    """
+    _check(float(wavelength_m), f_number)
+    h, w = plane.shape
+    fy = np.arange(h, dtype=np.float64) / (2.0 * h * pitch_m)
+    fx = np.arange(w, dtype=np.float64) / (2.0 * w * pitch_m)
+    spec = scipy.fft.dctn(plane, type=2, workers=FFT_WORKERS, overwrite_x=True)
+    _multiply_otf(spec, fy, fx, float(wavelength_m) * f_number, _OTF_LUT)
+    return scipy.fft.idctn(spec, type=2, workers=FFT_WORKERS, overwrite_x=True)
 
 
 def apply_diffraction(

@@ -202,6 +202,85 @@ def _poisson(lam, state):  # pragma: no cover - compiled
             return k, state
 
 
+@njit(inline="always", cache=True)
+def _stream_key(seed, stream, frame):  # pragma: no cover - compiled
+    """The part of :func:`_key` shared by every pixel of a frame:
+    ``_key(seed, stream, frame, i) == _mix(_stream_key(seed, stream, frame) ^ (i * _M2))``."""
+    k = _mix(np.uint64(seed) * _GOLDEN + np.uint64(stream))
+    return _mix(k ^ (np.uint64(frame) * _M1))
+
+
+@njit(inline="always", cache=True)
+def _first_normal(bits):  # pragma: no cover - compiled
+    """The ziggurat's first try on 64 random bits: (value, accepted). Accepted (98.8 %) it is
+    what :func:`_normal` returns for the state those bits came from."""
+    iz = np.int64(bits & _LOW7)
+    hz = np.int64(np.int32(np.uint32(bits >> _S32)))
+    return hz * _ZWN[iz], abs(hz) < _ZKN[iz]
+
+
+@njit(inline="always", cache=True)
+def _to_uniform(bits):  # pragma: no cover - compiled
+    return ((bits >> _S11) + 0.5) * _INV53
+
+
+@njit(inline="always", cache=True)
+def _to_dn(signal_e, k_dn_per_e, black_dn, white_dn, digital_gain):  # pragma: no cover
+    # The ADC quantises and clips; digital gain then scales the clipped code.
+    dn = min(max(math.floor(k_dn_per_e * signal_e + black_dn + 0.5), 0.0), white_dn)
+    if digital_gain != 1.0:
+        dn = math.floor(black_dn + (dn - black_dn) * digital_gain + 0.5)
+        dn = min(max(dn, 0.0), white_dn)
+    return dn
+
+
+@njit(inline="always", cache=True)
+def _pixel_dn(  # pragma: no cover - compiled
+    rate_e_per_s,
+    exposure_s,
+    dark_e,
+    well_e,
+    prnu,
+    dsnu_rel,
+    dsnu_offset_e,
+    read_e,
+    k_dn_per_e,
+    black_dn,
+    white_dn,
+    digital_gain,
+    fpn_key,
+    temporal_key,
+    index,
+    row_noise,
+):
+    """One pixel, every draw taken in full (rejections and all): the definition of the
+    capture's random numbers, which :func:`expose`'s fast path reproduces bit for bit."""
+    fpn = _mix(fpn_key ^ (np.uint64(index) * _M2))
+    n_prnu, fpn = _normal(fpn)
+    n_off, fpn = _normal(fpn)
+    mean_e = rate_e_per_s * exposure_s
+    mean_e *= max(0.0, 1.0 + prnu * n_prnu)
+    mean_d = dark_e
+    if dark_e * dsnu_rel > 1e-3:  # drawn last, so the other draws never depend on t
+        n_dsnu, fpn = _normal(fpn)
+        mean_d = dark_e * max(0.0, 1.0 + dsnu_rel * n_dsnu)
+    lam = mean_e + mean_d
+    state = _mix(temporal_key ^ (np.uint64(index) * _M2))
+    if lam >= GAUSSIAN_SHOT_NOISE_FROM_E and lam + 8.0 * math.sqrt(lam) < well_e:
+        # Shot and read noise are independent Gaussians here, and the well cannot be
+        # reached: their sum is one Gaussian of variance λ + σ_read².
+        n_total, state = _normal(state)
+        signal_e = lam + math.sqrt(lam + read_e * read_e) * n_total
+    else:
+        electrons, state = _poisson(lam, state)
+        if electrons > well_e:
+            electrons = well_e
+        n_read, state = _normal(state)
+        signal_e = electrons + read_e * n_read
+    signal_e += row_noise + dsnu_offset_e * n_off
+    return _to_dn(signal_e, k_dn_per_e, black_dn, white_dn, digital_gain)
+
+
 @njit(parallel=True, cache=True, fastmath=True)
 def expose(  # pragma: no cover - compiled
     rate_e_per_s,
@@ -229,42 +308,94 @@ def expose(  # pragma: no cover - compiled
     ``rate_e_per_s`` is the noise-free photo-electron rate of each pixel for its own CFA
     colour, lens fall-off included. ``dark_e`` is the mean dark electrons per pixel for this
     exposure.
+
+    Each row is done in two passes. The first is written without branches or early exits so
+    that the compiler vectorises it: every random draw is taken at its first try (the
+    ziggurat's, PTRS's quick acceptance), which is what a pixel needs 95 % of the time; a pixel
+    that needs more (a rejected try, fewer than 10 e⁻ for the inversion sampler) is flagged.
+    The second pass redoes the flagged pixels with :func:`_pixel_dn`, which takes every draw in
+    full. The random numbers are keyed by (seed, stream, frame, pixel) alone, so both passes
+    give each pixel the value :func:`_pixel_dn` gives it: the result is the same bit for bit
+    as the one-pass kernel (kept as ``tests/noise_reference.py``).
     """
     h, w = rate_e_per_s.shape
     out = np.empty((h, w), dtype=np.uint16)
+    fpn_key = _stream_key(fpn_seed, STREAM_FPN, 0)
+    temporal_key = _stream_key(seed, STREAM_TEMPORAL, frame)
+    with_dsnu = dark_e * dsnu_rel > 1e-3
+    no_dsnu = not with_dsnu
+    read2 = read_e * read_e
+    g1 = _GOLDEN
+    g2 = _GOLDEN + _GOLDEN
+    g3 = g2 + _GOLDEN
     for r in prange(h):
         gr = origin_row + r
         n_row, _ = _normal(_key(seed, STREAM_ROW, frame, gr))
         row_noise = row_e * n_row
+        redo = np.empty(w, dtype=np.uint8)
+        base = gr * full_width + origin_col
         for c in range(w):
-            index = gr * full_width + origin_col + c
-            fpn = _key(fpn_seed, STREAM_FPN, 0, index)
-            n_prnu, fpn = _normal(fpn)
-            n_off, fpn = _normal(fpn)
+            index = np.uint64(base + c)
+            fpn = _mix(fpn_key ^ (index * _M2))
+            n_prnu, ok1 = _first_normal(_mix(fpn + g1))
+            n_off, ok2 = _first_normal(_mix(fpn + g2))
+            n_dsnu, ok3 = _first_normal(_mix(fpn + g3))
             mean_e = rate_e_per_s[r, c] * exposure_s
             mean_e *= max(0.0, 1.0 + prnu * n_prnu)
-            mean_d = dark_e
-            if dark_e * dsnu_rel > 1e-3:  # drawn last, so the other draws never depend on t
-                n_dsnu, fpn = _normal(fpn)
-                mean_d = dark_e * max(0.0, 1.0 + dsnu_rel * n_dsnu)
+            mean_d = dark_e * max(0.0, 1.0 + dsnu_rel * n_dsnu) if with_dsnu else dark_e
+            ok = ok1 & ok2 & (ok3 | no_dsnu)
             lam = mean_e + mean_d
-            state = _key(seed, STREAM_TEMPORAL, frame, index)
-            if lam >= GAUSSIAN_SHOT_NOISE_FROM_E and lam + 8.0 * math.sqrt(lam) < well_e:
-                # Shot and read noise are independent Gaussians here, and the well cannot be
-                # reached: their sum is one Gaussian of variance λ + σ_read².
-                n_total, state = _normal(state)
-                signal_e = lam + math.sqrt(lam + read_e * read_e) * n_total
+            t = _mix(temporal_key ^ (index * _M2))
+            b1 = _mix(t + g1)
+            b2 = _mix(t + g2)
+            b3 = _mix(t + g3)
+            slam = math.sqrt(lam)
+            if lam >= GAUSSIAN_SHOT_NOISE_FROM_E:
+                n1, ok4 = _first_normal(b1)
+                if lam + 8.0 * slam < well_e:
+                    # Shot and read noise are independent Gaussians here, and the well cannot
+                    # be reached: their sum is one Gaussian of variance λ + σ_read².
+                    signal_e = lam + math.sqrt(lam + read2) * n1
+                    ok5 = True
+                else:
+                    electrons = min(max(0.0, math.floor(lam + slam * n1 + 0.5)), well_e)
+                    n_read, ok5 = _first_normal(b2)
+                    signal_e = electrons + read_e * n_read
             else:
-                electrons, state = _poisson(lam, state)
-                if electrons > well_e:
-                    electrons = well_e
-                n_read, state = _normal(state)
-                signal_e = electrons + read_e * n_read
+                # PTRS (Hörmann 1993), its quick acceptance only; see _poisson.
+                b = 0.931 + 2.53 * slam
+                a = -0.059 + 0.02483 * b
+                vr = 0.9277 - 3.6224 / (b - 2.0)
+                u = _to_uniform(b1) - 0.5
+                v = _to_uniform(b2)
+                us = 0.5 - abs(u)
+                k = math.floor((2.0 * a / us + b) * u + lam + 0.43)
+                ok4 = (lam >= 10.0) & (us >= 0.07) & (v <= vr)
+                n_read, ok5 = _first_normal(b3)
+                signal_e = min(k, well_e) + read_e * n_read
             signal_e += row_noise + dsnu_offset_e * n_off
-            # The ADC quantises and clips; digital gain then scales the clipped code.
-            dn = min(max(math.floor(k_dn_per_e * signal_e + black_dn + 0.5), 0.0), white_dn)
-            if digital_gain != 1.0:
-                dn = math.floor(black_dn + (dn - black_dn) * digital_gain + 0.5)
-                dn = min(max(dn, 0.0), white_dn)
-            out[r, c] = np.uint16(dn)
+            out[r, c] = np.uint16(_to_dn(signal_e, k_dn_per_e, black_dn, white_dn, digital_gain))
+            redo[c] = not (ok & ok4 & ok5)
+        for c in range(w):
+            if redo[c]:
+                out[r, c] = np.uint16(
+                    _pixel_dn(
+                        rate_e_per_s[r, c],
+                        exposure_s,
+                        dark_e,
+                        well_e,
+                        prnu,
+                        dsnu_rel,
+                        dsnu_offset_e,
+                        read_e,
+                        k_dn_per_e,
+                        black_dn,
+                        white_dn,
+                        digital_gain,
+                        fpn_key,
+                        temporal_key,
+                        base + c,
+                        row_noise,
+                    )
+                )
     return out
