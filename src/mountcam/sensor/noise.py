@@ -159,6 +159,19 @@ def _log_gamma(x):  # pragma: no cover - compiled
     return gl
 
 
+#: ln k! for k < 1024 (PTRS's k stays below λ + 100 < 400 here): a table read instead of
+#: Stirling's series in the exact acceptance test; math.lgamma is correct to ~1 ulp.
+_LOG_FACTORIAL = np.array([math.lgamma(k + 1.0) for k in range(1024)])
+
+
+@njit(inline="always", cache=True)
+def _log_factorial(k):  # pragma: no cover - compiled
+    """ln k! of a whole number k ≥ 0 (a float)."""
+    if k < 1024.0:
+        return _LOG_FACTORIAL[int(k)]
+    return _log_gamma(k + 1.0)
+
+
 #: Above this mean (electrons) shot noise is drawn as a rounded Gaussian of variance λ.
 GAUSSIAN_SHOT_NOISE_FROM_E = 256.0
 
@@ -197,7 +210,7 @@ def _poisson(lam, state):  # pragma: no cover - compiled
         # log(v) + log(1/α) − log(a/us² + b), as one logarithm.
         invalpha = 1.1239 + 1.1328 / (b - 3.4)
         if math.log(v * invalpha / (a / (us * us) + b)) <= (
-            -lam + k * math.log(lam) - _log_gamma(k + 1.0)
+            -lam + k * math.log(lam) - _log_factorial(k)
         ):
             return k, state
 
@@ -309,14 +322,16 @@ def expose(  # pragma: no cover - compiled
     colour, lens fall-off included. ``dark_e`` is the mean dark electrons per pixel for this
     exposure.
 
-    Each row is done in two passes. The first is written without branches or early exits so
-    that the compiler vectorises it: every random draw is taken at its first try (the
-    ziggurat's, PTRS's quick acceptance), which is what a pixel needs 95 % of the time; a pixel
-    that needs more (a rejected try, fewer than 10 e⁻ for the inversion sampler) is flagged.
-    The second pass redoes the flagged pixels with :func:`_pixel_dn`, which takes every draw in
-    full. The random numbers are keyed by (seed, stream, frame, pixel) alone, so both passes
-    give each pixel the value :func:`_pixel_dn` gives it: the result is the same bit for bit
-    as the one-pass kernel (kept as ``tests/noise_reference.py``).
+    Each row is done in passes. The first hashes the first tries' random words (pure integer
+    arithmetic, vectorised). The next is written without early exits so that the compiler
+    vectorises it: every random draw is taken at its first try (the ziggurat's, PTRS's quick
+    acceptance), which is what most pixels need; a pixel that needs more is flagged. The second finishes PTRS's first try where its quick acceptance failed (the exact
+    test, with logarithms: done only there). The third redoes what is left (a rejected try,
+    fewer than 10 e⁻ for the inversion sampler) with :func:`_pixel_dn`, which takes every draw
+    in full. The random numbers are keyed by (seed, stream, frame, pixel) alone, so every pass
+    gives a pixel the value :func:`_pixel_dn` gives it: the result is the same bit for bit as
+    the one-pass kernel (kept as ``tests/noise_reference.py``; ln k! now comes from a table,
+    equal to Stirling's series to ~1e-15, which moves PTRS's acceptance boundary by as much).
     """
     h, w = rate_e_per_s.shape
     out = np.empty((h, w), dtype=np.uint16)
@@ -332,26 +347,39 @@ def expose(  # pragma: no cover - compiled
         gr = origin_row + r
         n_row, _ = _normal(_key(seed, STREAM_ROW, frame, gr))
         row_noise = row_e * n_row
-        redo = np.empty(w, dtype=np.uint8)
         base = gr * full_width + origin_col
+        # The first tries' random words: fixed pattern (PRNU, offset, DSNU), then temporal.
+        f1 = np.empty(w, dtype=np.uint64)
+        f2 = np.empty(w, dtype=np.uint64)
+        f3 = np.empty(w, dtype=np.uint64)
+        t1 = np.empty(w, dtype=np.uint64)
+        t2 = np.empty(w, dtype=np.uint64)
+        t3 = np.empty(w, dtype=np.uint64)
         for c in range(w):
             index = np.uint64(base + c)
             fpn = _mix(fpn_key ^ (index * _M2))
-            n_prnu, ok1 = _first_normal(_mix(fpn + g1))
-            n_off, ok2 = _first_normal(_mix(fpn + g2))
-            n_dsnu, ok3 = _first_normal(_mix(fpn + g3))
+            f1[c] = _mix(fpn + g1)
+            f2[c] = _mix(fpn + g2)
+            f3[c] = _mix(fpn + g3)
+            t = _mix(temporal_key ^ (index * _M2))
+            t1[c] = _mix(t + g1)
+            t2[c] = _mix(t + g2)
+            t3[c] = _mix(t + g3)
+        # 0: done; 1: PTRS's quick acceptance failed, its exact test pending; 2: redo in full.
+        code = np.empty(w, dtype=np.uint8)
+        for c in range(w):
+            n_prnu, ok1 = _first_normal(f1[c])
+            n_off, ok2 = _first_normal(f2[c])
+            n_dsnu, ok3 = _first_normal(f3[c])
             mean_e = rate_e_per_s[r, c] * exposure_s
             mean_e *= max(0.0, 1.0 + prnu * n_prnu)
             mean_d = dark_e * max(0.0, 1.0 + dsnu_rel * n_dsnu) if with_dsnu else dark_e
             ok = ok1 & ok2 & (ok3 | no_dsnu)
             lam = mean_e + mean_d
-            t = _mix(temporal_key ^ (index * _M2))
-            b1 = _mix(t + g1)
-            b2 = _mix(t + g2)
-            b3 = _mix(t + g3)
             slam = math.sqrt(lam)
+            pending = False
             if lam >= GAUSSIAN_SHOT_NOISE_FROM_E:
-                n1, ok4 = _first_normal(b1)
+                n1, ok4 = _first_normal(t1[c])
                 if lam + 8.0 * slam < well_e:
                     # Shot and read noise are independent Gaussians here, and the well cannot
                     # be reached: their sum is one Gaussian of variance λ + σ_read².
@@ -359,25 +387,57 @@ def expose(  # pragma: no cover - compiled
                     ok5 = True
                 else:
                     electrons = min(max(0.0, math.floor(lam + slam * n1 + 0.5)), well_e)
-                    n_read, ok5 = _first_normal(b2)
+                    n_read, ok5 = _first_normal(t2[c])
                     signal_e = electrons + read_e * n_read
             else:
-                # PTRS (Hörmann 1993), its quick acceptance only; see _poisson.
+                # PTRS (Hörmann 1993), its quick acceptance; see _poisson.
                 b = 0.931 + 2.53 * slam
                 a = -0.059 + 0.02483 * b
                 vr = 0.9277 - 3.6224 / (b - 2.0)
-                u = _to_uniform(b1) - 0.5
-                v = _to_uniform(b2)
+                u = _to_uniform(t1[c]) - 0.5
+                v = _to_uniform(t2[c])
                 us = 0.5 - abs(u)
                 k = math.floor((2.0 * a / us + b) * u + lam + 0.43)
-                ok4 = (lam >= 10.0) & (us >= 0.07) & (v <= vr)
-                n_read, ok5 = _first_normal(b3)
+                ok4 = lam >= 10.0
+                pending = (us < 0.07) | (v > vr)
+                n_read, ok5 = _first_normal(t3[c])
                 signal_e = min(k, well_e) + read_e * n_read
             signal_e += row_noise + dsnu_offset_e * n_off
             out[r, c] = np.uint16(_to_dn(signal_e, k_dn_per_e, black_dn, white_dn, digital_gain))
-            redo[c] = not (ok & ok4 & ok5)
+            code[c] = 2 if not (ok & ok4 & ok5) else (1 if pending else 0)
         for c in range(w):
-            if redo[c]:
+            if code[c] == 1:
+                # The rest of PTRS's first try: its rejections, then the exact test.
+                n_prnu, _ = _first_normal(f1[c])
+                n_off, _ = _first_normal(f2[c])
+                n_dsnu, _ = _first_normal(f3[c])
+                mean_e = rate_e_per_s[r, c] * exposure_s
+                mean_e *= max(0.0, 1.0 + prnu * n_prnu)
+                mean_d = dark_e * max(0.0, 1.0 + dsnu_rel * n_dsnu) if with_dsnu else dark_e
+                lam = mean_e + mean_d
+                slam = math.sqrt(lam)
+                b = 0.931 + 2.53 * slam
+                a = -0.059 + 0.02483 * b
+                u = _to_uniform(t1[c]) - 0.5
+                v = _to_uniform(t2[c])
+                us = 0.5 - abs(u)
+                k = math.floor((2.0 * a / us + b) * u + lam + 0.43)
+                if k < 0.0 or (us < 0.013 and v > us):
+                    code[c] = 2
+                    continue
+                invalpha = 1.1239 + 1.1328 / (b - 3.4)
+                if math.log(v * invalpha / (a / (us * us) + b)) <= (
+                    -lam + k * math.log(lam) - _log_factorial(k)
+                ):
+                    n_read, _ = _first_normal(t3[c])
+                    signal_e = min(k, well_e) + read_e * n_read
+                    signal_e += row_noise + dsnu_offset_e * n_off
+                    dn = _to_dn(signal_e, k_dn_per_e, black_dn, white_dn, digital_gain)
+                    out[r, c] = np.uint16(dn)
+                else:
+                    code[c] = 2
+        for c in range(w):
+            if code[c] == 2:
                 out[r, c] = np.uint16(
                     _pixel_dn(
                         rate_e_per_s[r, c],
