@@ -58,7 +58,8 @@ DEPTH = [
 
 
 def baseline_tree(ref: str) -> Path:
-    """A worktree of ``ref`` under /tmp, made once and reused (its numba cache with it)."""
+    """A worktree of commit ``ref`` under /tmp, made once and reused (its numba cache with
+    it)."""
     sha = subprocess.run(
         ["git", "-C", str(ROOT), "rev-parse", "--short=12", ref],
         check=True,
@@ -101,14 +102,21 @@ def uptime() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--baseline", default=DEFAULT_BASELINE, help="git ref to compare with")
+    parser.add_argument(
+        "--tree",
+        default=None,
+        help="git ref to time instead of this working tree (checked out like the baseline, so "
+        "the tree can change while the bench runs)",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs of each command and tree")
     parser.add_argument("--no-depth", action="store_true", help="skip the M-lens depth capture")
     parser.add_argument("--no-full", action="store_true", help="skip the full-mode captures")
     args = parser.parse_args()
 
-    trees = {"baseline": baseline_tree(args.baseline) / "src", "this tree": ROOT / "src"}
+    mine = ROOT / "src" if args.tree is None else baseline_tree(args.tree) / "src"
+    trees = {"baseline": baseline_tree(args.baseline) / "src", "this tree": mine}
     head = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ["git", "-C", str(mine), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
     configs = [
         ("colorchecker, binned, start-up (--crop 32x32)", [*COLORCHECKER, "--crop", "32x32"]),
