@@ -196,3 +196,16 @@ def test_bad_input():
         apply_diffraction(img, [GREEN] * 3, float("inf"), PITCH)
     with pytest.raises(ValueError):
         apply_diffraction(np.zeros(8, np.float32), GREEN, 2.8, PITCH)
+
+
+def test_one_band_in_place_equals_apply_diffraction():
+    from mountcam.optics.diffraction import diffract_plane
+
+    rng = np.random.default_rng(3)
+    img = rng.uniform(0.0, 1.0, (48, 70)).astype(np.float32)
+    img[20:30, 30:40] = 5.0
+    reference = apply_diffraction(img, GREEN, 2.0, PITCH)
+    scratch = img.copy()
+    blurred = diffract_plane(scratch, GREEN, 2.0, PITCH)
+    assert np.shares_memory(blurred, scratch)  # transformed in place: no second plane
+    assert np.array_equal(np.maximum(blurred, 0.0), reference)

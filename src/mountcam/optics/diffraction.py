@@ -188,19 +188,22 @@ def _multiply_otf(spec, fy, fx, lam_n, lut):  # pragma: no cover - compiled
     n = lut.shape[0] - 1
     for k in prange(h):
         sy2 = (fy[k] * lam_n) ** 2
-        m = 0
-        while m < w:
-            s2 = sy2 + (fx[m] * lam_n) ** 2
-            if s2 >= 1.0:
-                break  # fx increases along the row: the rest is beyond the cutoff
-            t = math.sqrt(s2) * n
+        # fx increases along the row: the cutoff is crossed once. Find it first (searched,
+        # then settled by the same test), so that the loop below has no exit and vectorises.
+        end = 0
+        if sy2 < 1.0:
+            end = np.searchsorted(fx, math.sqrt(1.0 - sy2) / lam_n)
+            while end > 0 and sy2 + (fx[end - 1] * lam_n) ** 2 >= 1.0:
+                end -= 1
+            while end < w and sy2 + (fx[end] * lam_n) ** 2 < 1.0:
+                end += 1
+        for m in range(end):
+            t = math.sqrt(sy2 + (fx[m] * lam_n) ** 2) * n
             i = int(t)
             f = t - i
             spec[k, m] *= lut[i] + f * (lut[i + 1] - lut[i])
-            m += 1
-        while m < w:
+        for m in range(end, w):
             spec[k, m] = 0.0
-            m += 1
 
 
 def diffract_plane(

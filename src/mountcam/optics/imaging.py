@@ -24,7 +24,7 @@ from mountcam.optics.aberrations import (
     lateral_scale_from_um,
     source_margin_px,
 )
-from mountcam.optics.diffraction import apply_diffraction, diffract_plane
+from mountcam.optics.diffraction import diffract_plane
 from mountcam.optics.lens import FULL_FRAME_HALF_DIAGONAL_MM, LensProfile, LensState
 from mountcam.optics.sensor_window import SensorWindow, expand_window
 from mountcam.scene import PaletteSample, Scene, SceneSample, ViewGrid
@@ -113,12 +113,11 @@ class OpticalImage:
         if not _geometric(self, fx, np.shape(weights)):
             return self._diffracted_mosaic(np.asarray(weights, dtype=np.float64), cfa, origin)
         planes = self.planes(weights)
-        h, w = planes.shape[:2]
-        ph, pw = cfa.shape
-        rows = (np.arange(h) + origin[0]) % ph
-        cols = (np.arange(w) + origin[1]) % pw
-        index = cfa[rows[:, None], cols[None, :]].astype(np.intp)
-        return np.take_along_axis(planes, index[..., None], axis=2)[..., 0]
+        pattern = np.ascontiguousarray(cfa, dtype=np.int64)
+        ph, pw = pattern.shape
+        out = np.empty(planes.shape[:2], dtype=np.float32)
+        _pick_cfa(planes, pattern, int(origin[0]) % ph, int(origin[1]) % pw, out)
+        return out
 
     def _diffracted_mosaic(
         self, weights: np.ndarray, cfa: np.ndarray, origin: tuple[int, int]
@@ -132,9 +131,12 @@ class OpticalImage:
         ph, pw = pattern.shape
         lams = _band_wavelengths_m(weights)
         out = np.empty(self.relative_illumination.shape, dtype=np.float32)
+        src = self.source_window
+        # One buffer for every band: rendered into, transformed and inverted in place.
+        scratch = np.empty((src.height, src.width, 1), dtype=np.float32)
         for band in np.unique(pattern):
-            plane = channel_signal(self.sample, weights[:, band : band + 1])
-            plane = np.ascontiguousarray(plane.reshape(plane.shape[:2]))
+            channel_signal(self.sample, weights[:, band : band + 1], out=scratch)
+            plane = scratch.reshape(scratch.shape[:2])
             blurred = diffract_plane(plane, lams[band], fx.f_number, self.window.pitch_m)
             _pick_band(
                 blurred,
@@ -156,13 +158,24 @@ def _pick_band(blurred, margin, fall_off, cfa, oy, ox, band, out):  # pragma: no
     ph, pw = cfa.shape
     for r in prange(h):
         cy = (r + oy) % ph
+        for j in range(pw):  # the columns of this row that hold the band, a stride apart
+            if cfa[cy, (j + ox) % pw] != band:
+                continue
+            for c in range(j, w, pw):
+                v = blurred[r + margin, c + margin]
+                out[r, c] = max(v, np.float32(0.0)) * fall_off[r, c]
+
+
+@njit(parallel=True, cache=True)
+def _pick_cfa(planes, cfa, oy, ox, out):  # pragma: no cover - compiled
+    """out[r, c] = planes[r, c, cfa[(r + oy) % ph, (c + ox) % pw]]."""
+    h, w = out.shape
+    ph, pw = cfa.shape
+    for r in prange(h):
+        cy = (r + oy) % ph
         cx = ox
         for c in range(w):
-            if cfa[cy, cx] == band:
-                v = blurred[r + margin, c + margin]
-                if v < 0.0:
-                    v = np.float32(0.0)
-                out[r, c] = v * fall_off[r, c]
+            out[r, c] = planes[r, c, cfa[cy, cx]]
             cx += 1
             if cx == pw:
                 cx = 0
@@ -208,7 +221,13 @@ def _apply_effects(
             pixel_pitch_m=pitch,
             blades=fx.blades,
         )
-    planes = apply_diffraction(planes, _band_wavelengths_m(weights), fx.f_number, pitch)
+    # Band by band in place (as apply_diffraction does, without a second (H, W, C) image).
+    planes = np.ascontiguousarray(planes, dtype=np.float32)
+    for c, lam in enumerate(_band_wavelengths_m(weights)):
+        band = diffract_plane(np.ascontiguousarray(planes[:, :, c]), lam, fx.f_number, pitch)
+        np.maximum(band, 0.0, out=band)
+        planes[:, :, c] = band
+        del band
     scales = None
     if fx.lateral_um is not None and planes.shape[2] == 3:
         red, blue = fx.lateral_um

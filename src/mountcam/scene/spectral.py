@@ -389,14 +389,15 @@ def _check_cfa(
     )
 
 
-def apply_lut(rgb: np.ndarray, lut: RgbLut) -> np.ndarray:
+def apply_lut(rgb: np.ndarray, lut: RgbLut, out: np.ndarray | None = None) -> np.ndarray:
     """Per-channel signal (H, W, C) float32 of linear-sRGB reflectance ``rgb`` (H, W, 3).
 
     Tetrahedral interpolation in ``lut.table``; negatives clamp to 0, pixels whose largest
-    component ``m`` exceeds 1 are evaluated at ``rgb / m`` and scaled by ``m``.
+    component ``m`` exceeds 1 are evaluated at ``rgb / m`` and scaled by ``m``. ``out``: an
+    (H, W, C) float32 C-contiguous array to write into (e.g. a buffer reused band by band).
     """
     pixels = _check_rgb(rgb)
-    out = np.empty(pixels.shape[:2] + (lut.channels,), dtype=np.float32)
+    out = _out_array(out, pixels.shape[:2] + (lut.channels,))
     _lut_full_kernel(pixels, np.ascontiguousarray(lut.table, dtype=np.float32), out)
     return out
 
@@ -494,10 +495,13 @@ def _palette_inputs(sample: PaletteSample, weights: np.ndarray):
     return index, weight, has_weight, background, bg_scalar, table
 
 
-def palette_signal(sample: PaletteSample, weights: np.ndarray) -> np.ndarray:
-    """(H, W, C) float32: ``w * T[index] + (1 - w) * T[background]`` with T = spectra @ weights."""
+def palette_signal(
+    sample: PaletteSample, weights: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
+    """(H, W, C) float32: ``w * T[index] + (1 - w) * T[background]`` with T = spectra @ weights
+    (into ``out`` if given, as in :func:`apply_lut`)."""
     index, weight, has_weight, background, bg_scalar, table = _palette_inputs(sample, weights)
-    out = np.empty(index.shape + (table.shape[1],), dtype=np.float32)
+    out = _out_array(out, index.shape + (table.shape[1],))
     _palette_full_kernel(index, weight, has_weight, background, bg_scalar, table, out)
     return out
 
@@ -518,27 +522,37 @@ def palette_signal_mosaic(
     return out
 
 
+def _out_array(out: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
+    if out is None:
+        return np.empty(shape, dtype=np.float32)
+    if out.shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous:
+        raise SceneError(f"out must be a C-contiguous float32 array of shape {shape}")
+    return out
+
+
 def channel_signal(
     sample: SceneSample,
     weights: np.ndarray,
     cfa: np.ndarray | None = None,
     origin: tuple[int, int] = (0, 0),
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per-channel signal of a rendered sample: what the sensor calls.
 
     ``weights`` (81, C) maps a reflectance spectrum to channel signal (the caller folds in the
     illuminant's radiance, optics, quantum efficiency and the wavelength step). Returns
     (H, W, C) float32 when ``cfa`` is None, else the (H, W) mosaic where pixel (r, c) holds
-    channel ``cfa[(r + origin[0]) % ph, (c + origin[1]) % pw]``.
+    channel ``cfa[(r + origin[0]) % ph, (c + origin[1]) % pw]``. ``out`` (without ``cfa``):
+    an (H, W, C) float32 array to write into.
     """
     if isinstance(sample, PaletteSample):
         if cfa is None:
-            return palette_signal(sample, weights)
+            return palette_signal(sample, weights, out)
         return palette_signal_mosaic(sample, weights, cfa, origin)
     if isinstance(sample, RgbSample):
         lut = integrate_lut(weights)
         if cfa is None:
-            return apply_lut(sample.rgb, lut)
+            return apply_lut(sample.rgb, lut, out)
         return apply_lut_mosaic(sample.rgb, lut, cfa, origin)
     raise SceneError(f"cannot compute a signal for {type(sample).__name__}")
 
