@@ -344,3 +344,24 @@ def test_render_rejects_bad_input():
         render_defocus(img, np.ones((8, 9), np.float32), **lens(50, 2.0))
     with pytest.raises(InvalidSetting):
         render_defocus(img, np.ones((8, 8), np.float32), **lens(50, 2.0), blades=2)
+
+
+def test_rendering_into_the_image_itself_gives_the_same_picture():
+    """out=planes (what the capture passes, to hold one image less at 50 MP) must not change
+    a pixel: the image is read only before the result is written."""
+    rng = np.random.default_rng(4)
+    img = rng.uniform(0.0, 2.0, (160, 200, 3)).astype(np.float32)
+    depth = np.full((160, 200), 2.0, np.float32)
+    depth[:, :70] = 1.2  # in front of the focus plane
+    depth[60:120, 120:] = 6.0  # behind it
+    depth[10:30, 80:100] = np.nan  # unknown: rendered at infinity
+    reference = render_defocus(img, depth, **lens(50, 1.4))
+    buffer = img.copy()
+    same = render_defocus(buffer, depth, **lens(50, 1.4), out=buffer)
+    assert same is buffer
+    assert np.array_equal(same, reference)
+    grey = render_defocus(img[..., 1], depth, **lens(50, 1.4))
+    plane = np.ascontiguousarray(img[..., 1])
+    assert np.array_equal(render_defocus(plane, depth, **lens(50, 1.4), out=plane), grey)
+    with pytest.raises(InvalidSetting, match="C-contiguous float32"):
+        render_defocus(img, depth, **lens(50, 1.4), out=np.empty((160, 200, 3)))

@@ -676,6 +676,7 @@ def render_defocus(
     blades: int = 0,
     rotation_rad: float = 0.0,
     layers_per_octave: float = 2.0,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Render the depth of field of a thin lens over an all-in-focus image, in linear light.
 
@@ -685,6 +686,10 @@ def render_defocus(
     ``blades`` (0 round, 3…11 straight-bladed polygon) and ``rotation_rad`` (one vertex's
     direction in the blur of points behind the focus plane; in front it is turned by 180°).
     ``layers_per_octave``: layer density of the blur diameter where the depth is continuous.
+
+    ``out``: a C-contiguous float32 array shaped like ``planes`` to write the result into; it
+    may be ``planes`` itself (the image is read only before the result is written), which
+    saves one image's memory at 50 MP.
 
     Returns (H, W, C) (or (H, W)) float32. Pixels whose blur is under one pixel are in focus
     and are not blurred; where nothing defocused lies in front of them they are returned
@@ -776,7 +781,14 @@ def render_defocus(
     if float(background[..., nch].min()) < 1.0 - 1e-6:
         fill = _pull_push(_log_premult(background, nch, 1, frame.scale))
     empty = np.zeros((0, 0, nch + 1), dtype=np.float32)
-    out = np.empty((height, width, nch), dtype=np.float32)
+    if out is None:
+        out = np.empty((height, width, nch), dtype=np.float32)
+        result = out[..., 0] if squeeze else out
+    elif out.dtype != np.float32 or not out.flags.c_contiguous or out.size != img.size:
+        raise InvalidSetting(f"out must be a C-contiguous float32 array like the image {img.shape}")
+    else:
+        result = out
+        out = out.reshape(height, width, nch)
     _finish(
         background,
         empty[..., :nch] if fill is None else fill,
@@ -784,7 +796,7 @@ def render_defocus(
         frame.scale,
         out,
     )
-    return out[..., 0] if squeeze else out
+    return result
 
 
 def _blur_layer_into(acc, layer: _Layer, frame: _Frame, behind: bool) -> None:

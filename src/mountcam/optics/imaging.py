@@ -212,9 +212,11 @@ def _apply_effects(
     if fx.defocus and optical.sample.depth_m is not None:
         from mountcam.optics.defocus import render_defocus
 
+        planes = np.ascontiguousarray(planes, dtype=np.float32)
         planes = render_defocus(
             planes,
             optical.sample.depth_m,
+            out=planes,  # the image is read before the result is written: one buffer
             focal_m=fx.focal_m,
             f_number=fx.f_number,
             focus_m=fx.focus_m,
