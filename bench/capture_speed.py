@@ -7,8 +7,9 @@ baseline is timed in the same run, interleaved with this tree: the baseline comm
 out into a worktree under /tmp (kept, so its numba cache survives between runs) and run with
 the same interpreter, its ``src`` first on ``PYTHONPATH``.
 
-Every figure is a whole command in a fresh process (``python -m mountcam shoot ...``), wall
-time and peak resident memory (``ru_maxrss`` from ``wait4``). "Start-up" is the same command
+Every figure is a whole command in a fresh process (``python -m mountcam shoot ...``): wall
+time, CPU time (user + system, all threads) and peak resident memory (``ru_maxrss``), from
+``wait4``. "Start-up" is the same command
 with ``--crop 32x32``: imports, numba's cache, the colour calibration, metering and a tiny
 DNG; "beyond start-up" is the median whole command minus the median start-up.
 
@@ -78,9 +79,9 @@ def baseline_tree(ref: str) -> Path:
     return tree
 
 
-def run(src: Path, args: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS in GB) of ``python -m mountcam shoot ARGS`` with ``src`` first
-    on the path; a failure stops the bench with the command's stderr."""
+def run(src: Path, args: list[str]) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS in GB, CPU seconds) of ``python -m mountcam shoot ARGS`` with
+    ``src`` first on the path; a failure stops the bench with the command's stderr."""
     out = Path(tempfile.mkdtemp(prefix="mountcam-bench-out-"))
     env = dict(os.environ, PYTHONPATH=str(src))
     cmd = [sys.executable, "-m", "mountcam", "shoot", *args, "--out", str(out)]
@@ -94,7 +95,7 @@ def run(src: Path, args: list[str]) -> tuple[float, float]:
     shutil.rmtree(out, ignore_errors=True)
     if proc.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed ({src}):\n{stderr}")
-    return wall, usage.ru_maxrss / 1024**2
+    return wall, usage.ru_maxrss / 1024**2, usage.ru_utime + usage.ru_stime
 
 
 def uptime() -> str:
@@ -149,7 +150,7 @@ def main() -> None:
         run(src, [*COLORCHECKER, "--crop", "64x64", "--mode", "full"])
         if depth:
             run(src, [*DEPTH, "--crop", "64x64"])
-    results: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    results: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
     for i in range(args.repeat):
         for name, cmd in configs:
             order = list(trees.items()) if i % 2 == 0 else list(trees.items())[::-1]
@@ -164,13 +165,19 @@ def main() -> None:
         return statistics.median(r[k] for r in results[(name, side)])
 
     print(
-        "| command | baseline (s) | this tree (s) | ratio | baseline peak (GB) | this tree peak (GB) |"
+        "| command | wall, baseline (s) | wall, this tree (s) | ratio "
+        "| CPU, baseline (s) | CPU, this tree (s) | ratio "
+        "| peak, baseline (GB) | peak, this tree (GB) |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, _ in configs + depth:
         b, n = med(name, "baseline", 0), med(name, "this tree", 0)
+        cb, cn = med(name, "baseline", 2), med(name, "this tree", 2)
         mb, mn = med(name, "baseline", 1), med(name, "this tree", 1)
-        print(f"| {name} | {b:.2f} | {n:.2f} | {n / b:.2f} | {mb:.2f} | {mn:.2f} |")
+        print(
+            f"| {name} | {b:.2f} | {n:.2f} | {n / b:.2f} | {cb:.2f} | {cn:.2f} | {cn / cb:.2f} "
+            f"| {mb:.2f} | {mn:.2f} |"
+        )
     for mode in ("binned", "full"):
         start = f"colorchecker, {mode}, start-up (--crop 32x32)"
         whole = next((n for n, _ in configs if n.startswith(f"colorchecker, {mode} ")), None)
@@ -178,10 +185,17 @@ def main() -> None:
             continue
         b = med(whole, "baseline", 0) - med(start, "baseline", 0)
         n = med(whole, "this tree", 0) - med(start, "this tree", 0)
+        cb = med(whole, "baseline", 2) - med(start, "baseline", 2)
+        cn = med(whole, "this tree", 2) - med(start, "this tree", 2)
         print(
-            f"| **colorchecker, {mode}, beyond start-up** | **{b:.2f}** | **{n:.2f}** | {n / b:.2f} | | |"
+            f"| **colorchecker, {mode}, beyond start-up** | **{b:.2f}** | **{n:.2f}** "
+            f"| {n / b:.2f} | {cb:.2f} | {cn:.2f} | {cn / cb:.2f} | | |"
         )
-    print(f"\nmedian of {args.repeat} (depth captures: 1); peak = max resident set size")
+    print(
+        f"\nmedian of {args.repeat} (depth captures: 1); CPU = user + system time of the "
+        "process, all its threads (less sensitive to other jobs than wall time); peak = max "
+        "resident set size"
+    )
 
 
 if __name__ == "__main__":
