@@ -47,6 +47,7 @@ test: $(STAMP) system-deps lint
 bench: $(STAMP)
 	@tools/install-system-deps.sh interop
 	$(BIN)/python bench/sim_speed.py
+	$(BIN)/python bench/capture_speed.py
 	$(BIN)/python bench/optics_speed.py
 	$(BIN)/python bench/optics_stage_speed.py
 	$(BIN)/python bench/defocus_speed.py

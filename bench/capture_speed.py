@@ -47,6 +47,8 @@ DEPTH = [
     "m",
     "--lens",
     "noctilux-m-50-f1.2",
+    "--manual-lens",  # uncoded: chosen in the body's lens menu
+    "noctilux-m-50-f1.2",
     "--aperture",
     "1.2",
     "--focus",
