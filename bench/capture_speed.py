@@ -116,6 +116,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each command and tree")
     parser.add_argument("--no-depth", action="store_true", help="skip the M-lens depth capture")
     parser.add_argument("--no-full", action="store_true", help="skip the full-mode captures")
+    parser.add_argument(
+        "--depth-binned-only", action="store_true", help="skip the full-mode depth capture"
+    )
     args = parser.parse_args()
 
     mine = ROOT / "src" if args.tree is None else baseline_tree(args.tree) / "src"
@@ -141,6 +144,8 @@ def main() -> None:
             ("Noctilux 50 f/1.2, motorcycle + depth, binned", DEPTH),
             ("Noctilux 50 f/1.2, motorcycle + depth, full", [*DEPTH, "--mode", "full"]),
         ]
+        if args.depth_binned_only:
+            depth = depth[:1]
     print(f"`python bench/capture_speed.py {' '.join(sys.argv[1:])}`".replace(" `", "`"))
     print(
         f"\nthis tree {head} against baseline {args.baseline}; {platform.machine()}, "
