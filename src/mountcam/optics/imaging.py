@@ -182,11 +182,11 @@ def _pick_cfa(planes, cfa, oy, ox, out):  # pragma: no cover - compiled
 
 
 def _geometric(optical: OpticalImage, fx: LensEffects, weights_shape) -> bool:
-    """Whether :func:`_apply_effects` does more than diffraction: defocus, distortion or
-    lateral colour."""
+    """Whether :func:`_apply_effects` does more than diffraction: defocus, distortion,
+    lateral colour or a field blur."""
     defocus = fx.defocus and optical.sample.depth_m is not None
     lateral = fx.lateral_um is not None and len(weights_shape) == 2 and weights_shape[1] == 3
-    return defocus or fx.distortion is not None or lateral
+    return defocus or fx.distortion is not None or lateral or fx.field_blur is not None
 
 
 def _uniform(sample: SceneSample) -> bool:
