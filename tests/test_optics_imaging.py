@@ -137,7 +137,6 @@ def test_a_uniform_scene_keeps_its_cfa_phase_behind_an_odd_margin():
         assert np.allclose(mosaic, expected, rtol=1e-5)
 
 
-
 @pytest.mark.parametrize("scene_name", ["chart:colorchecker", "sample:coffee"])
 @pytest.mark.parametrize("mode", ["binned", "full"])
 def test_the_band_by_band_mosaic_equals_picking_from_the_blurred_planes(scene_name, mode):
