@@ -241,3 +241,23 @@ def test_circle_of_confusion_of_the_one_inch_sensor():
     assert c == pytest.approx(0.030e-3 / 2.64, rel=0.01)
     dof = depth_of_field(50e-3, 2.0, math.inf, c)
     assert dof.far_m == math.inf and dof.near_m == pytest.approx(dof.hyperfocal_m - 50e-3)
+
+
+def test_paint_equals_boolean_assignment():
+    """The overlays' masked copy (OpenCV) sets exactly the mask's pixels, on a contiguous
+    picture and on a strided view alike."""
+    from mountcam.assist.overlay import paint
+
+    rng = np.random.default_rng(3)
+    picture = rng.integers(0, 256, (48, 64, 3)).astype(np.uint8)
+    mask = rng.random((48, 64)) > 0.7
+    expected = picture.copy()
+    expected[mask] = (255, 10, 0)
+    assert np.array_equal(paint(picture.copy(), mask, (255, 10, 0)), expected)
+    wide = np.zeros((48, 128, 3), np.uint8)
+    wide[:, ::2] = picture
+    view = wide[:, ::2]
+    paint(view, mask, (255, 10, 0))
+    assert np.array_equal(wide[:, ::2], expected)
+    with pytest.raises(ValueError, match="does not match"):
+        paint(picture, mask[:10], (0, 0, 0))

@@ -184,3 +184,33 @@ def test_clipped_highlights_switch_the_bright_cue_off(model) -> None:
     est = awb.estimate_neutral(cells, model).neutral
     assert awb.angular_error_deg(est, true_neutral("A")) < 2.0
     assert awb.bright_trust(np.full((100, 3), 0.5)) == 1.0
+
+
+def test_the_chroma_histogram_equals_the_row_unique_one() -> None:
+    """The 1-D keyed histogram (fast) gives the bins and weights of np.unique over rows."""
+    rng = np.random.default_rng(0)
+    for n in (1, 10, 5000):
+        uv = rng.normal(0.0, 0.5, (n, 2)) - 3.0 * rng.integers(0, 2, (n, 1))
+        brightness = rng.uniform(0.01, 1.0, n)
+        idx = np.floor(uv / awb.BIN).astype(np.int64)
+        keys, inverse = np.unique(idx, axis=0, return_inverse=True)
+        counts = np.bincount(inverse.ravel(), weights=brightness**awb.BRIGHTNESS_POWER)
+        weights = counts**awb.HISTOGRAM_POWER
+        centres, got = awb._histogram(uv, brightness)
+        assert np.array_equal(centres, (keys + 0.5) * awb.BIN)
+        assert np.array_equal(got, weights / weights.sum())
+
+
+def test_the_compiled_scores_equal_the_numpy_lookup() -> None:
+    """The compiled weighted lookup equals the bilinear numpy lookup (_lookup) times the
+    weights, inside and outside the density's window."""
+    model = awb.model_from_quantum_efficiency(load_sensor("imx989").qe)
+    rng = np.random.default_rng(1)
+    centres = rng.normal(0.0, 1.0, (300, 2))
+    weights = rng.uniform(0.0, 1.0, 300)
+    weights /= weights.sum()
+    ks = np.arange(len(model.names))
+    rel = centres[None, :, :] - model.chroma[:, None, :]
+    expected = awb._lookup(model.log_density, ks, rel) @ weights
+    got = awb._scores(model, centres, weights)
+    assert np.allclose(got, expected, rtol=1e-12, atol=1e-12)

@@ -122,3 +122,16 @@ def test_develop_survives_numba_workqueue_layer(tmp_path):
     got = np.load(tmp_path / "out.npy")
     assert got.shape == reference.shape
     np.testing.assert_array_equal(got, reference)  # strips are exact, serial or not
+
+
+def test_openmp_workers_wait_passively_unless_the_user_chose() -> None:
+    """mountcam.jit sets OMP_WAIT_POLICY=PASSIVE before numba loads OpenMP (spinning workers
+    of one thread's kernels starve another thread's on two cores), keeping a user's choice."""
+    code = "import os, mountcam.jit; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    for given, expected in ((None, "PASSIVE"), ("ACTIVE", "ACTIVE")):
+        run_env = env if given is None else dict(env, OMP_WAIT_POLICY=given)
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=run_env, capture_output=True, text=True, check=True
+        )
+        assert out.stdout.strip() == expected

@@ -184,9 +184,22 @@ def rendered_histogram(rgb8: np.ndarray, luma: np.ndarray | None = None) -> dict
     """256-bin counts of the display image's R, G, B and luma Y (pass ``luma`` if computed)."""
     if luma is None:
         luma = luma8(rgb8)
+    if rgb8.shape[0] * rgb8.shape[1] >= 1 << 24:  # cv2 counts in float32: exact below 2**24
+        out = {
+            c: np.bincount(rgb8[..., i].ravel(), minlength=256).astype(np.int64)
+            for i, c in enumerate(CHANNELS)
+        }
+        out["Y"] = np.bincount(luma.ravel(), minlength=256).astype(np.int64)
+        return out
+    import cv2
+
+    # OpenCV counts an interleaved channel in place (np.bincount needs a strided copy of each):
+    # ~5x faster on a live-view frame.
+    rgb8 = np.ascontiguousarray(rgb8)
     out = {
-        c: np.bincount(rgb8[..., i].ravel(), minlength=256).astype(np.int64)
+        c: cv2.calcHist([rgb8], [i], None, [256], [0, 256]).ravel().astype(np.int64)
         for i, c in enumerate(CHANNELS)
     }
-    out["Y"] = np.bincount(luma.ravel(), minlength=256).astype(np.int64)
+    out["Y"] = cv2.calcHist([np.ascontiguousarray(luma)], [0], None, [256], [0, 256])
+    out["Y"] = out["Y"].ravel().astype(np.int64)
     return out

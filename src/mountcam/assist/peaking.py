@@ -30,6 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mountcam.assist.overlay import paint
+
 #: Fine and coarse scales of the derivative-of-Gaussian filters, pixels.
 FINE_SIGMA_PX = 0.8
 COARSE_SIGMA_PX = 2.0
@@ -152,5 +154,4 @@ def draw_peaking(
         out = rgb8.copy()
     if mask.shape != out.shape[:2]:
         raise ValueError(f"peaking mask {mask.shape} does not match the image {out.shape[:2]}")
-    out[mask] = colour
-    return out
+    return paint(out, mask, colour)

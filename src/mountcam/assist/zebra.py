@@ -13,7 +13,11 @@ Two sources, as on cinema and mirrorless cameras:
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
+
+from mountcam.assist.overlay import paint
 
 
 def zebra_masks(
@@ -77,8 +81,15 @@ def draw_zebra(
         import cv2
 
         mask = cv2.resize(mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
+    stripe = _stripes(h, w, period_px, phase_px % period_px)
+    return paint(out, mask & stripe, colour)
+
+
+@lru_cache(maxsize=16)
+def _stripes(h: int, w: int, period_px: int, phase_px: int) -> np.ndarray:
+    """The stripe pattern of one phase (read-only; a live view cycles through ``period_px``)."""
     rows = np.arange(h)[:, None]
     cols = np.arange(w)[None, :]
     stripe = ((rows + cols + phase_px) % period_px) < (period_px // 2)
-    out[mask & stripe] = colour
-    return out
+    stripe.flags.writeable = False
+    return stripe

@@ -153,6 +153,8 @@ class SimulatedBackend:
         #: capture's windows (and a reference crop) each keep theirs.
         self._optics_cache: dict[tuple, tuple[object, np.ndarray]] = {}
         self._fitted: dict[str, Scene] = {}
+        #: Scenes put in front of the camera after the first (Camera.settings_version).
+        self.scene_changes = -1
         self.set_scene(scene)
 
     # ---- the world ---------------------------------------------------------------------------
@@ -165,6 +167,7 @@ class SimulatedBackend:
         self.scene = scene
         self._optics_cache = {}
         self._fitted = {}
+        self.scene_changes += 1
 
     def truth(self, frame: RawFrame) -> TwinTruth | None:
         """What only the twin knows about ``frame`` (None for a frame it did not make)."""

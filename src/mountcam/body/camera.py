@@ -55,6 +55,10 @@ from mountcam.sensor.rawframe import RawFrame, TwinTruth
 MAX_METER_FRAMES = 6
 #: Longest preview exposure: a live readout runs at no less than 8 frames a second.
 MAX_PREVIEW_EXPOSURE_S = 1 / 8
+#: 2×2 cells the live stream's AWB reads, whatever the screen size: as many as a capture's
+#: metering preview holds, so the stream and the shot balance alike and a 1024×768 stream costs
+#: what a 256×192 one does (a camera's AWB statistics are a fixed grid, not the display).
+STREAM_AWB_CELLS = (PREVIEW_SIZE[0] // 2) * (PREVIEW_SIZE[1] // 2)
 #: Frames the aperture estimate may re-take shorter when one clips.
 MAX_RETAKES = 6
 #: Frame indices of the extra frames a capture reads (reference, re-takes), kept apart from the
@@ -115,6 +119,7 @@ class Camera:
         self._shading_cache: dict[tuple, np.ndarray] = {}
         #: Held by every capture and preview step: a live preview pauses while a capture runs.
         self._lock = threading.RLock()
+        self._settings_changes = 0
 
     # ---- setting up ----------------------------------------------------------------------------
     def module(self, name: str | None = None) -> Module:
@@ -129,6 +134,7 @@ class Camera:
         config = replace(config, **changes) if changes else config
         module = self.module(config.module)
         self.configuration = config.check(module.sensor, tuple(self.modules))
+        self._changed()
         return self.configuration
 
     def set_controls(self, controls: Controls | None = None, **changes) -> Controls:
@@ -136,7 +142,18 @@ class Camera:
         ctl = controls if controls is not None else self.controls
         ctl = replace(ctl, **changes) if changes else ctl
         self.controls = ctl.check(self.module().sensor)
+        self._changed()
         return self.controls
+
+    def _changed(self) -> None:
+        self._settings_changes += 1
+
+    @property
+    def settings_version(self) -> tuple[int, int]:
+        """Changes so far to the camera's settings and to the backend's world (a twin's scene):
+        a preview frame read before the last change shows the old state (the live stream drops
+        such frames)."""
+        return (self._settings_changes, getattr(self.backend, "scene_changes", 0))
 
     def start(self) -> None:
         """Make the camera ready to capture (checks the selected module has a lens)."""
@@ -157,12 +174,14 @@ class Camera:
             lens = find_lens(lens)
         self.mount.attach(lens, code_read=code_read)
         self._estimates.pop("m", None)
+        self._changed()
         return lens
 
     def detach_lens(self) -> LensProfile:
         if self.mount is None:
             raise InvalidSetting("this camera has no lens mount")
         self._estimates.pop("m", None)
+        self._changed()
         return self.mount.detach()
 
     def set_lens(
@@ -176,7 +195,9 @@ class Camera:
         module = self.module()
         if module.mount is not None:
             self._estimates.pop(module.name, None)
-            return module.mount.turn_rings(f_number, focus_m, focal_mm)
+            state = module.mount.turn_rings(f_number, focus_m, focal_mm)
+            self._changed()
+            return state
         lens = module.require_lens()
         state = check_state(
             lens,
@@ -187,6 +208,7 @@ class Camera:
             ),
         )
         module.focus_m = state.focus_m
+        self._changed()
         return state
 
     def set_lens_detection(self, mode: str, manual_lens: LensProfile | None = None) -> None:
@@ -196,6 +218,7 @@ class Camera:
             raise InvalidSetting("this camera has no lens mount")
         self.mount.set_detection(mode)
         self.mount.choose_manually(manual_lens)
+        self._changed()
 
     def believed_lens(
         self, module: Module | None = None
@@ -244,6 +267,7 @@ class Camera:
         self.mount.declared_f_number = None if f_number is None else float(f_number)
         self.mount.declared_focal_mm = None if focal_mm is None else float(focal_mm)
         self.mount.declared_focus_m = None if focus_m is None else float(focus_m)
+        self._changed()
 
     # ---- capture ---------------------------------------------------------------------------------
     def capture(self) -> RawFrame:
@@ -425,7 +449,9 @@ class Camera:
             elif ctl.awb_lock and self._locked_neutral is not None:
                 neutral = self._locked_neutral
             else:
-                neutral = self._locked_neutral = three_a.auto_neutral(frame, model)
+                neutral = self._locked_neutral = three_a.auto_neutral(
+                    frame, model, max_cells=STREAM_AWB_CELLS
+                )
             estimate = self._estimates.get(module.name) if ident is not None else None
             self._fill_beliefs(
                 frame, module, believed, ident, exposure, ctl, neutral, 0.0, estimate

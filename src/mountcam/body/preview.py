@@ -3,8 +3,9 @@
 :meth:`mountcam.body.camera.Camera.start_preview` starts a :class:`PreviewStream`. Its thread
 reads preview frames of the selected module (the whole field at ``size``, through the sensor
 model with its own noise) at the exposure the last frame asked for, so a change of light is
-followed frame by frame; frames go to a queue of two that drops the oldest, so a slow
-consumer always sees the newest. A capture (``camera.capture()``) takes the camera's lock:
+followed frame by frame; the thread reads one frame ahead of its consumer and then waits for
+it (back-pressure: a frame nobody shows is never read, and what is shown is at most one frame
+old). A capture (``camera.capture()``) takes the camera's lock:
 the preview pauses for it and resumes, as on a real camera. Iterating over the stream yields
 frames as they come; ``stop()`` (or leaving a ``with`` block) ends it.
 
@@ -22,14 +23,18 @@ from typing import Protocol
 
 from mountcam.sensor.rawframe import RawFrame
 
-#: Frames kept for the consumer (the newest ones).
-QUEUE_FRAMES = 2
+#: Frames read ahead of the consumer: one, so the next frame is read while the consumer shows
+#: this one, and a setting changed now shows at most two frames later.
+QUEUE_FRAMES = 1
 
 
 class Previewing(Protocol):
     """What the stream needs of a camera (:class:`mountcam.body.camera.Camera` is one)."""
 
     def preview_step(self, size: tuple[int, int]) -> RawFrame: ...
+
+    @property
+    def settings_version(self) -> object: ...
 
 
 class PreviewStream:
@@ -42,7 +47,8 @@ class PreviewStream:
         self.fps = fps
         self.frames_read = 0
         self.error: BaseException | None = None
-        self._queue: queue.Queue[RawFrame] = queue.Queue(maxsize=QUEUE_FRAMES)
+        self._queue: queue.Queue[tuple[RawFrame, object]] = queue.Queue(maxsize=QUEUE_FRAMES)
+        self.frames_dropped = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="mountcam-preview", daemon=True)
         self._thread.start()
@@ -52,14 +58,17 @@ class PreviewStream:
         try:
             while not self._stop.is_set():
                 t0 = time.monotonic()
+                version = self.camera.settings_version
                 frame = self.camera.preview_step(self.size)
                 self.frames_read += 1
-                if self._queue.full():
+                # Wait for the consumer rather than read frames nobody will see: on two cores a
+                # dropped frame's readout is time taken from the frame being shown.
+                while not self._stop.is_set():
                     try:
-                        self._queue.get_nowait()  # drop the oldest: the consumer wants the newest
-                    except queue.Empty:
-                        pass
-                self._queue.put(frame)
+                        self._queue.put((frame, version), timeout=0.05)
+                        break
+                    except queue.Full:
+                        continue
                 wait = period - (time.monotonic() - t0)
                 if wait > 0:
                     self._stop.wait(wait)
@@ -68,12 +77,21 @@ class PreviewStream:
             self._stop.set()
 
     def get(self, timeout: float | None = 10.0) -> RawFrame:
-        """The next frame (waits up to ``timeout`` s); re-raises what stopped the thread."""
+        """The next frame read with the camera's current settings (waits up to ``timeout``
+        s); re-raises what stopped the thread."""
         while True:
             if self.error is not None:
                 raise self.error
             try:
-                return self._queue.get(timeout=0.05 if timeout is None else min(timeout, 0.05))
+                frame, version = self._queue.get(
+                    timeout=0.05 if timeout is None else min(timeout, 0.05)
+                )
+                if version != self.camera.settings_version:
+                    # Read before a setting changed: it would show the old lens, exposure or
+                    # scene, so the change would seem to lag by the frame read ahead.
+                    self.frames_dropped += 1
+                    continue
+                return frame
             except queue.Empty:
                 if self._stop.is_set() and self.error is None:
                     raise StopIteration from None

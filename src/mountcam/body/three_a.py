@@ -164,14 +164,19 @@ def awb_model(sensor, calibration):
     return model_of_profile(ColourProfile.from_dng(calibration))
 
 
-def auto_neutral(frame: RawFrame, model) -> tuple[float, float, float]:
+def auto_neutral(frame: RawFrame, model, max_cells: int = 1 << 16) -> tuple[float, float, float]:
     """Camera neutral (max 1) of the light, estimated from ``frame``'s raw cells by
     :func:`mountcam.control.awb.estimate_neutral` (colour by correlation over the daylight and
-    Planckian loci and the CIE lamps; see docs/3a.md)."""
+    Planckian loci and the CIE lamps; see docs/3a.md), on a regular subsample of at most
+    ``max_cells`` 2×2 cells."""
     from mountcam.control import awb
 
     cells = awb.cfa_cells(
-        frame.mosaic, frame.cfa_pattern, frame.black_level_dn, frame.white_level_dn
+        frame.mosaic,
+        frame.cfa_pattern,
+        frame.black_level_dn,
+        frame.white_level_dn,
+        max_cells=max_cells,
     )
     return tuple(float(v) for v in awb.estimate_neutral(cells, model).neutral)
 
