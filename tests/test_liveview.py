@@ -215,3 +215,18 @@ def test_magnifier_two_to_one_is_the_one_to_one_centre_in_pixel_blocks():
     # The 2:1 view is the middle half of the 1:1 view (new noise, so compare the means).
     middle = one[48:144, 64:192].astype(float)
     assert abs(middle.mean() - two[::2, ::2].astype(float).mean()) < 6
+
+
+def test_the_stream_shows_the_exposure_compensation_without_swinging():
+    """Live view is what the shot will be: at +2 EV the stream settles 2 EV above its 0 EV
+    exposure (the highlights it clips on purpose do not make it step down and back up)."""
+
+    def settled_products(ev: float) -> list[float]:
+        camera = Camera(SimulatedBackend("chart:colorchecker", seed=5))
+        camera.set_controls(ev=ev)
+        frames = [camera.preview_step((256, 192)) for _ in range(10)]
+        return [f.metadata.exposure_s * f.metadata.iso for f in frames[-4:]]
+
+    base, bright = settled_products(0.0), settled_products(2.0)
+    assert math.log2(bright[-1] / base[-1]) == pytest.approx(2.0, abs=1 / 3)
+    assert max(bright) / min(bright) < 2 ** (1 / 6)

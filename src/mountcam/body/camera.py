@@ -430,10 +430,13 @@ class Camera:
                 metering = three_a.meter(
                     frame, ctl.metering, self._shading(module, believed, frame)
                 )
-                if metering.clipped_fraction > three_a.MAX_CLIPPED:
-                    wanted = min(metering.wanted_product(), metering.exposure_product / 8)
+                # The stream shows the exposure the shot will have: compensation included. A
+                # frame brightened on purpose may clip; only without that is clipping a reason
+                # to step down hard (else the stream would swing between the two).
+                if metering.clipped_fraction > three_a.MAX_CLIPPED and ctl.ev <= 0:
+                    wanted = min(metering.wanted_product(ctl.ev), metering.exposure_product / 8)
                 else:
-                    wanted = metering.wanted_product()
+                    wanted = metering.wanted_product(ctl.ev)
                 self._last_product[module.name] = self._clamp_product(module, wanted)
             exposure = Exposure(
                 md.exposure_s,
