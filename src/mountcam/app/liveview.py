@@ -168,7 +168,16 @@ def compose(live: LiveFrame, settings: LiveViewSettings, *, phase_px: int = 0) -
     canvas = live.rgb8.copy()
     h, w = canvas.shape[:2]
     if live.zebra_over is not None:
-        draw_zebra(canvas, _fit(live.zebra_over, h, w), period_px=8, phase_px=phase_px, out=canvas)
+        # Dark stripes: the pixels under them are near white by definition, where white
+        # stripes would not show.
+        draw_zebra(
+            canvas,
+            _fit(live.zebra_over, h, w),
+            colour=(16, 16, 16),
+            period_px=8,
+            phase_px=phase_px,
+            out=canvas,
+        )
     if live.zebra_under is not None:
         draw_zebra(
             canvas,
