@@ -24,6 +24,7 @@ from mountcam.app.develop_cli import develop_command
 from mountcam.app.inspect_cli import inspect_command
 from mountcam.app.lenses_cli import lenses_app
 from mountcam.app.quiet import silence_third_party
+from mountcam.app.web.serve_cli import serve_command
 from mountcam.atomic_file import check_free_space, check_writable_folder
 from mountcam.errors import CannotWrite, InvalidSetting, MountcamError, UnreadableFile
 from mountcam.units import format_shutter, parse_crop, parse_shutter_s
@@ -42,6 +43,7 @@ app.add_typer(lenses_app, name="lenses")
 app.add_typer(dataset_app, name="dataset")
 app.command("develop")(develop_command)
 app.command("inspect")(inspect_command)
+app.command("serve")(serve_command)
 
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)

@@ -296,22 +296,8 @@ class LiveView:
     def magnifier(
         self, point: tuple[float, float], zoom: int = 1, view: tuple[int, int] = (512, 384)
     ) -> np.ndarray:
-        """The magnifier: ``view`` (width, height) screen pixels of the full-resolution readout
-        around ``point`` (fractions of the frame), 1:1 or 2:1 (each sensor pixel a 2×2 block),
-        developed like the live view."""
-        from mountcam.assist import magnify
-        from mountcam.develop import develop
-        from mountcam.dng import DEMOSAIC_MARGIN_PX
-
-        if zoom not in (1, 2):
-            raise InvalidSetting(f"the magnifier zooms 1:1 or 2:1 (got {zoom}:1)")
-        w, h = view[0] // zoom, view[1] // zoom
-        pad = 2 * DEMOSAIC_MARGIN_PX  # develop returns the DefaultCrop, inside these margins
-        size = ((w + pad + 3) // 4 * 4, (h + pad + 3) // 4 * 4)
-        frame = self.camera.magnifier_frame(point, size)
-        rgb = develop(frame, display_settings(), output_dtype=np.uint8).pixels
-        top, left = (rgb.shape[0] - h) // 2, (rgb.shape[1] - w) // 2
-        return magnify(np.ascontiguousarray(rgb[top : top + h, left : left + w]), zoom)
+        """The magnifier at ``point`` (see :func:`magnifier_view`)."""
+        return magnifier_view(self.camera, point, zoom, view)
 
     def update(self, **changes) -> None:
         """Change what is shown (``assists=...``, ``zebra_over=...``, ...)."""
@@ -325,3 +311,24 @@ class LiveView:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def magnifier_view(
+    camera, point: tuple[float, float], zoom: int = 1, view: tuple[int, int] = (512, 384)
+) -> np.ndarray:
+    """The magnifier: ``view`` (width, height) screen pixels of the full-resolution readout
+    around ``point`` (fractions of the frame), 1:1 or 2:1 (each sensor pixel a 2×2 block),
+    developed like the live view. Needs no running stream (the web app asks for it by tap)."""
+    from mountcam.assist import magnify
+    from mountcam.develop import develop
+    from mountcam.dng import DEMOSAIC_MARGIN_PX
+
+    if zoom not in (1, 2):
+        raise InvalidSetting(f"the magnifier zooms 1:1 or 2:1 (got {zoom}:1)")
+    w, h = view[0] // zoom, view[1] // zoom
+    pad = 2 * DEMOSAIC_MARGIN_PX  # develop returns the DefaultCrop, inside these margins
+    size = ((w + pad + 3) // 4 * 4, (h + pad + 3) // 4 * 4)
+    frame = camera.magnifier_frame(point, size)
+    rgb = develop(frame, display_settings(), output_dtype=np.uint8).pixels
+    top, left = (rgb.shape[0] - h) // 2, (rgb.shape[1] - w) // 2
+    return magnify(np.ascontiguousarray(rgb[top : top + h, left : left + w]), zoom)
