@@ -21,10 +21,26 @@ def make_camera(backend: str):
     from mountcam.errors import InvalidSetting
 
     if backend == "sim":
-        return Camera(SimulatedBackend(DEFAULT_SCENE))
+        camera = Camera(SimulatedBackend(DEFAULT_SCENE))
+        camera.backend.set_scene(default_scene(camera))
+        return camera
     if backend.startswith("replay:") and backend[7:]:
         return Camera(ReplayBackend(Path(backend[7:])))
     raise InvalidSetting(f"backend '{backend}' does not exist; use sim or replay:FOLDER")
+
+
+def default_scene(camera):
+    """:data:`DEFAULT_SCENE` spread over the main module's whole field of view (its own field
+    is narrower, which leaves the main module's frame mostly black and its meter fooled)."""
+    import math
+
+    from mountcam.scene import load_scene
+
+    main = camera.module("main")
+    hfov_deg = 2 * math.degrees(
+        math.atan(main.sensor.width_m / 2 / (main.fixed_lens.focal_mm * 1e-3))
+    )
+    return load_scene(DEFAULT_SCENE, hfov_deg=hfov_deg)
 
 
 def serve_command(

@@ -13,6 +13,7 @@ import re
 import uuid
 from http.cookies import SimpleCookie
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, File, Form, Query, Request, UploadFile, WebSocket
@@ -42,18 +43,29 @@ STATIC = Path(__file__).with_name("static")
 TOKEN_COOKIE = "mountcam_token"
 #: Methods that change something (a GET never does here).
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-#: The largest request body: two upload files and the form around them.
-MAX_BODY_BYTES = 2 * MAX_UPLOAD_BYTES + 2**20
+
+
+def max_body_bytes(max_upload_bytes: int) -> int:
+    """The largest request body: two upload files and the form around them."""
+    return 2 * max_upload_bytes + 2**20
 
 
 class Guard:
     """ASGI middleware: token, Host (loopback only), Origin (state changes and the live
     stream) and body size, each refused with one line before the app sees the request."""
 
-    def __init__(self, app, *, token: str | None, allowed_hosts: frozenset[str] | None) -> None:
+    def __init__(
+        self,
+        app,
+        *,
+        token: str | None,
+        allowed_hosts: frozenset[str] | None,
+        max_body_bytes: int,
+    ) -> None:
         self.app = app
         self.token = token
         self.allowed_hosts = allowed_hosts
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope, receive, send):
         if scope["type"] not in ("http", "websocket"):
@@ -83,8 +95,8 @@ class Guard:
             length = headers.get("content-length")
             if length is None and headers.get("transfer-encoding"):
                 return 411, "send the upload with a Content-Length"
-            if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-                return 413, f"the request is larger than {MAX_BODY_BYTES // 2**20} MiB"
+            if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+                return 413, f"the request is larger than {self.max_body_bytes / 2**20:.0f} MiB"
         return None
 
     def authorised(self, scope, headers: dict[str, str]) -> bool:
@@ -104,7 +116,10 @@ async def _send_json(send, status: int, body: dict) -> None:
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(data))],
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", b"%d" % len(data)),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": data})
@@ -116,9 +131,11 @@ def create_app(
     token: str | None = None,
     allowed_hosts: frozenset[str] | None = None,
     port: int = 8000,
+    max_upload_bytes: int = MAX_UPLOAD_BYTES,
 ) -> FastAPI:
     """The app. ``allowed_hosts``: the ``Host`` values accepted (default: loopback names on
-    ``port``; with a ``token`` any Host, since the token is what admits a client)."""
+    ``port``; with a ``token`` any Host, since the token is what admits a client).
+    ``max_upload_bytes``: the largest uploaded file (a scene picture, a depth map)."""
     if allowed_hosts is None and token is None:
         allowed_hosts = loopback_hosts(port)
     app = FastAPI(
@@ -151,7 +168,9 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     # ---- status and settings ---------------------------------------------------------------
-    @app.get("/api/status", summary="The camera's state: module, settings, lens, live view, capture")
+    @app.get(
+        "/api/status", summary="The camera's state: module, settings, lens, live view, capture"
+    )
     def status() -> dict:
         return service.status() | {"version": __version__, "token_required": token is not None}
 
@@ -247,20 +266,24 @@ def create_app(
         "map (.npy metres, 16-bit PNG mm, float TIFF m), its field of view and light level",
     )
     def upload_scene(
-        image: UploadFile = File(...),
-        depth: UploadFile | None = File(None),
-        hfov_deg: float | None = Form(None),
-        luminance_cd_m2: float | None = Form(None),
-        illuminant: str = Form("D65"),
+        image: Annotated[UploadFile, File()],
+        depth: Annotated[UploadFile | None, File()] = None,
+        hfov_deg: Annotated[float | None, Form()] = None,
+        luminance_cd_m2: Annotated[float | None, Form()] = None,
+        illuminant: Annotated[str, Form()] = "D65",
     ) -> dict:
         folder = service.upload_folder()
         kept: list[Path] = []
         try:
-            image_path = _receive(image, folder, IMAGE_SUFFIXES, "the picture", kept)
+            image_path = _receive(
+                image, folder, IMAGE_SUFFIXES, "the picture", kept, max_upload_bytes
+            )
             check_dimensions(image_path)
             depth_path = None
             if depth is not None and depth.filename:
-                depth_path = _receive(depth, folder, DEPTH_SUFFIXES, "the depth map", kept)
+                depth_path = _receive(
+                    depth, folder, DEPTH_SUFFIXES, "the depth map", kept, max_upload_bytes
+                )
                 check_dimensions(depth_path)
             label = "upload:" + re.sub(r"[^\w.\- ]", "_", Path(image.filename or "").name)[:80]
             result = service.set_scene(
@@ -302,13 +325,19 @@ def create_app(
                 if pub is None:
                     await ws.send_text(
                         json.dumps(
-                            {"type": "status", "error": service.live_error, "progress": service.progress}
+                            {
+                                "type": "status",
+                                "error": service.live_error,
+                                "progress": service.progress,
+                            }
                         )
                     )
                     continue
                 jpeg = await run_in_threadpool(service.frame_jpeg, pub, viewer)
                 info = {k: v for k, v in pub.info.items() if _wanted(k, viewer)}
-                await ws.send_text(json.dumps({"type": "frame", **info, "progress": service.progress}))
+                await ws.send_text(
+                    json.dumps({"type": "frame", **info, "progress": service.progress})
+                )
                 await ws.send_bytes(jpeg)
                 last = pub.index
         except (WebSocketDisconnect, RuntimeError):
@@ -317,7 +346,12 @@ def create_app(
             reader.cancel()
             service.remove_viewer(key)
 
-    return Guard(app, token=token, allowed_hosts=allowed_hosts)  # type: ignore[return-value]
+    return Guard(  # type: ignore[return-value]
+        app,
+        token=token,
+        allowed_hosts=allowed_hosts,
+        max_body_bytes=max_body_bytes(max_upload_bytes),
+    )
 
 
 _AID_OF_KEY = {
@@ -356,9 +390,11 @@ async def _read_viewer(ws: WebSocket, viewer: Viewer) -> None:
             viewer.zebra_over = float(over)
 
 
-def _receive(upload: UploadFile, folder: Path, suffixes, what: str, kept: list[Path]) -> Path:
-    """Copy an upload to a name of our choosing (never the client's), at most
-    :data:`MAX_UPLOAD_BYTES`."""
+def _receive(
+    upload: UploadFile, folder: Path, suffixes, what: str, kept: list[Path], limit: int
+) -> Path:
+    """Copy an upload to a name of our choosing (never the client's), at most ``limit``
+    bytes."""
     suffix = upload_suffix(upload.filename, suffixes, what)
     path = folder / f"{uuid.uuid4().hex}{suffix}"
     kept.append(path)
@@ -366,8 +402,8 @@ def _receive(upload: UploadFile, folder: Path, suffixes, what: str, kept: list[P
         copied = 0
         while chunk := upload.file.read(1 << 20):
             copied += len(chunk)
-            if copied > MAX_UPLOAD_BYTES:
-                raise Refused(413, f"{what} is larger than {MAX_UPLOAD_BYTES // 2**20} MiB")
+            if copied > limit:
+                raise Refused(413, f"{what} is larger than {limit / 2**20:.0f} MiB")
             out.write(chunk)
     if copied == 0:
         raise Refused(400, f"{what} is empty")
@@ -376,4 +412,3 @@ def _receive(upload: UploadFile, folder: Path, suffixes, what: str, kept: list[P
 
 def _float_or_none(v) -> float | None:
     return None if v in (None, "") else float(v)
-

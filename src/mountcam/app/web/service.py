@@ -160,10 +160,46 @@ class CameraService:
             "scene": self.scene_name,
             "capturing": self.progress is not None,
             "progress": self.progress,
-            "live": {"viewers": viewers, "fps": round(self.live_fps(), 2), "error": self.live_error},
+            "live": {
+                "viewers": viewers,
+                "fps": round(self.live_fps(), 2),
+                "error": self.live_error,
+            },
             "captures": len(self.capture_names()),
             "settings": self.settings(),
             "lens": self.lens_status(),
+            "choices": self.choices(),
+        }
+
+    def choices(self) -> dict:
+        """What each setting may be, for the selected module (the page builds its menus from
+        this, so the dials offer exactly what the camera accepts)."""
+        from mountcam.body import drive as drives
+        from mountcam.body.mount import DETECTION_MODES
+        from mountcam.body.settings import (
+            EV_RANGE,
+            KELVIN_RANGE,
+            METERING_MODES,
+            PROGRAMS,
+            WB_PRESETS,
+        )
+        from mountcam.develop.settings import LOOKS
+
+        sensor = self.camera.module().sensor
+        return {
+            "programs": list(PROGRAMS),
+            "metering": list(METERING_MODES),
+            "wb_presets": list(WB_PRESETS),
+            "kelvin_range": list(KELVIN_RANGE),
+            "ev_range": list(EV_RANGE),
+            "iso_range": [sensor.iso_min, sensor.iso_max],
+            "shutter_range_s": [sensor.min_exposure_s, sensor.max_exposure_s],
+            "drive_modes": list(drives.DRIVE_MODES),
+            "bracket_frames": list(drives.BRACKET_FRAMES),
+            "max_burst": drives.MAX_BURST,
+            "looks": list(LOOKS),
+            "formats": ["raw", "raw+jpeg"],
+            "detection_modes": list(DETECTION_MODES),
         }
 
     def settings(self) -> dict:
@@ -281,7 +317,7 @@ class CameraService:
         """Contrast-detect AF of the main module (the Camera API's loop)."""
         with self.priority() as cam:
             result = cam.autofocus()
-        return result.as_dict()
+        return _json_safe(result.as_dict())
 
     # ---- the lens ------------------------------------------------------------------------------
     def lens_status(self, module_name: str | None = None) -> dict:
@@ -295,7 +331,10 @@ class CameraService:
         out: dict = {"module": module.name, "has_mount": mount is not None}
         if mount is not None:
             lens = mount.lens
-            out["detection"] = {"mode": mount.detection, "manual_lens": _lens_id(mount.manual_choice)}
+            out["detection"] = {
+                "mode": mount.detection,
+                "manual_lens": _lens_id(mount.manual_choice),
+            }
             if lens is None:
                 out["attached"] = None
                 return out
@@ -396,7 +435,9 @@ class CameraService:
         if not hasattr(backend, "set_scene"):
             raise Refused(409, "the replay backend plays recorded files; it has no scene to set")
         if label is None and name not in list_scenes():
-            raise InvalidSetting(f"unknown scene '{name}'; choose one of {', '.join(list_scenes())}")
+            raise InvalidSetting(
+                f"unknown scene '{name}'; choose one of {', '.join(list_scenes())}"
+            )
         scene = load_scene(
             name,
             illuminant=illuminant,
@@ -462,7 +503,14 @@ class CameraService:
         from mountcam.develop.settings import DevelopSettings
 
         outcome = develop_file(
-            Job(dng, dng.with_suffix(".jpg"), DevelopSettings(look=self.shot.look), "jpeg", 90, False)
+            Job(
+                dng,
+                dng.with_suffix(".jpg"),
+                DevelopSettings(look=self.shot.look),
+                "jpeg",
+                90,
+                False,
+            )
         )
         if outcome.error:
             raise MountcamError(outcome.error)
@@ -835,6 +883,17 @@ def _crop(value) -> tuple[int, int] | None:
         return parse_crop(value)
     w, h = value
     return int(w), int(h)
+
+
+def _json_safe(value):
+    """``value`` with non-finite floats (a focus at infinity) as None: JSON has no infinity."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _json_default(o):
