@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= out
 
-.PHONY: run test lint format bench system-deps interop clean
+.PHONY: run demo test lint format bench system-deps interop clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[test,bench,scale]"
 	touch $(STAMP)
 
-# Debian tools the tests read DNGs with (exiftool). Installed only when missing.
+# Debian tools the tests need (exiftool reads DNGs, chromium runs the camera app's browser
+# tests). Installed only when missing.
 # DEPS=interop adds darktable and rawtherapee (see tools/install-system-deps.sh).
 DEPS ?= test
 system-deps:
@@ -28,7 +29,14 @@ interop: $(STAMP)
 	@tools/install-system-deps.sh interop
 	MOUNTCAM_INTEROP_REQUIRED=1 $(BIN)/python -m pytest -n 2 -q -m interop tests/interop
 
+# The camera app (docs/web-app.md) in the foreground on the simulated camera; Ctrl+C stops it.
+HOST ?= 127.0.0.1
+PORT ?= 8000
 run: $(STAMP)
+	$(BIN)/mountcam serve --host $(HOST) --port $(PORT) --captures $(OUT)/captures
+
+# The headless demo: one metered shot of a ColorChecker, written as a DNG in $(OUT).
+demo: $(STAMP)
 	$(BIN)/mountcam shoot --scene chart:colorchecker --out $(OUT)
 
 lint: $(STAMP)

@@ -2,7 +2,9 @@
 # Install the Debian packages mountcam's tests, interop checks and benches read files with.
 #
 # Usage: tools/install-system-deps.sh [test|interop|bench]   (default: test)
-#   test     exiftool (tests compare every EXIF field against it)
+#   test     exiftool (tests compare every EXIF field against it) and chromium (Playwright drives
+#            it headless in the camera app's browser tests; Playwright's own browser download
+#            is not used)
 #   interop  + darktable-cli and rawtherapee-cli (DNG acceptance item 4, `make interop`)
 #   bench    the interop set: bench/develop_speed.py times darktable-cli and rawtherapee-cli
 #
@@ -17,7 +19,7 @@ set_name="${1:-test}"
 # "package:command" pairs; the command proves the package is usable (a package can be installed
 # yet broken, a command can come from elsewhere, e.g. a hand-built darktable: both are fine).
 case "$set_name" in
-  test)    wanted=("libimage-exiftool-perl:exiftool") ;;
+  test)    wanted=("libimage-exiftool-perl:exiftool" "chromium:chromium") ;;
   interop) wanted=("libimage-exiftool-perl:exiftool" "darktable:darktable-cli"
                    "rawtherapee:rawtherapee-cli") ;;
   bench)   wanted=("libimage-exiftool-perl:exiftool" "darktable:darktable-cli"

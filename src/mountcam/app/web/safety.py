@@ -27,6 +27,7 @@ import ipaddress
 import os
 import re
 import stat
+import struct
 from pathlib import Path
 
 from mountcam.errors import InvalidSetting, UnreadableFile
@@ -139,7 +140,12 @@ def image_dimensions(path: Path) -> tuple[int, int]:
 
             with open(path, "rb") as f:
                 version = np.lib.format.read_magic(f)
-                shape, _, _ = np.lib.format._read_array_header(f, version)
+                read_header = (
+                    np.lib.format.read_array_header_1_0
+                    if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0
+                )
+                shape, _, _ = read_header(f)
             if len(shape) < 2:
                 raise UnreadableFile(f"a depth map is a 2-D array (got shape {shape})")
             return int(shape[1]), int(shape[0])
@@ -155,15 +161,53 @@ def image_dimensions(path: Path) -> tuple[int, int]:
             with tifffile.TiffFile(path) as tif:
                 page = tif.pages[0]
                 return int(page.imagewidth), int(page.imagelength)
-        from PIL import Image
-
-        # Image.open reads the header only; the pixel limit is ours, checked below.
-        with Image.open(path) as img:
-            return img.size
+        with open(path, "rb") as f:
+            head = f.read(1 << 16)
+        if head.startswith(b"\x89PNG\r\n\x1a\n"):
+            return _png_size(head)
+        if head.startswith(b"\xff\xd8"):
+            return _jpeg_size(path)
+        raise UnreadableFile(f"{path.suffix} file is neither PNG nor JPEG inside")
     except UnreadableFile:
         raise
     except Exception as exc:
         raise UnreadableFile(f"cannot read the image's header ({exc})") from None
+
+
+def _png_size(head: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk (PNG spec, 11.2.2): it must come first."""
+    if head[12:16] != b"IHDR":
+        raise UnreadableFile("the PNG does not start with its IHDR header")
+    w, h = struct.unpack(">II", head[16:24])
+    return w, h
+
+
+#: JPEG start-of-frame markers (ITU T.81, B.1.1.3): SOF0-SOF15 but DHT, JPG and DAC.
+_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def _jpeg_size(path: Path) -> tuple[int, int]:
+    """Width and height from a JPEG's start-of-frame segment, walking the marker segments
+    (ITU T.81, B.2.2) without decoding anything."""
+    with open(path, "rb") as f:
+        f.read(2)
+        while True:
+            marker = f.read(2)
+            if len(marker) < 2 or marker[0] != 0xFF:
+                raise UnreadableFile("the JPEG has no frame header")
+            kind = marker[1]
+            if kind == 0xFF:  # fill byte
+                f.seek(-1, 1)
+                continue
+            if kind in (0x01, *range(0xD0, 0xD8)):  # markers without a length
+                continue
+            (length,) = struct.unpack(">H", f.read(2))
+            if kind in _SOF_MARKERS:
+                _, h, w = struct.unpack(">BHH", f.read(5))
+                return w, h
+            if kind == 0xD9 or length < 2:
+                raise UnreadableFile("the JPEG has no frame header")
+            f.seek(length - 2, 1)
 
 
 def check_dimensions(path: Path) -> tuple[int, int]:

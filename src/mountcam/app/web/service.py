@@ -523,7 +523,10 @@ class CameraService:
         return sorted(
             p.name
             for p in self.captures.iterdir()
-            if p.suffix == ".dng" and CAPTURE_NAME.fullmatch(p.name) and p.is_file()
+            if p.suffix == ".dng"
+            and CAPTURE_NAME.fullmatch(p.name)
+            and p.is_file()
+            and not p.is_symlink()  # a planted link is not a capture (capture_path refuses it)
         )
 
     def captures_list(self) -> list[dict]:

@@ -762,7 +762,7 @@ const EXIF_ROWS = [
   ["ISO", (e) => e.iso],
   ["Focal length", (e) => (e.focal_mm ? `${e.focal_mm} mm` : "—")],
   ["Lens", (e) => e.lens_model || "—"],
-  ["Camera", (e) => `${e.make || ""} ${e.model || ""}`],
+  ["Camera", (e) => ((e.model || "").startsWith(e.make || "\u0000") ? e.model : `${e.make || ""} ${e.model || ""}`.trim())],
   ["Size", (e) => `${e.width} × ${e.height}`],
   ["Exposure bias", (e) => (e.exposure_bias_ev == null ? "—" : `${e.exposure_bias_ev.toFixed(1)} EV`)],
   ["Taken", (e) => (e.datetime ? new Date(e.datetime).toLocaleString() : "—")],
