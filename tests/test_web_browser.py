@@ -139,9 +139,8 @@ def test_m_lens_aperture_focus_shoot_download(browser, tmp_path, screen):
         after_frames(page, 3)
         far = peaking(page)
         assert math.hypot(far[0] - near[0], far[1] - near[1]) > 0.12, (near[:2], far[:2])
-        assert np.unravel_index(near[2].argmax(), near[2].shape) != np.unravel_index(
-            far[2].argmax(), far[2].shape
-        )
+        # A good part of what lit at 2 m is dark at infinity (the motorcycle is out of focus).
+        assert near[2][far[2] == 0].sum() > 0.2 * near[2].sum(), (near[2], far[2])
 
         # Shoot: the button answers once the DNG is on disk.
         page.fill("#focus-ring", str(ring_position(2.0)))

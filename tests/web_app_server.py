@@ -73,7 +73,8 @@ class Server:
         )
 
     def log(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def client(self, **kwargs) -> httpx.Client:

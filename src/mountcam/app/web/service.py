@@ -183,7 +183,7 @@ class CameraService:
             PROGRAMS,
             WB_PRESETS,
         )
-        from mountcam.develop.settings import LOOKS
+        from mountcam.develop.looks import look_names
 
         sensor = self.camera.module().sensor
         return {
@@ -197,7 +197,7 @@ class CameraService:
             "drive_modes": list(drives.DRIVE_MODES),
             "bracket_frames": list(drives.BRACKET_FRAMES),
             "max_burst": drives.MAX_BURST,
-            "looks": list(LOOKS),
+            "looks": list(look_names()),
             "formats": ["raw", "raw+jpeg"],
             "detection_modes": list(DETECTION_MODES),
         }
@@ -235,7 +235,7 @@ class CameraService:
     def update_settings(self, changes: dict) -> dict:
         """Apply a partial settings change (the keys of :meth:`settings`), all or nothing."""
         from mountcam.body.settings import Controls
-        from mountcam.develop.settings import LOOKS
+        from mountcam.develop.looks import look_names
 
         unknown = set(changes) - set(self.settings())
         if unknown:
@@ -292,8 +292,8 @@ class CameraService:
                     timer_s=float(d.get("timer_s", drive.timer_s)),
                 )
             look = changes.get("look", self.shot.look)
-            if look not in LOOKS:
-                raise InvalidSetting(f"look '{look}' does not exist; use {', '.join(LOOKS)}")
+            if look not in look_names():
+                raise InvalidSetting(f"look '{look}' does not exist; use {', '.join(look_names())}")
             fmt = changes.get("format", "raw+jpeg" if self.shot.raw_jpeg else "raw")
             if fmt not in ("raw", "raw+jpeg"):
                 raise InvalidSetting(f"format '{fmt}' does not exist; use raw or raw+jpeg")
