@@ -114,9 +114,10 @@ def focus_peaking(level: np.ndarray, settings: PeakingSettings | None = None) ->
     # Noise floors of each magnitude (a 2-D Rayleigh-ish magnitude; sigmas × component std).
     fine_floor = s.noise_sigmas * sigma * _gradient_noise_gain(FINE_SIGMA_PX)
     coarse_floor = s.noise_sigmas * sigma * _gradient_noise_gain(COARSE_SIGMA_PX)
-    # The automatic level: the frame's top target_fraction of fine gradients (sampled on every
-    # second row and column, which changes the quantile by far less than frame-to-frame noise).
-    sample = fine[::2, ::2]
+    # The automatic level: the frame's top target_fraction of fine gradients, sampled on every
+    # fourth row and column (~49 k values at 1024×768: the quantile moves by far less than from
+    # frame to frame with the noise, and the sort costs a sixteenth).
+    sample = fine[::4, ::4]
     auto = float(np.quantile(sample, 1.0 - s.target_fraction)) if sample.size else 0.0
     threshold = max(auto, fine_floor, np.finfo(np.float32).tiny)
     return (fine >= threshold) & (fine >= s.min_ratio * coarse) & (coarse > coarse_floor)
