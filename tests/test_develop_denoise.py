@@ -89,11 +89,10 @@ def test_strength_follows_the_noise_level():
     assert weights[0] == 0.0 and 0.3 < weights[1] < 0.9 and weights[2] == 1.0
 
 
-def test_strips_give_the_same_result_as_one_pass(monkeypatch):
+def test_strips_give_the_same_result_as_one_pass():
     noisy = _noisy(_slanted_edge(150, 90, 1.0, 0.2, 0.7), S_3200, O_3200, seed=5)
     whole = dn.denoise(noisy, S_3200, O_3200)
-    monkeypatch.setattr(dn, "STRIP_ROWS", 32)
-    assert np.allclose(dn.denoise(noisy, S_3200, O_3200), whole, atol=1e-6)
+    assert np.allclose(dn.denoise(noisy, S_3200, O_3200, strip_rows=32), whole, atol=1e-6)
 
 
 def test_odd_sizes_and_bad_input():

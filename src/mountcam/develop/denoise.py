@@ -79,12 +79,15 @@ def denoise(
     noise_s: np.ndarray,
     noise_o: np.ndarray,
     strength: float = 1.0,
+    *,
+    strip_rows: int = STRIP_ROWS,
 ) -> np.ndarray:
     """Remove the noise the model predicts from white-balanced linear camera RGB.
 
     ``rgb``: float32 (H, W, 3), 1.0 = white. ``noise_s``, ``noise_o``: 3 values each (R, G, B),
     variance = s·x + o in the same units. ``strength``: multiplies the model variance (0 = off,
-    1 = the model, up to 4). Returns a new float32 array; an image whose noise is below
+    1 = the model, up to 4). ``strip_rows``: rows denoised at a time (memory only: any height
+    gives the same pixels). Returns a new float32 array; an image whose noise is below
     :data:`QUIET_NOISE` comes back as an unchanged copy.
     """
     rgb = np.asarray(rgb)
@@ -117,8 +120,8 @@ def denoise(
     # Halo rows so each strip's boxes see the same neighbours as a whole-image pass; even, so
     # the half-resolution colour grid lines up with the whole image's.
     halo = DENOISE_OVERLAP_ROWS
-    for top in range(0, height, STRIP_ROWS):
-        bottom = min(height, top + STRIP_ROWS)
+    for top in range(0, height, strip_rows):
+        bottom = min(height, top + strip_rows)
         a, b = max(0, top - halo), min(height, bottom + halo)
         _denoise_block(rgb[a:b], lines, keep_fine_chroma, top - a, out[top:bottom])
     return out

@@ -36,12 +36,15 @@ FUSED_REACH = 3
 LUMA_WEIGHTS = np.array([[0.2126, 0.7152, 0.0722]], np.float32)
 
 
-def sharpen(rgb: np.ndarray, amount: float, radius_px: float) -> np.ndarray:
+def sharpen(
+    rgb: np.ndarray, amount: float, radius_px: float, *, strip_rows: int = STRIP_ROWS
+) -> np.ndarray:
     """Sharpen display-encoded RGB; returns a new float32 (H, W, 3) array.
 
     ``amount``: gain of the detail (0 = off; 0.5 is moderate, 1.5 strong; 0 to 5).
     ``radius_px``: σ of the Gaussian that separates the detail, pixels (0.3 to 10; ≈ 0.8–1.2
-    suits a 50 MP image viewed whole, larger radii add local contrast).
+    suits a 50 MP image viewed whole, larger radii add local contrast). ``strip_rows``: rows
+    sharpened at a time (memory only: any height gives the same pixels).
     """
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[2] != 3:
@@ -57,8 +60,8 @@ def sharpen(rgb: np.ndarray, amount: float, radius_px: float) -> np.ndarray:
     height = rgb.shape[0]
     # Rows of context each strip needs: OpenCV's Gaussian reaches ~4σ, the 3×3 range 1 more.
     halo = int(math.ceil(4 * radius_px)) + 2
-    for top in range(0, height, STRIP_ROWS):
-        bottom = min(height, top + STRIP_ROWS)
+    for top in range(0, height, strip_rows):
+        bottom = min(height, top + strip_rows)
         a, b = max(0, top - halo), min(height, bottom + halo)
         block = rgb[a:b]
         luma = cv2.transform(block, LUMA_WEIGHTS)
