@@ -3,8 +3,8 @@
 The commands are read from the README's ``sh`` code blocks (so a command added there is tested
 without touching this file), in order, in one scratch folder, with the README's own file names:
 ``photo.png`` and ``photo_depth.npy`` are made here, ``shots/*.dng`` is expanded as a shell
-would. The only change: a ``shoot`` without ``--crop`` gets a small one, so the whole tour runs
-in seconds. Each must end with exit 0 and print nothing on stderr but mountcam's own warnings.
+would. The only changes: a ``shoot`` without ``--crop`` gets a small one, and ``liveview`` runs
+3 frames of 320×240 (a later option wins), so the whole tour runs in seconds. Each must end with exit 0 and print nothing on stderr but mountcam's own warnings.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from conftest import run_cli
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 SMALL_CROP = ("--crop", "192x144")
+SHORT_LIVE_VIEW = ("--frames", "3", "--size", "320x240")
 
 
 def readme_commands(text: str) -> list[list[str]]:
@@ -67,6 +68,8 @@ def test_every_readme_command_runs(tmp_path, monkeypatch):
         args = _expand(words)
         if args[0] == "shoot" and "--crop" not in args:
             args += SMALL_CROP
+        if args[0] == "liveview":
+            args += SHORT_LIVE_VIEW
         code, _, stderr = run_cli(*args)
         shown = "mountcam " + shlex.join(words)
         assert code == 0, f"{shown}\n{stderr}"
