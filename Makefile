@@ -53,7 +53,7 @@ test: $(STAMP) system-deps lint
 # The benchmarks behind docs/benchmarks.md. The develop peers (darktable-cli, rawtherapee-cli)
 # are Debian packages, installed when missing; McMaster-18 is read from ../shared/data.
 bench: $(STAMP)
-	@tools/install-system-deps.sh interop
+	@tools/install-system-deps.sh bench
 	$(BIN)/python bench/sim_speed.py
 	$(BIN)/python bench/capture_speed.py
 	$(BIN)/python bench/optics_speed.py
@@ -62,6 +62,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/dng_write_speed.py
 	$(BIN)/python bench/develop_speed.py
 	$(BIN)/python bench/develop_accuracy.py
+	$(BIN)/python bench/web_capture_speed.py
+	$(BIN)/python bench/web_load.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache

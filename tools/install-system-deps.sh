@@ -6,7 +6,8 @@
 #            it headless in the camera app's browser tests; Playwright's own browser download
 #            is not used)
 #   interop  + darktable-cli and rawtherapee-cli (DNG acceptance item 4, `make interop`)
-#   bench    the interop set: bench/develop_speed.py times darktable-cli and rawtherapee-cli
+#   bench    the interop set (bench/develop_speed.py times darktable-cli and rawtherapee-cli)
+#            and chromium (bench/web_load.py's browser clients)
 #
 # Only what is missing is installed; `apt-get update` runs at most once, and only when something
 # is missing, so a second run costs a few milliseconds. Recommends are skipped: darktable's pull
@@ -23,7 +24,7 @@ case "$set_name" in
   interop) wanted=("libimage-exiftool-perl:exiftool" "darktable:darktable-cli"
                    "rawtherapee:rawtherapee-cli") ;;
   bench)   wanted=("libimage-exiftool-perl:exiftool" "darktable:darktable-cli"
-                   "rawtherapee:rawtherapee-cli") ;;
+                   "rawtherapee:rawtherapee-cli" "chromium:chromium") ;;
   *) echo "install-system-deps.sh: unknown set '$set_name' (use test, interop or bench)" >&2
      exit 2 ;;
 esac
