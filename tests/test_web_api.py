@@ -160,6 +160,28 @@ def test_capture_is_on_disk_when_acknowledged_and_a_restart_lists_it(client, ser
     assert not any(p.suffix in (".dng", ".jpg") for p in service.captures.iterdir())
 
 
+def test_a_replayed_camera_serves_too(client, service, tmp_path):
+    from mountcam import ReplayBackend
+
+    for _ in range(2):
+        assert client.post("/api/capture").status_code == 200
+    replay = CameraService(
+        Camera(ReplayBackend(service.captures)), tmp_path / "replayed", preview_size=(128, 96)
+    )
+    try:
+        app = create_app(replay, port=8000)
+        with TestClient(app, base_url=f"http://{HOST}") as c:
+            status = c.get("/api/status").json()
+            assert status["modules"] == ["main"] and status["lens"]["attached"] is None
+            assert c.get("/api/scenes").json()["builtin"] == []
+            assert c.post("/api/scene", json={"name": "chart:flat"}).status_code == 409
+            r = c.post("/api/capture")
+            assert r.status_code == 200, r.text
+            assert (replay.captures / r.json()["files"][0]).is_file()
+    finally:
+        replay.close()
+
+
 def test_one_capture_at_a_time(client, service):
     client.post("/api/settings", json={"drive": {"timer_s": 2}})
     first: dict = {}

@@ -142,6 +142,24 @@ def test_m_lens_aperture_focus_shoot_download(browser, tmp_path, screen):
         # A good part of what lit at 2 m is dark at infinity (the motorcycle is out of focus).
         assert near[2][far[2] == 0].sum() > 0.2 * near[2].sum(), (near[2], far[2])
 
+        # The other aids: waveform and zebra from the stream, grid and level drawn by the
+        # page, the magnifier by a tap on the picture (the full readout at that point).
+        for aid in ("waveform", "zebra", "grid", "level", "magnifier"):
+            page.click(f"#aid-{aid}")
+        after_frames(page, 2)
+        assert page.is_visible("#waveform") and page.is_visible("#grid-overlay")
+        assert page.get_attribute("#viewfinder-wrap", "data-zebra-fraction") is not None
+        assert page.get_attribute("#level-overlay", "data-roll") == "0.00"
+        box = page.locator("#viewfinder").bounding_box()
+        point = (box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.6)
+        if screen == "phone":
+            page.touchscreen.tap(*point)
+        else:
+            page.mouse.click(*point)
+        page.wait_for_selector("#magnifier-caption:has-text('1:1 at 70 %, 60 %')")
+        assert page.eval_on_selector("#magnifier", "i => i.complete && i.naturalWidth") == 512
+        page.click("#magnifier-close")
+
         # Shoot: the button answers once the DNG is on disk.
         page.fill("#focus-ring", str(ring_position(2.0)))
         page.wait_for_selector("#focus-value:has-text('2 m')")

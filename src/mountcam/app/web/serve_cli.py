@@ -88,7 +88,10 @@ def serve_command(
     app = create_app(service, token=token, port=port)
     shown = f"[{host}]" if ":" in host else host
     address = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
-    out.print(f"mountcam camera app: [bold]{address}[/]  (captures in {captures.resolve()})")
+    out.print(
+        f"mountcam camera app: [bold]{address}[/]  (captures in {captures.resolve()})",
+        soft_wrap=True,
+    )
     out.print("Ctrl+C stops it.")
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning", ws_max_size=1 << 16)

@@ -345,6 +345,9 @@ class CameraService:
             focal_mm = lens.focal_for(rings)
         else:
             lens = module.fixed_lens
+            if lens is None:  # a replayed camera: the lens is whatever the files say
+                out["attached"] = None
+                return out
             f_number, focus_m, focal_mm = lens.max_f, module.focus_m, lens.focal_mm
         crop = module.crop_factor
         out["attached"] = _lens_dict(lens, crop)

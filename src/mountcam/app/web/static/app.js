@@ -212,8 +212,11 @@ function renderLens() {
     fillSelect($("#detection"), state.choices.detection_modes.map((m) => [m, m[0].toUpperCase() + m.slice(1)]), lens.detection.mode);
     $("#manual-lens").value = lens.detection.manual_lens || "";
   }
+  $(".lens-search").hidden = !lens.has_mount;
   if (!attached) {
-    none.textContent = "No lens on the M mount. Choose one from the catalogue below.";
+    none.textContent = lens.has_mount
+      ? "No lens on the M mount. Choose one from the catalogue below."
+      : "This camera replays recorded files: their lens is whatever took them.";
     return;
   }
   const ident = lens.identification;
