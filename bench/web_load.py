@@ -37,7 +37,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def rss_mb(pid: int) -> float:
+def rss_mib(pid: int) -> float:
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             if line.startswith("VmRSS:"):
@@ -128,7 +128,7 @@ def main() -> None:
                 presser.start()
                 start_frames = frames()
                 while (elapsed := time.monotonic() - t_start) < args.seconds:
-                    memory.append((elapsed, rss_mb(server.pid)))
+                    memory.append((elapsed, rss_mib(server.pid)))
                     # Let the pages run (Playwright delivers their events while it waits).
                     pages[0].wait_for_timeout(1000)
                 duration = time.monotonic() - t_start
@@ -172,11 +172,11 @@ def main() -> None:
     )
     print(f"| errors | {len(errors)} |")
     print(
-        f"| server RSS after {args.warmup:.0f} s warm-up | median {med:.0f} MB, min {min(steady):.0f}, "
+        f"| server RSS after {args.warmup:.0f} s warm-up | median {med:.0f} MiB, min {min(steady):.0f}, "
         f"max {max(steady):.0f} (±{spread * 100:.1f} %) |"
     )
     print(
-        f"| server RSS over time (MB, every 5 s) | {' '.join(f'{m:.0f}' for _, m in memory[::5])} |"
+        f"| server RSS over time (MiB, every 5 s) | {' '.join(f'{m:.0f}' for _, m in memory[::5])} |"
     )
     for e in (errors + unreadable)[:10]:
         print(f"\n- {e}")

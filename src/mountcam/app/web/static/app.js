@@ -50,15 +50,23 @@ function toast(message, kind = "error") {
   toastTimer = setTimeout(() => { el.hidden = true; }, kind === "info" ? 2500 : 6000);
 }
 
-// Run a state change; on refusal say why and show the camera's real state again.
-async function change(fn) {
-  try {
-    return await fn();
-  } catch (err) {
-    toast(err.message);
-    await refresh();
-    return null;
-  }
+// Run a state change; on refusal say why and show the camera's real state again. Changes run
+// one after another, in the order they were made: two in flight could answer out of order,
+// and the older answer would show a state the camera has already left.
+let pendingChanges = Promise.resolve();
+function change(fn) {
+  const run = async () => {
+    try {
+      return await fn();
+    } catch (err) {
+      toast(err.message);
+      await refresh();
+      return null;
+    }
+  };
+  const result = pendingChanges.then(run);
+  pendingChanges = result.catch(() => null);
+  return result;
 }
 
 // ---- formatting ------------------------------------------------------------------------------
@@ -455,12 +463,16 @@ function showMessage(text) {
 
 function onLiveStatus(msg) {
   showMessage(msg.error);
+  // No frame comes while the camera cannot show one: the last picture is not what it sees.
+  $("#viewfinder").classList.toggle("stale", !!msg.error);
+  if (msg.error) $("#readout").textContent = "";
   if (msg.progress) showProgress(msg.progress);
 }
 
 function onFrameInfo(info) {
   state.lastInfo = info;
   showMessage(info.error || null);
+  $("#viewfinder").classList.remove("stale");
   const wrap = $("#viewfinder-wrap");
   wrap.dataset.frameIndex = info.index;
   wrap.dataset.module = info.module;
@@ -637,7 +649,13 @@ function setAid(aid, on) {
   if (on) state.aids.add(aid); else state.aids.delete(aid);
   pressed($(`#aid-${aid}`), on);
   if (aid === "grid") drawGrid();
-  if (aid === "level") drawLevel();
+  if (aid === "level") {
+    // iOS asks the user before a page may read the motion sensor (on a tap, like this one).
+    if (on && typeof DeviceMotionEvent !== "undefined" && typeof DeviceMotionEvent.requestPermission === "function") {
+      DeviceMotionEvent.requestPermission().catch(() => null);
+    }
+    drawLevel();
+  }
   if (aid === "magnifier") {
     $("#viewfinder-wrap").classList.toggle("magnify-armed", on);
     if (!on) $("#magnifier-panel").hidden = true;
@@ -693,7 +711,7 @@ function showProgress(p) {
     const longExposure = state.settings.program.match(/[SM]/) && exposure >= 1 && total === 1 && p.phase === "exposing";
     if (longExposure) fraction = Math.min(elapsed / exposure, 0.99);
     text.textContent = p.phase === "developing" ? "developing the JPEG…"
-      : total > 1 ? `frame ${p.done} of ${total}…`
+      : total > 1 ? (p.done ? `${p.done} of ${total} frames written…` : `taking ${total} frames…`)
         : longExposure ? `exposing ${elapsed.toFixed(0)} / ${exposure.toFixed(0)} s…` : "exposing…";
   }
   ring.style.strokeDashoffset = 276.5 * (1 - fraction);
