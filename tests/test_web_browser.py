@@ -93,8 +93,33 @@ def test_m_lens_aperture_focus_shoot_download(browser, tmp_path, screen):
         page.wait_for_selector("body[data-ready=true]")
         after_frames(page, 1)
 
-        # A small centre readout keeps the shot quick; the switch to the M module.
+        # A small centre readout keeps the shot quick. Changes made in quick succession land
+        # in order, and the page shows the last: here the first answer is held back 1.5 s (a
+        # slow network), and the drive panel once showed it after the newer one (a single
+        # shot, no frame count).
+        held: list[str] = []
+
+        def hold_first_answer(route) -> None:
+            if route.request.method == "POST" and not held:
+                held.append(route.request.post_data or "")
+                response = route.fetch()
+                page.wait_for_timeout(1500)
+                route.fulfill(response=response)
+            else:
+                route.continue_()
+
+        page.route("**/api/settings", hold_first_answer)
         page.select_option("#crop", "512x384")
+        tab(page, "drive")
+        page.select_option("#drive-mode", "burst")
+        page.wait_for_timeout(2500)
+        page.unroute("**/api/settings")
+        assert "crop" in held[0]
+        assert page.is_visible("#drive-count-row") and page.input_value("#drive-count") == "3"
+        page.select_option("#drive-mode", "single")
+        page.wait_for_selector("#drive-count-row", state="hidden")
+        tab(page, "exposure")
+        assert page.input_value("#crop") == "512x384"
         page.click("#module-m")
         page.wait_for_selector("#module-m[aria-pressed=true]")
 
