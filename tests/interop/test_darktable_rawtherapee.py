@@ -131,6 +131,12 @@ def _shoot(module: str, mode: str, bits: int) -> Shot:
     # The chart is lit by D65: balance for it (6504 K on the daylight locus is CIE D65; the
     # "daylight" preset is D55, whose neutral leaves the greys at C* ≈ 9 in darktable).
     camera.set_controls(ev=METER_COMPENSATION_EV, metering="average", white_balance=6504)
+    metered = camera.capture().metadata
+    # Then shot in M at that exposure, as a photographer who metered would: a metered shot's
+    # Exif ExposureBiasValue (-2.5) is undone by darktable's exposure module ("compensate
+    # camera exposure", on by default), which rendered the chart 2.5 EV brighter than
+    # RawTherapee (N5 at L* 84 against 56).
+    camera.set_controls(program="M", exposure_s=metered.exposure_s, iso=metered.iso, ev=0.0)
     frame = camera.capture()
     return Shot(frame, lens, LensState(lens.max_f))
 
