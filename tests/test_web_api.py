@@ -103,6 +103,19 @@ def test_status_settings_and_openapi(client):
     assert "\n" not in bad.json()["error"]
     assert client.get("/api/settings").json()["ev"] == 0.0
     assert client.post("/api/settings", json={"colour": 1}).status_code == 400
+    # Values of the wrong type: one line naming the setting, never a server error.
+    for bad in ({"iso": "fast"}, {"ev": [1]}, {"bits": 12.5}, {"crop": "big"}, {"crop": [1]},
+                {"drive": 3}, {"drive": {"mode": "burst", "count": "many"}}, {"focus_m": "near"},
+                {"wb": {"k": 1}}, {"module": 7}):  # fmt: skip
+        r = client.post("/api/settings", json=bad)
+        assert r.status_code == 400 and "\n" not in r.json()["error"], (bad, r.text)
+    for bad in ({"lens": "summicron-m-50", "code_read": "x"}, {"f_number": "wide"},
+                {"manual_lens": 5}, {"lens": "no-such-lens"}):  # fmt: skip
+        r = client.post("/api/lens", json=bad)
+        assert r.status_code == 400, (bad, r.text)
+    r = client.post("/api/scene", json={"name": "chart:flat", "luminance_cd_m2": "bright"})
+    assert r.status_code == 400
+    assert client.get("/api/settings").json()["iso"] == 800  # as set above
 
 
 def test_lens_detection_states(client, service):

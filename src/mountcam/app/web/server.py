@@ -411,4 +411,9 @@ def _receive(
 
 
 def _float_or_none(v) -> float | None:
-    return None if v in (None, "") else float(v)
+    if v in (None, ""):
+        return None
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        raise Refused(400, f"{v!r} is not a number") from None

@@ -247,14 +247,14 @@ class CameraService:
                 config,
                 module=changes.get("module", config.module),
                 mode=changes.get("mode", config.mode),
-                bits=int(changes.get("bits", config.bits)),
+                bits=_number(changes.get("bits", config.bits), "bits", int),
                 crop=_crop(changes["crop"]) if "crop" in changes else config.crop,
             )
             program = str(changes.get("program", ctl.program)).upper()
             shutter = changes.get("shutter_s", ctl.exposure_s or self.shutter_s)
             shutter = _shutter_s(shutter) if shutter is not None else self.shutter_s
             iso = changes["iso"] if "iso" in changes else ctl.iso
-            iso = None if iso in (None, "", "auto") else float(iso)
+            iso = None if iso in (None, "", "auto") else _number(iso, "ISO")
             if program in ("S", "M"):
                 exposure_s = shutter
                 if program == "M" and iso is None:
@@ -265,7 +265,7 @@ class CameraService:
                 program=program,
                 exposure_s=exposure_s,
                 iso=iso,
-                ev=float(changes.get("ev", ctl.ev)),
+                ev=_number(changes.get("ev", ctl.ev), "EV"),
                 metering=changes.get("metering", ctl.metering),
                 white_balance=changes.get("wb", ctl.white_balance),
                 focus_mode=changes.get("focus_mode", ctl.focus_mode),
@@ -274,6 +274,8 @@ class CameraService:
             )
             drive = self.drive
             if "drive" in changes:
+                if not isinstance(changes["drive"], dict):
+                    raise InvalidSetting("drive is {mode, count, step_ev, interval_s, timer_s}")
                 d = dict(changes["drive"])
                 unknown = set(d) - {"mode", "count", "step_ev", "interval_s", "timer_s"}
                 if unknown:
@@ -286,10 +288,10 @@ class CameraService:
                     interval = 2.0
                 drive = _drive_module().Drive(
                     mode=mode,
-                    count=int(count),
-                    step_ev=float(d.get("step_ev", drive.step_ev)),
-                    interval_s=float(interval),
-                    timer_s=float(d.get("timer_s", drive.timer_s)),
+                    count=_number(count, "the frame count", int),
+                    step_ev=_number(d.get("step_ev", drive.step_ev), "the bracket step"),
+                    interval_s=_number(interval, "the interval"),
+                    timer_s=_number(d.get("timer_s", drive.timer_s), "the self-timer"),
                 )
             look = changes.get("look", self.shot.look)
             if look not in look_names():
@@ -380,13 +382,15 @@ class CameraService:
                     cam.detach_lens()
                 if changes["lens"]:
                     code = changes.get("code_read")
-                    cam.attach_lens(str(changes["lens"]), None if code is None else int(code))
+                    cam.attach_lens(
+                        str(changes["lens"]), None if code is None else _number(code, "code", int)
+                    )
                 self.last_estimate = None
             if "detection" in changes or "manual_lens" in changes:
                 manual = changes.get("manual_lens", _lens_id(cam.mount.manual_choice))
                 cam.set_lens_detection(
                     changes.get("detection", cam.mount.detection),
-                    find_lens(manual) if manual else None,
+                    find_lens(str(manual)) if manual else None,
                 )
             rings = {k: changes[k] for k in ("f_number", "focus_m", "focal_mm") if k in changes}
             mount_module = next(m.name for m in cam.modules.values() if m.mount is cam.mount)
@@ -395,7 +399,7 @@ class CameraService:
                     raise InvalidSetting("switch to the M module to turn its lens's rings")
                 if "focus_m" in rings:
                     rings["focus_m"] = _distance_m(rings["focus_m"])
-                cam.set_lens(**{k: float(v) for k, v in rings.items()})
+                cam.set_lens(**{k: _number(v, k) for k, v in rings.items()})
             return self.lens_status(mount_module)
 
     @staticmethod
@@ -874,10 +878,25 @@ def _distance_m(value) -> float:
     """A focus distance: metres, or ``inf`` / null for infinity."""
     if value is None or (isinstance(value, str) and value.strip().lower() in ("inf", "infinity")):
         return math.inf
-    v = float(value)
+    v = _number(value, "a focus distance")
     if not v > 0:
         raise InvalidSetting(f"a focus distance is a positive number of metres (got {value})")
     return v
+
+
+def _number(value, name: str, kind: type = float):
+    """``value`` as a finite number of ``kind`` (float or int), or a one-line refusal."""
+    if isinstance(value, bool):
+        raise InvalidSetting(f"{name} must be a number (got {value!r})")
+    try:
+        number = kind(value) if kind is float else kind(float(value))
+    except (TypeError, ValueError):
+        raise InvalidSetting(f"{name} must be a number (got {value!r})") from None
+    if not math.isfinite(number) or (kind is int and number != float(value)):
+        raise InvalidSetting(
+            f"{name} must be a {'whole ' if kind is int else ''}number (got {value!r})"
+        )
+    return number
 
 
 def _crop(value) -> tuple[int, int] | None:
@@ -887,8 +906,9 @@ def _crop(value) -> tuple[int, int] | None:
         from mountcam.units import parse_crop
 
         return parse_crop(value)
-    w, h = value
-    return int(w), int(h)
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise InvalidSetting(f"crop is [width, height] or 'WxH' (got {value!r})")
+    return _number(value[0], "the crop width", int), _number(value[1], "the crop height", int)
 
 
 def _json_safe(value):
