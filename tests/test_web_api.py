@@ -134,6 +134,8 @@ def test_lens_detection_states(client, service):
     assert files_in(service.captures) == set()
     manual = client.post("/api/lens", json={"manual_lens": "summicron-m-50"}).json()
     assert manual["identification"]["identified_by"] == "manual"
+    infinity = client.post("/api/lens", json={"focus_m": "inf"}).json()
+    assert infinity["rings"]["focus_m"] is None and infinity["depth_of_field"]["far_m"] is None
     rings = client.post("/api/lens", json={"f_number": 4, "focus_m": 3}).json()
     dof = rings["depth_of_field"]
     assert rings["rings"]["f_number"] == 4 and dof["near_m"] < 3 < dof["far_m"]

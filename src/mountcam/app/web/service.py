@@ -397,9 +397,10 @@ class CameraService:
             if rings:
                 if cam.configuration.module != mount_module:
                     raise InvalidSetting("switch to the M module to turn its lens's rings")
-                if "focus_m" in rings:
-                    rings["focus_m"] = _distance_m(rings["focus_m"])
-                cam.set_lens(**{k: _number(v, k) for k, v in rings.items()})
+                turned = {k: _number(v, k) for k, v in rings.items() if k != "focus_m"}
+                if "focus_m" in rings:  # metres, or infinity
+                    turned["focus_m"] = _distance_m(rings["focus_m"])
+                cam.set_lens(**turned)
             return self.lens_status(mount_module)
 
     @staticmethod
