@@ -2,7 +2,8 @@
 chromium, headless, against ``mountcam serve`` on the simulated camera, on a desktop window and
 on a 390x844 phone screen: switch to the M module, mount a lens, turn the aperture ring and see
 the histogram move, turn the focus ring and see the peaking move, shoot, find the shot in the
-gallery, download its DNG and read it with rawpy (LibRaw), delete it after a confirmation.
+gallery, download its DNG (read with rawpy, i.e. LibRaw) and its JPEG, delete it after a
+confirmation.
 
 ``make test`` installs chromium (tools/install-system-deps.sh) when it is missing.
 """
@@ -15,6 +16,7 @@ import shutil
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from web_app_server import Server
 
@@ -185,13 +187,25 @@ def test_m_lens_aperture_focus_shoot_download(browser, tmp_path, screen):
         assert page.eval_on_selector("#magnifier", "i => i.complete && i.naturalWidth") == 512
         page.click("#magnifier-close")
 
-        # Shoot: the button answers once the DNG is on disk.
+        # Shoot RAW + JPEG, pressed right after choosing it: the press waits for the change
+        # (once it did not, and a slow change came too late for the shot). The button answers
+        # once the files are on disk.
         page.fill("#focus-ring", str(ring_position(2.0)))
         page.wait_for_selector("#focus-value:has-text('2 m')")
+        tab(page, "exposure")
+
+        def slow_request(route) -> None:  # the change reaches the camera a second late
+            page.wait_for_timeout(1000)
+            route.continue_()
+
+        page.route("**/api/settings", slow_request)
+        page.select_option("#format", "raw+jpeg")
         page.click("#shutter-button")
         page.wait_for_selector("#capture-status[data-files]", timeout=120_000)
-        name = page.get_attribute("#capture-status", "data-files").split(",")[0]
-        assert (server.captures / name).is_file()
+        page.unroute("**/api/settings")
+        name, jpeg = page.get_attribute("#capture-status", "data-files").split(",")
+        assert (server.captures / name).is_file() and (server.captures / jpeg).is_file()
+        tab(page, "lens")
         # The body's f-number estimate from the shot, shown with its uncertainty.
         page.wait_for_selector("#estimate:has-text('±')")
         estimate = float(page.get_attribute("#estimate", "data-f-number"))
@@ -213,6 +227,11 @@ def test_m_lens_aperture_focus_shoot_download(browser, tmp_path, screen):
             assert raw.camera_whitebalance[1] > 0
         assert mosaic.shape[0] >= 368 and mosaic.shape[1] >= 496
         assert 0 < float(np.mean(mosaic)) < 4095
+        with page.expect_download() as info:
+            page.click(f"#download-jpegs a[download='{jpeg}']")
+        info.value.save_as(tmp_path / jpeg)
+        with Image.open(tmp_path / jpeg) as picture:
+            assert picture.format == "JPEG" and picture.size[0] >= 496
 
         # Delete, after a confirmation: cancelling keeps it, confirming removes it.
         page.click("#detail-delete")

@@ -729,6 +729,7 @@ async function shoot() {
     try { const st = await api("GET", "/api/status"); if (st.progress) showProgress(st.progress); } catch (_) { /* the press answers */ }
   }, 300);
   try {
+    await pendingChanges; // a setting changed just before the press applies to it
     const result = await api("POST", "/api/capture");
     const files = result.files;
     $("#capture-status").textContent = `saved ${files.join(", ")}`;
