@@ -78,7 +78,9 @@ def test_burst_and_interval(tmp_path):
     res = shoot(tmp_path / "interval", *BASE, "--interval", "0.2", "--count", "3")
     stamps = [read_dng(f).datetime_original for f in res["files"]]
     assert len(res["files"]) == 3
-    assert (stamps[2] - stamps[0]).total_seconds() >= 0.35  # two intervals, to the clock's grain
+    # Two intervals (0.4 s), less the jitter of where in each shot the time is stamped (it
+    # came out 0.34 s once under load); three shots without the interval take ~0.1 s.
+    assert (stamps[2] - stamps[0]).total_seconds() >= 0.3
 
 
 def test_ae_lock_reuses_an_earlier_exposure(tmp_path):

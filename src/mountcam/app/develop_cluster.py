@@ -16,7 +16,7 @@ from __future__ import annotations
 import posixpath
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mountcam.app.develop_cli import Job, Outcome, develop_file
@@ -72,6 +72,7 @@ def develop_url(job: UrlJob) -> Outcome:
 
     from mountcam.develop import develop
     from mountcam.develop.output import save_image
+    from mountcam.develop.schedule import Schedule
 
     t0 = time.perf_counter()
     try:
@@ -82,8 +83,12 @@ def develop_url(job: UrlJob) -> Outcome:
                     local_in.write_bytes(f.read())
             except FileNotFoundError:
                 raise MountcamError(f"{job.source}: no such file") from None
-            dtype = np.uint8 if job.fmt in ("jpeg", "png") else np.uint16
-            image = develop(local_in, job.settings, output_dtype=dtype)
+            dtype = {"jpeg": np.uint8, "png": np.uint8, "tiff32": np.float32}.get(
+                job.fmt, np.uint16
+            )
+            image = develop(
+                local_in, job.settings, output_dtype=dtype, schedule=Schedule(workers=1)
+            )
             local_out = Path(folder) / f"output{Path(job.target).suffix}"
             save_image(image, local_out, job.fmt, quality=job.jpeg_quality)
             fs, path = fsspec.core.url_to_fs(job.target, **job.storage_options)
@@ -106,7 +111,11 @@ def _develop_on_worker(job: Job | UrlJob) -> Outcome:
 
     single_threaded()
     _init_worker(1)
-    return develop_url(job) if isinstance(job, UrlJob) else develop_file(job)
+    if isinstance(job, UrlJob):
+        return develop_url(job)
+    # One strip at a time: a worker is one core (two strip threads made one worker use 1.6
+    # cores, and two workers no faster than one).
+    return develop_file(replace(job, strip_workers=1))
 
 
 def run_on_cluster(work: list, address: str, progress=None) -> list[Outcome]:

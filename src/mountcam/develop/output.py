@@ -331,7 +331,8 @@ def _encode_jpeg(rgb8: np.ndarray, params: list[int], mcu: tuple[int, int]) -> m
     import cv2
 
     height, width = rgb8.shape[:2]
-    threads = min(4, os.cpu_count() or 1)
+    # As many threads as OpenCV may use (a single-threaded cluster worker set it to one).
+    threads = min(4, os.cpu_count() or 1, max(1, cv2.getNumThreads()))
     plan = _jpeg_parts(height, width, mcu, threads)
     if plan is None:
         ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(rgb8, cv2.COLOR_RGB2BGR), params)
