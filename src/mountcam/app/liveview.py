@@ -167,26 +167,13 @@ def compose(live: LiveFrame, settings: LiveViewSettings, *, phase_px: int = 0) -
     """The screen: the picture with zebra and peaking painted on, histogram and waveform panels."""
     canvas = live.rgb8.copy()
     h, w = canvas.shape[:2]
-    if live.zebra_over is not None:
-        # Dark stripes: the pixels under them are near white by definition, where white
-        # stripes would not show.
-        draw_zebra(
-            canvas,
-            _fit(live.zebra_over, h, w),
-            colour=(16, 16, 16),
-            period_px=8,
-            phase_px=phase_px,
-            out=canvas,
-        )
-    if live.zebra_under is not None:
-        draw_zebra(
-            canvas,
-            _fit(live.zebra_under, h, w),
-            colour=(40, 90, 255),
-            period_px=8,
-            phase_px=phase_px,
-            out=canvas,
-        )
+    # Over in dark stripes (the pixels under them are near white by definition, where white
+    # stripes would not show), under in blue.
+    for mask, colour in ((live.zebra_over, (16, 16, 16)), (live.zebra_under, (40, 90, 255))):
+        if mask is not None:
+            draw_zebra(
+                canvas, _fit(mask, h, w), colour=colour, period_px=8, phase_px=phase_px, out=canvas
+            )
     if live.peaking is not None:
         # Drawn one pixel wider than the mask, as camera screens do: a 1-px line on a busy
         # subject is hard to see at arm's length. The mask itself stays exact.

@@ -418,29 +418,6 @@ def _histogram(uv: np.ndarray, brightness: np.ndarray) -> tuple[np.ndarray, np.n
     return (keys + 0.5) * BIN, weights / weights.sum()
 
 
-def _lookup(density: np.ndarray, ks: np.ndarray, rel: np.ndarray) -> np.ndarray:
-    """Bilinear samples of ``density[ks]`` (each (M, M), bin centres at ``(i + 0.5 - M/2) ·
-    BIN``) at white-balanced log-chroma ``rel`` (len(ks), b, 2); outside the window the
-    density's floor."""
-    m = density.shape[1]
-    x = rel / BIN + m / 2 - 0.5
-    i0 = np.floor(x).astype(np.int64)
-    f = x - i0
-    inside = np.all((i0 >= 0) & (i0 < m - 1), axis=-1)
-    i0 = np.clip(i0, 0, m - 2)
-    k = ks[:, None]
-    iu, iv = i0[..., 0], i0[..., 1]
-    fu, fv = f[..., 0], f[..., 1]
-    vals = (
-        density[k, iu, iv] * (1 - fu) * (1 - fv)
-        + density[k, iu + 1, iv] * fu * (1 - fv)
-        + density[k, iu, iv + 1] * (1 - fu) * fv
-        + density[k, iu + 1, iv + 1] * fu * fv
-    )
-    floor = density.reshape(density.shape[0], -1).min(axis=1)[ks][:, None]
-    return np.where(inside, vals, floor)
-
-
 def _scores(model: AwbModel, centres: np.ndarray, weights: np.ndarray, density=None):
     """Mean log-likelihood of the frame's histogram under each candidate (K,)."""
     density = model.log_density if density is None else density
@@ -456,7 +433,7 @@ def _score_shifts(model: AwbModel, k: int, centres, weights, chromas: np.ndarray
 
 
 def _weighted_lookup(density, floor, ks, chromas, centres, weights) -> np.ndarray:
-    """Σ_b weights[b] · :func:`_lookup` of ``density[ks[i]]`` at ``centres[b] − chromas[i]``,
+    """Σ_b weights[b] · (``density[ks[i]]`` sampled bilinearly at ``centres[b] − chromas[i]``),
     for each i, in one compiled pass (no (len(ks), b) temporaries: the live view runs AWB on
     every frame). Equal to the numpy form within rounding (tests/test_control_awb.py)."""
     from mountcam.control.awb_kernels import weighted_bilinear_lookup

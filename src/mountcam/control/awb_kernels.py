@@ -13,7 +13,7 @@ def weighted_bilinear_lookup(density, floor, ks, chromas, centres, weights, bin_
 
     ``density`` (K, M, M) holds bin centres at ``(j + 0.5 − M/2) · bin_width``; a sample whose
     cell leaves the grid takes ``floor[k]`` (the density's minimum), as
-    :func:`mountcam.control.awb._lookup` does.
+    the numpy reference in tests/test_control_awb.py does.
     """
     n = ks.shape[0]
     m = density.shape[1]
