@@ -30,17 +30,16 @@ def _without_app0(data: bytes) -> bytes:
 
 @pytest.mark.parametrize("subsampling", ["4:2:0", "4:2:2", "4:4:4"])
 @pytest.mark.parametrize("shape", [(2051, 2050), (1000, 4001)])
-def test_parts_equal_libjpeg_with_restart_interval(monkeypatch, subsampling, shape):
-    monkeypatch.setattr(output, "PARALLEL_JPEG_MIN_PIXELS", 1)
-    monkeypatch.setattr(output.os, "cpu_count", lambda: 2)
+def test_parts_equal_libjpeg_with_restart_interval(subsampling, shape):
     rgb = _photo_like(*shape)
     params = [
         cv2.IMWRITE_JPEG_QUALITY, 90,
         cv2.IMWRITE_JPEG_SAMPLING_FACTOR, output._CV_SAMPLING[subsampling],
     ]  # fmt: skip
-    plan = output._jpeg_parts(*shape, output._MCU_SIZE[subsampling], 2)
+    mcu = output._MCU_SIZE[subsampling]
+    plan = output._jpeg_parts(*shape, mcu, 2, min_pixels=1)
     assert plan is not None and plan[0] < shape[0]  # really split
-    ours = bytes(output._encode_jpeg(rgb, params, output._MCU_SIZE[subsampling]))
+    ours = bytes(output._encode_jpeg(rgb, params, mcu, threads=2, min_pixels=1))
     ok, ref = cv2.imencode(
         ".jpg",
         cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),

@@ -424,8 +424,7 @@ def test_a_preview_over_the_cap_is_skipped_not_decoded(seeds, tmp_path, monkeypa
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(tifffile.TiffPage, "asarray", spy)
-    monkeypatch.setattr(reader, "MAX_PREVIEW_PIXELS", 32 * 24 - 1)
-    info = read_dng(path)
+    info = read_dng(path, max_preview_pixels=32 * 24 - 1)
     assert info.preview is None and info.mosaic.shape == (48, 64)
     assert decoded == [(48, 64)]  # the raw image only
 
@@ -468,14 +467,18 @@ def test_interrupts_and_memory_errors_pass_through(seeds, tmp_path, monkeypatch,
 
 
 def test_our_own_errors_are_not_hidden(seeds, tmp_path, monkeypatch):
-    # A bug in the reader's own checks must surface as itself, not as a "damaged file".
-    def buggy(*args, **kwargs):
-        raise TypeError("a bug in mountcam")
+    # A bug in the reader's own code must surface as itself, not as a "damaged file": here the
+    # decoder breaks its contract (a list, not an array), so the reader's own shape check,
+    # which runs outside the third-party scope, fails with the bug's own AttributeError.
+    import tifffile
+
+    def not_an_array(self, *args, **kwargs):
+        return [[0]]
 
     path = tmp_path / "a.dng"
     path.write_bytes(seeds["strips"])
-    monkeypatch.setattr(reader, "_black_levels", buggy)
-    with pytest.raises(TypeError, match="a bug in mountcam"):
+    monkeypatch.setattr(tifffile.TiffPage, "asarray", not_an_array)
+    with pytest.raises(AttributeError, match="shape"):
         read_dng(path)
 
 

@@ -314,7 +314,14 @@ _MCU_SIZE = {"4:4:4": (8, 8), "4:2:2": (8, 16), "4:2:0": (16, 16)}
 PARALLEL_JPEG_MIN_PIXELS = 4_000_000
 
 
-def _encode_jpeg(rgb8: np.ndarray, params: list[int], mcu: tuple[int, int]) -> memoryview:
+def _encode_jpeg(
+    rgb8: np.ndarray,
+    params: list[int],
+    mcu: tuple[int, int],
+    *,
+    threads: int | None = None,
+    min_pixels: int = PARALLEL_JPEG_MIN_PIXELS,
+) -> memoryview:
     """Baseline JPEG bytes of ``rgb8`` (libjpeg-turbo through OpenCV), encoded in horizontal
     parts on several threads when the image is large.
 
@@ -327,13 +334,17 @@ def _encode_jpeg(rgb8: np.ndarray, params: list[int], mcu: tuple[int, int]) -> m
     added. The result is byte for byte the file libjpeg writes for the whole image with that
     restart interval (tested), which any baseline decoder reads. OpenCV's encoder releases
     the GIL, so the threads run in parallel.
+
+    ``threads``: None for as many as OpenCV may use (at most 4); images under ``min_pixels``
+    are encoded in one piece.
     """
     import cv2
 
     height, width = rgb8.shape[:2]
-    # As many threads as OpenCV may use (a single-threaded cluster worker set it to one).
-    threads = min(4, os.cpu_count() or 1, max(1, cv2.getNumThreads()))
-    plan = _jpeg_parts(height, width, mcu, threads)
+    if threads is None:
+        # As many threads as OpenCV may use (a single-threaded cluster worker set it to one).
+        threads = min(4, os.cpu_count() or 1, max(1, cv2.getNumThreads()))
+    plan = _jpeg_parts(height, width, mcu, threads, min_pixels)
     if plan is None:
         ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(rgb8, cv2.COLOR_RGB2BGR), params)
         if not ok:
@@ -356,9 +367,15 @@ def _encode_jpeg(rgb8: np.ndarray, params: list[int], mcu: tuple[int, int]) -> m
     return memoryview(_join_jpeg_parts(parts, height, interval))
 
 
-def _jpeg_parts(height: int, width: int, mcu: tuple[int, int], threads: int):
+def _jpeg_parts(
+    height: int,
+    width: int,
+    mcu: tuple[int, int],
+    threads: int,
+    min_pixels: int = PARALLEL_JPEG_MIN_PIXELS,
+):
     """(pixel rows per part, MCUs per part) for a parallel encode, or None for one piece."""
-    if threads < 2 or height * width < PARALLEL_JPEG_MIN_PIXELS:
+    if threads < 2 or height * width < min_pixels:
         return None
     mcu_rows, mcu_cols = mcu
     mcus_per_row = -(-width // mcu_cols)

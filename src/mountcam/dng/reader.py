@@ -221,8 +221,11 @@ class DngInfo:
         return slice(top + y, top + y + h), slice(left + x, left + x + w)
 
 
-def read_dng(path: str | os.PathLike) -> DngInfo:
+def read_dng(path: str | os.PathLike, *, max_preview_pixels: int = MAX_PREVIEW_PIXELS) -> DngInfo:
     """Read the raw CFA image and its metadata from the DNG at ``path``.
+
+    IFD0's RGB preview is decoded when it has at most ``max_preview_pixels`` pixels (a browser
+    of thumbnails may pass a small bound); a larger one is skipped, never decoded.
 
     Raises :class:`~mountcam.errors.UnreadableFile` (naming the file and the reason) for a file
     that is missing, not a DNG, damaged, truncated, larger than :data:`MAX_RAW_PIXELS`, or laid
@@ -235,10 +238,10 @@ def read_dng(path: str | os.PathLike) -> DngInfo:
         raise UnreadableFile(f"{path}: no such file")
     size = path.stat().st_size
     with _tifffile_quiet():
-        return _open_and_read(tifffile, path, size)
+        return _open_and_read(tifffile, path, size, max_preview_pixels)
 
 
-def _open_and_read(tifffile, path: Path, size: int) -> DngInfo:
+def _open_and_read(tifffile, path: Path, size: int, max_preview_pixels: int) -> DngInfo:
     try:
         with _third_party(path, "reading the TIFF header"):
             tif = tifffile.TiffFile(path)
@@ -247,7 +250,7 @@ def _open_and_read(tifffile, path: Path, size: int) -> DngInfo:
             raise UnreadableFile(f"{path}: not a TIFF/DNG file ({exc.__cause__})") from exc
         raise
     with tif:
-        return _read(tif, path, size)
+        return _read(tif, path, size, max_preview_pixels)
 
 
 # tifffile logs what it finds wrong in a file (``<TiffTag.fromfile> raised TiffFileError(...)``,
@@ -910,7 +913,7 @@ def _default_crop(
 # --- step 3: decode, and the steps together ----------------------------------------------------
 
 
-def _read(tif, path: Path, size: int) -> DngInfo:
+def _read(tif, path: Path, size: int, max_preview_pixels: int) -> DngInfo:
     """Extract, check, decode (see the module docstring)."""
     ifd0, raw = _find_raw(tif, path)
     layout, cfa = _check_raw(ifd0, raw, path, size)
@@ -970,18 +973,18 @@ def _read(tif, path: Path, size: int) -> DngInfo:
     _fill_colour(info, ifd0, raw)
     info.orientation = _orientation(ifd0, raw)
     if ifd0 is not raw:
-        info.preview = _preview(ifd0, path, size)
+        info.preview = _preview(ifd0, path, size, max_preview_pixels)
     return info
 
 
-def _preview(ifd0: _Ifd, path: Path, size: int) -> np.ndarray | None:
+def _preview(ifd0: _Ifd, path: Path, size: int, max_pixels: int) -> np.ndarray | None:
     """IFD0's RGB preview when it is a plain uncompressed 8-bit image of at most
-    :data:`MAX_PREVIEW_PIXELS`; otherwise (or when damaged) None: a preview never makes the raw
+    ``max_pixels``; otherwise (or when damaged) None: a preview never makes the raw
     image unreadable, and a huge one is skipped, not decoded."""
     if _int(ifd0, TAG_IDS["PhotometricInterpretation"]) != PHOTOMETRIC["RGB"]:
         return None
     try:
-        layout = _layout(ifd0, path, size, what="preview", max_pixels=MAX_PREVIEW_PIXELS, samples=3)
+        layout = _layout(ifd0, path, size, what="preview", max_pixels=max_pixels, samples=3)
         _check_tifffile_agrees(ifd0, layout, path, "preview")
     except UnreadableFile:
         return None
