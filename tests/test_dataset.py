@@ -147,6 +147,24 @@ def client():
         yield c
 
 
+def _worker_environment() -> dict:
+    import os
+
+    keys = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_")
+    return {k: os.environ.get(k) for k in keys}
+
+
+def test_local_workers_start_single_threaded_with_malloc_tuned(client):
+    # Set when the worker process starts: glibc reads MALLOC_* before any thread has an arena.
+    for env in client.run(_worker_environment).values():
+        assert env == {
+            "NUMBA_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            "MALLOC_ARENA_MAX": "1",
+            "MALLOC_MMAP_THRESHOLD_": str(1 << 30),
+        }
+
+
 def _raw_and_truth(root: Path, index: int) -> tuple[bytes, bytes]:
     from mountcam.dng.reader import read_dng
 

@@ -17,14 +17,14 @@ from conftest import run_cli, shoot
 def scheduler():
     from distributed import LocalCluster
 
-    from mountcam.cluster import SINGLE_THREAD_ENV
+    from mountcam.cluster import WORKER_ENV
 
     with LocalCluster(
         n_workers=2,
         threads_per_worker=1,
         processes=True,
         dashboard_address=":0",
-        env=SINGLE_THREAD_ENV,
+        env=WORKER_ENV,
     ) as cluster:
         yield cluster.scheduler_address
 

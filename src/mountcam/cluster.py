@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 
+from mountcam.allocator import MALLOC_TUNING_ENV
 from mountcam.errors import InvalidSetting, MountcamError
 
 #: Environment that keeps a worker process to one thread (numba, OpenMP, BLAS, OpenCV).
@@ -22,6 +23,9 @@ SINGLE_THREAD_ENV = {
     "MKL_NUM_THREADS": "1",
     "OPENCV_FOR_THREADS_NUM": "1",
 }
+#: Environment of a LocalCluster's worker processes: one thread each, and glibc's malloc tuned
+#: for large arrays from the start (:data:`mountcam.allocator.MALLOC_TUNING_ENV`).
+WORKER_ENV = {**SINGLE_THREAD_ENV, **MALLOC_TUNING_ENV}
 #: Seconds to wait for a scheduler before saying it cannot be reached.
 CONNECT_TIMEOUT_S = 10.0
 
@@ -66,7 +70,9 @@ def connect(
         threads_per_worker=1,
         processes=True,
         dashboard_address=":0",
-        env=SINGLE_THREAD_ENV,
+        env=WORKER_ENV
+        if os.environ.get("MOUNTCAM_MALLOC_TUNING", "1") != "0"
+        else SINGLE_THREAD_ENV,
         silence_logs=50,
     )
     return Client(local)
