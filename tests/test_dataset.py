@@ -150,11 +150,14 @@ def client():
 def _worker_environment() -> dict:
     import os
 
+    import dask
+
     keys = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_")
-    return {k: os.environ.get(k) for k in keys}
+    env = {k: os.environ.get(k) for k in keys}
+    return env | {"profiler": dask.config.get("distributed.worker.profile.enabled")}
 
 
-def test_local_workers_start_single_threaded_with_malloc_tuned(client):
+def test_local_workers_start_single_threaded_with_malloc_tuned_and_no_profiler(client):
     # Set when the worker process starts: glibc reads MALLOC_* before any thread has an arena.
     for env in client.run(_worker_environment).values():
         assert env == {
@@ -162,6 +165,7 @@ def test_local_workers_start_single_threaded_with_malloc_tuned(client):
             "OMP_NUM_THREADS": "1",
             "MALLOC_ARENA_MAX": "1",
             "MALLOC_MMAP_THRESHOLD_": str(1 << 30),
+            "profiler": False,
         }
 
 
