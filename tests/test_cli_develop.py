@@ -217,6 +217,33 @@ def test_two_jobs_develop_several_files_in_worker_processes(tmp_path):
     assert all(r["error"] is None for r in json.loads(stdout))
 
 
+def test_one_job_saves_each_picture_while_the_next_develops_and_keeps_order(tmp_path):
+    # --jobs 1 saves picture i on a thread while i+1 develops: the records stay in input
+    # order, a failure among them stays its own, and each file is what a lone develop writes.
+    dngs = [write_foreign_dng(tmp_path / f"{n}.dng") for n in "pqr"]
+    (tmp_path / "bad.dng").write_text("not a raw file\n")
+    inputs = [str(dngs[0]), str(tmp_path / "bad.dng"), str(dngs[1]), str(dngs[2])]
+    out = tmp_path / "out"
+    code, stdout, stderr = run_cli(
+        "develop", *inputs, "--jobs", "1", "--out-dir", str(out), "--format", "png", "--json"
+    )
+    assert code == 2 and "bad.dng" in stderr
+    records = json.loads(stdout)
+    assert [Path(r["input"]).name for r in records] == ["p.dng", "bad.dng", "q.dng", "r.dng"]
+    assert [r["output"] and Path(r["output"]).name for r in records] == [
+        "p.png",
+        None,
+        "q.png",
+        "r.png",
+    ]
+    (tmp_path / "alone").mkdir()
+    for dng in dngs:
+        alone = tmp_path / "alone" / f"{dng.stem}.png"
+        code, _, stderr = run_cli("develop", str(dng), "-o", str(alone))
+        assert code == 0, stderr
+        assert (out / alone.name).read_bytes() == alone.read_bytes()
+
+
 @pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool is installed by `make test`")
 def test_shoot_jpeg_writes_a_developed_jpeg_with_exif_and_icc(out_dir):
     res = shoot(

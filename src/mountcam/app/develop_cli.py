@@ -82,25 +82,49 @@ class Outcome:
 def develop_file(job: Job) -> Outcome:
     """Develop and save one picture; every failure becomes an :class:`Outcome` with the
     reason (so one bad file never stops the others). Runs in a worker process."""
+    return save_developed(job, *develop_picture(job))
+
+
+def develop_picture(job: Job) -> tuple[object, float]:
+    """(the developed image, or the :class:`Outcome` of its failure; when it started)."""
     import numpy as np
 
     from mountcam.develop import develop
-    from mountcam.develop.output import save_image
     from mountcam.develop.schedule import Schedule
-    from mountcam.file_naming import write_counted
 
-    t0 = time.perf_counter()
-    try:
+    def run():
         _check_is_tiff(job.source)
         dtype = {"jpeg": np.uint8, "png": np.uint8, "tiff32": np.float32}.get(job.fmt, np.uint16)
         schedule = Schedule() if job.strip_workers is None else Schedule(workers=job.strip_workers)
-        image = develop(job.source, job.settings, output_dtype=dtype, schedule=schedule)
+        return develop(job.source, job.settings, output_dtype=dtype, schedule=schedule)
+
+    t0 = time.perf_counter()
+    return _as_outcome(job, t0, run), t0
+
+
+def save_developed(job: Job, developed: object, t0: float) -> Outcome:
+    """Save what :func:`develop_picture` returned (an Outcome passes through)."""
+    if isinstance(developed, Outcome):
+        return developed
+    from mountcam.develop.output import save_image
+    from mountcam.file_naming import write_counted
+
+    def run():
         # Someone may take the name after it was chosen: count on, unless it was asked for.
         _, target = write_counted(
             job.target,
-            lambda path: save_image(image, path, job.fmt, quality=job.jpeg_quality),
+            lambda path: save_image(developed, path, job.fmt, quality=job.jpeg_quality),
             exact=job.exact_name,
         )
+        return Outcome(job.source, target, None, time.perf_counter() - t0)
+
+    return _as_outcome(job, t0, run)
+
+
+def _as_outcome(job: Job, t0: float, run):
+    """``run()``, with a failure turned into the picture's :class:`Outcome`."""
+    try:
+        return run()
     except MountcamError as e:
         return Outcome(job.source, None, str(e), time.perf_counter() - t0, status=2)
     except MemoryError:
@@ -115,7 +139,6 @@ def develop_file(job: Job) -> Outcome:
             time.perf_counter() - t0,
             status=1,
         )
-    return Outcome(job.source, target, None, time.perf_counter() - t0)
 
 
 #: File signatures of what people most often pass by mistake, to name it in the error.
@@ -419,10 +442,21 @@ def _run_all(work: list[Job], jobs: int, cores: int, show_progress: bool) -> lis
     with progress:
         task = progress.add_task("", total=len(work))
         if jobs <= 1:
-            for i, job in enumerate(work):
-                progress.update(task, description=job.source.name)
-                results[i] = develop_file(job)
-                progress.advance(task)
+            # One picture is saved (encoded, written, flushed to disk) on a thread while the
+            # next one develops: the save's serial parts no longer wait for the strips.
+            from concurrent.futures import ThreadPoolExecutor
+
+            saving = None
+            with ThreadPoolExecutor(1, thread_name_prefix="mountcam-save") as saver:
+                for i, job in enumerate(work + [None]):
+                    if job is not None:
+                        progress.update(task, description=job.source.name)
+                        developed = develop_picture(job)
+                    if saving is not None:
+                        results[saving[0]] = saving[1].result()
+                        progress.advance(task)
+                    if job is not None:
+                        saving = (i, saver.submit(save_developed, job, *developed))
         else:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor, as_completed
