@@ -17,7 +17,8 @@ Issue 15's aims: overhead < 5 %, 2 workers ≥ 1.8× of 1.
 
 ``--develop N`` adds the batch develop: N binned (4096×3072) DNGs of the twin developed by the
 whole command ``mountcam develop *.dng --cluster ADDR`` against a warm LocalCluster of 1 and
-of 2 single-threaded workers (issue 15's aim: 2 workers ≥ 1.8× of 1).
+of 2 single-threaded workers, alternating, ``--rounds`` times each (best kept; issue 15's
+aim: 2 workers ≥ 1.8× of 1).
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ def _warm_develop(path: str, out: str) -> None:
     _develop_on_worker(Job(Path(path), Path(out), _default_settings(), "jpeg", 90, True))
 
 
-def develop_batch(count: int) -> None:
+def develop_batch(count: int, rounds: int = 2) -> None:
     import subprocess
     import sys
 
@@ -137,8 +138,9 @@ def develop_batch(count: int) -> None:
             capture_output=True,
         )
         dngs = sorted(str(p) for p in Path(f"{tmp}/dng").glob("*.dng"))
-        walls = {}
-        for workers in (1, 2):
+        walls: dict[int, list[float]] = {1: [], 2: []}
+        # Rounds alternate 1 and 2 workers, so a burst of other load falls on both alike.
+        for workers in [1, 2] * rounds:
             with connect(None, workers) as client:
                 client.run(_warm_develop, dngs[0], f"{tmp}/warm-{workers}.jpg")
                 address = client.scheduler.address
@@ -153,21 +155,27 @@ def develop_batch(count: int) -> None:
                         "--cluster",
                         address,
                         "--out-dir",
-                        f"{tmp}/out{workers}",
+                        f"{tmp}/out{workers}-{len(walls[workers])}",
                         "--json",
                     ],
                     check=True,
                     capture_output=True,
                 )
-                walls[workers] = time.perf_counter() - t0
+                walls[workers].append(time.perf_counter() - t0)
     print(
         f"\nBatch develop, {count} binned 4096×3072 DNGs, whole command `mountcam develop *.dng --cluster`:\n"
     )
-    print("| LocalCluster | wall (s) | per file (s) |")
-    print("|---|---|---|")
-    for workers, wall in walls.items():
-        print(f"| {workers} worker{'s' * (workers > 1)} (warm) | {wall:.2f} | {wall / count:.3f} |")
-    print(f"\n- 2 workers vs 1: {walls[1] / walls[2]:.2f}×")
+    print("| LocalCluster | wall of each round (s) | best (s) | per file (s) |")
+    print("|---|---|---|---|")
+    for workers, runs in walls.items():
+        each = ", ".join(f"{w:.2f}" for w in runs)
+        best = min(runs)
+        print(
+            f"| {workers} worker{'s' * (workers > 1)} (warm) | {each} | {best:.2f} | {best / count:.3f} |"
+        )
+    print(
+        f"\n- 2 workers vs 1 (best of {rounds} rounds each): {min(walls[1]) / min(walls[2]):.2f}×"
+    )
 
 
 def main() -> None:
@@ -175,6 +183,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=24)
     parser.add_argument("--crop", default="256x192")
     parser.add_argument("--develop", type=int, default=0, metavar="N")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of --develop")
     args = parser.parse_args()
     quiet_dask_logs()
     width, height = (int(v) for v in args.crop.split("x"))
@@ -222,7 +231,7 @@ def main() -> None:
         f"{100 / per_sample * sizes / spec.samples / 1e6:.0f} MB/s of storage"
     )
     if args.develop:
-        develop_batch(args.develop)
+        develop_batch(args.develop, args.rounds)
 
 
 if __name__ == "__main__":
