@@ -184,3 +184,77 @@ def test_a_lens_with_distortion_and_lateral_colour_picks_the_same_mosaic():
     cols = (np.arange(window.width) + origin[1]) % 2
     picked = np.take_along_axis(planes, cfa[rows[:, None], cols[None, :]][..., None], axis=2)
     assert np.array_equal(optical.mosaic(weights, cfa, origin), picked[..., 0])
+
+
+def test_the_fall_off_map_is_reused_for_the_same_settings_and_only_for_them():
+    """The relative illumination depends on the lens, the f-number and the window (without a
+    profile, on the image distance, i.e. the focus), never on the scene: a new scene re-uses
+    the map, any change of what it depends on makes another one, and nobody can edit it."""
+    import dataclasses
+
+    from mountcam.optics.imaging import relative_illumination
+    from mountcam.optics.lens import LensState
+    from mountcam.sensor.capture import readout_window
+    from mountcam.sensor.model import load_sensor
+
+    model = load_sensor()
+    window = readout_window(model, "binned", (64, 48))
+    other_window = readout_window(model, "binned", (64, 48), centre_px=(100.0, 80.0))
+
+    def ri(lens, f_number=None, focus_m=math.inf, win=window):
+        state = LensState(f_number or lens.max_f, focus_m)
+        v = image_distance_m(lens.focal_mm * 1e-3, focus_m)
+        return relative_illumination(lens, state, win, win.grid_m().scaled(1.0 / v))
+
+    summilux = find_lens("summilux-m-21")
+    first = ri(summilux, 1.4)
+    assert not first.flags.writeable
+    assert ri(summilux, 1.4) is first  # the same settings: the same map
+    assert not np.array_equal(ri(summilux, 4.0), first)  # another aperture
+    assert not np.array_equal(ri(summilux, 1.4, win=other_window), first)  # another window
+    assert not np.array_equal(ri(find_lens("main-8.7")), ri(find_lens("summicron-m-28")))
+    # A lens without a profile: cos⁴θ of the image distance, so the focus changes it.
+    plain = dataclasses.replace(find_lens("summicron-m-28"), vignetting=None)
+    far, near = ri(plain, focus_m=math.inf), ri(plain, focus_m=0.7)
+    assert ri(plain, focus_m=math.inf) is far
+    assert float(near[0, 0]) > float(far[0, 0])  # a longer image distance: a narrower field
+    # The maps equal a fresh computation (the cache returns what the function computes).
+    from mountcam.optics.imaging import _profile_falloff
+
+    assert np.array_equal(first, _profile_falloff(summilux.vignetting, 1.4, window))
+
+
+@pytest.mark.parametrize("sigmas_um", [(0.75, 1.55), (3.0, 9.0)])
+def test_the_fused_field_blur_pick_equals_blurring_the_band_and_picking(sigmas_um):
+    """The capture blurs each band's rows only where the band has pixels, then blurs down the
+    columns only at its CFA sites, cut to the window and times the fall-off, in one pass: it
+    must equal the whole-band field blur (apply_field_blur) cut, multiplied and picked. Quad
+    Bayer at an odd phase; the wide blur reaches past the border (mirrored rows)."""
+    from mountcam.optics.field_blur import apply_field_blur, field_blur_mosaic_band
+    from mountcam.optics.sensor_window import SensorWindow, expand_window
+    from mountcam.sensor.capture import readout_cfa
+    from mountcam.sensor.model import load_sensor
+
+    cfa = readout_cfa(load_sensor(), "full")
+    assert cfa.shape == (4, 4)
+    border = 8
+    window = SensorWindow(1.6e-6, 8192, 6144, 5001, 7001, 90, 70)  # near a corner: σ varies
+    grown = expand_window(window, border)
+    rng = np.random.default_rng(3)
+    plane = rng.random((grown.height, grown.width), dtype=np.float32)
+    fall_off = rng.uniform(0.5, 1.0, (window.height, window.width)).astype(np.float32)
+    blur = dict(
+        sigma_centre_m=sigmas_um[0] * 1e-6, sigma_corner_m=sigmas_um[1] * 1e-6, corner_rho=0.38
+    )
+    whole = apply_field_blur(plane, grown, **blur)[border:-border, border:-border] * fall_off
+    origin = (window.origin_row + 1, window.origin_col + 3)
+    rows = (np.arange(window.height) + origin[0]) % 4
+    cols = (np.arange(window.width) + origin[1]) % 4
+    index = cfa[rows[:, None], cols[None, :]]
+    out = np.full((window.height, window.width), np.nan, dtype=np.float32)
+    for band in np.unique(cfa):
+        field_blur_mosaic_band(
+            plane.copy(), grown, border, fall_off, cfa, origin, int(band), out, **blur
+        )
+        assert np.allclose(out[index == band], whole[index == band], rtol=1e-6, atol=0)
+    assert not np.isnan(out).any()

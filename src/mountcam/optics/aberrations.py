@@ -82,6 +82,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -101,6 +102,7 @@ __all__ = [
     "falloff_ev",
     "geometry_maps",
     "lateral_scale_from_um",
+    "lens_geometry_bands",
     "lensfun_distortion_to_rho",
     "lensfun_vignetting_to_rho",
     "relative_illumination",
@@ -534,15 +536,25 @@ def _radial_table(window, distortion, lateral_scale, source_window) -> tuple:
     if not (math.isfinite(lateral_scale) and lateral_scale > 0):
         raise ValueError(f"lateral scale must be positive (got {lateral_scale})")
     c = _as_poly(distortion)
+    name = distortion[0] if distortion else "none"
+    return _radial_table_of(window, tuple(float(v) for v in c), float(lateral_scale), src, name)
+
+
+@lru_cache(maxsize=32)
+def _radial_table_of(window, poly: tuple, lateral_scale: float, src, name: str) -> tuple:
+    """:func:`_radial_table` for a validated ratio polynomial; it depends on the lens and the
+    windows only, so it is kept (a Newton solve on the radial table; read-only)."""
+    c = np.asarray(poly, dtype=np.float64)
     x, y = pixel_centres_m(window)
     corner = max(abs(x[0]), abs(x[-1])), max(abs(y[0]), abs(y[-1]))
     rho_max = math.hypot(*corner) / FULL_FRAME_HALF_DIAGONAL_M
-    _check_monotonic(c, rho_max / lateral_scale, distortion[0] if distortion else "none")
+    _check_monotonic(c, rho_max / lateral_scale, name)
     # r_u / r_o as a function of ρ_o, by Newton on a fine radial table (the map is radial).
     rho = np.linspace(0.0, rho_max, _RATIO_LUT_N + 1)
     lut = np.empty_like(rho)
     lut[0] = 1.0 / (lateral_scale * c[0])
     lut[1:] = _invert(c, rho[1:] / lateral_scale) / rho[1:]
+    lut.setflags(write=False)
     h = max(rho_max, 1e-30) / _RATIO_LUT_N
     return (
         float(x[0]),
@@ -620,15 +632,41 @@ def apply_lens_geometry(
     a = np.asarray(planes)
     if a.ndim not in (2, 3):
         raise ValueError(f"planes must be (H, W) or (H, W, C) (got shape {a.shape})")
-    bands = a[:, :, None] if a.ndim == 2 else a
+    bands = [a] if a.ndim == 2 else [a[:, :, b] for b in range(a.shape[2])]
+    out = lens_geometry_bands(
+        bands,
+        window,
+        distortion=distortion,
+        lateral_scale_per_band=lateral_scale_per_band,
+        source_window=source_window,
+        interpolation=interpolation,
+        clip_negative=clip_negative,
+    )
+    return out[0] if a.ndim == 2 else np.ascontiguousarray(out.transpose(1, 2, 0))
+
+
+def lens_geometry_bands(
+    bands: Sequence[np.ndarray],
+    window: SensorWindow,
+    *,
+    distortion: tuple[str, Sequence[float]] | None = None,
+    lateral_scale_per_band: Sequence[float] | None = None,
+    source_window: SensorWindow | None = None,
+    interpolation: str = "cubic",
+    clip_negative: bool = True,
+) -> np.ndarray:
+    """:func:`apply_lens_geometry` band by band: ``bands`` are (Hs, Ws) planes (a
+    channel-first (C, Hs, Ws) array will do; C-contiguous float32 ones are read in place),
+    the result is (C, H, W) float32 on ``window``."""
     src = window if source_window is None else source_window
     _check_source(window, src)
-    if bands.shape[:2] != (src.height, src.width):
-        raise ValueError(
-            f"planes are {bands.shape[1]}×{bands.shape[0]} px but the source window is "
-            f"{src.width}×{src.height}"
-        )
-    n = bands.shape[2]
+    for plane in bands:
+        if np.shape(plane) != (src.height, src.width):
+            raise ValueError(
+                f"planes are {np.shape(plane)[1]}×{np.shape(plane)[0]} px but the source "
+                f"window is {src.width}×{src.height}"
+            )
+    n = len(bands)
     scales = (
         [1.0] * n if lateral_scale_per_band is None else [float(s) for s in lateral_scale_per_band]
     )
@@ -640,19 +678,16 @@ def apply_lens_geometry(
         )
     cubic = interpolation == "cubic"
     out = np.empty((n, window.height, window.width), dtype=np.float32)
-    tables: dict[float, tuple] = {}
     dr, dc = window.origin_row - src.origin_row, window.origin_col - src.origin_col
     inside = dr >= 0 and dc >= 0 and dr + window.height <= src.height
     inside = inside and dc + window.width <= src.width
     for b, s in enumerate(scales):
         if distortion is None and s == 1.0 and inside:  # the identity: a crop
-            out[b] = bands[dr : dr + window.height, dc : dc + window.width, b]
+            out[b] = bands[b][dr : dr + window.height, dc : dc + window.width]
             continue
-        if s not in tables:
-            tables[s] = _radial_table(window, distortion, s, src)
-        plane = np.ascontiguousarray(bands[:, :, b], dtype=np.float32)
-        _remap(plane, out[b], *tables[s], cubic, clip_negative)
-    return out[0] if a.ndim == 2 else np.ascontiguousarray(out.transpose(1, 2, 0))
+        plane = np.ascontiguousarray(bands[b], dtype=np.float32)
+        _remap(plane, out[b], *_radial_table(window, distortion, s, src), cubic, clip_negative)
+    return out
 
 
 def distort(

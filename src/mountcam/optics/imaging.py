@@ -20,12 +20,13 @@ import numpy as np
 
 from mountcam.jit import njit, prange
 from mountcam.optics.aberrations import (
-    apply_lens_geometry,
     lateral_scale_from_um,
+    lens_geometry_bands,
     source_margin_px,
 )
 from mountcam.optics.diffraction import diffract_plane
 from mountcam.optics.lens import FULL_FRAME_HALF_DIAGONAL_MM, LensProfile, LensState
+from mountcam.optics.map_cache import MapCache
 from mountcam.optics.sensor_window import SensorWindow, expand_window
 from mountcam.scene import PaletteSample, Scene, SceneSample, ViewGrid
 from mountcam.scene.spectral import channel_signal
@@ -84,11 +85,26 @@ class OpticalImage:
         a sensor channel, an observer's tristimulus value, …) for a reflectance-1 white on axis.
         With three bands they are taken as red, green, blue (for lateral colour).
         """
-        planes = channel_signal(self.sample, weights)
         fx = self.effects
         if fx is not None and not _uniform(self.sample):
-            planes = _apply_effects(planes, self, fx, np.asarray(weights, dtype=np.float64))
-        elif self.source_window is not None and self.source_window != self.window:
+            bands, border = _effect_bands(self, fx, np.asarray(weights, dtype=np.float64))
+            planes = bands.transpose(1, 2, 0)
+            if fx.field_blur is not None:
+                from mountcam.optics.field_blur import apply_field_blur
+
+                centre, corner, corner_rho = fx.field_blur
+                planes = apply_field_blur(
+                    planes,
+                    expand_window(self.window, border),
+                    sigma_centre_m=centre,
+                    sigma_corner_m=corner,
+                    corner_rho=corner_rho,
+                )[border:-border, border:-border]
+            planes = np.ascontiguousarray(planes)
+            planes *= self.relative_illumination[..., None]
+            return planes
+        planes = channel_signal(self.sample, weights)
+        if self.source_window is not None and self.source_window != self.window:
             m = fx.margin_px if fx is not None else 0
             planes = np.ascontiguousarray(planes[m : planes.shape[0] - m, m : planes.shape[1] - m])
         planes *= self.relative_illumination[..., None]
@@ -110,13 +126,43 @@ class OpticalImage:
             values *= self.relative_illumination
             return values
         fx = self.effects
+        weights = np.asarray(weights, dtype=np.float64)
         if not _geometric(self, fx, np.shape(weights)):
-            return self._diffracted_mosaic(np.asarray(weights, dtype=np.float64), cfa, origin)
-        planes = self.planes(weights)
+            return self._diffracted_mosaic(weights, cfa, origin)
+        # The lens's effects band by band (channel-first), then, per band the CFA uses, the
+        # field blur, the cut to the window, the fall-off and the CFA pick in one pass: the
+        # numbers of :meth:`planes` then picking, without the (H, W, 3) image.
+        bands, border = _effect_bands(self, fx, weights)
         pattern = np.ascontiguousarray(cfa, dtype=np.int64)
         ph, pw = pattern.shape
-        out = np.empty(planes.shape[:2], dtype=np.float32)
-        _pick_cfa(planes, pattern, int(origin[0]) % ph, int(origin[1]) % pw, out)
+        oy, ox = int(origin[0]) % ph, int(origin[1]) % pw
+        out = np.empty(self.relative_illumination.shape, dtype=np.float32)
+        if fx.field_blur is None:
+            for band in np.unique(pattern):
+                _pick_band(
+                    bands[band], 0, self.relative_illumination, pattern, oy, ox, int(band), out
+                )
+            return out
+        from mountcam.optics.field_blur import field_blur_mosaic_band
+
+        centre, corner, corner_rho = fx.field_blur
+        blur_window = expand_window(self.window, border)
+        scratch = np.empty(bands.shape[1:], dtype=np.float32)
+        for band in np.unique(pattern):
+            field_blur_mosaic_band(
+                bands[band],
+                blur_window,
+                border,
+                self.relative_illumination,
+                pattern,
+                (oy, ox),
+                int(band),
+                out,
+                sigma_centre_m=centre,
+                sigma_corner_m=corner,
+                corner_rho=corner_rho,
+                scratch=scratch,
+            )
         return out
 
     def _diffracted_mosaic(
@@ -166,23 +212,8 @@ def _pick_band(blurred, margin, fall_off, cfa, oy, ox, band, out):  # pragma: no
                 out[r, c] = max(v, np.float32(0.0)) * fall_off[r, c]
 
 
-@njit(parallel=True, cache=True)
-def _pick_cfa(planes, cfa, oy, ox, out):  # pragma: no cover - compiled
-    """out[r, c] = planes[r, c, cfa[(r + oy) % ph, (c + ox) % pw]]."""
-    h, w = out.shape
-    ph, pw = cfa.shape
-    for r in prange(h):
-        cy = (r + oy) % ph
-        cx = ox
-        for c in range(w):
-            out[r, c] = planes[r, c, cfa[cy, cx]]
-            cx += 1
-            if cx == pw:
-                cx = 0
-
-
 def _geometric(optical: OpticalImage, fx: LensEffects, weights_shape) -> bool:
-    """Whether :func:`_apply_effects` does more than diffraction: defocus, distortion,
+    """Whether :func:`_effect_bands` does more than diffraction: defocus, distortion,
     lateral colour or a field blur."""
     defocus = fx.defocus and optical.sample.depth_m is not None
     lateral = fx.lateral_um is not None and len(weights_shape) == 2 and weights_shape[1] == 3
@@ -204,18 +235,28 @@ def _band_wavelengths_m(weights: np.ndarray) -> list[float]:
     ]
 
 
-def _apply_effects(
-    planes: np.ndarray, optical: OpticalImage, fx: LensEffects, weights
-) -> np.ndarray:
-    """Defocus, diffraction, then distortion and lateral colour (one resampling per band)."""
+def _effect_bands(
+    optical: OpticalImage, fx: LensEffects, weights: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """Defocus, diffraction, then distortion and lateral colour (one resampling per band):
+    (C, H + 2b, W + 2b) float32, channel first, on the window grown by the border b the field
+    blur is rendered on (0 without one), and b.
+
+    The field blur is the point spread *on the sensor*: applied after the distortion, which
+    would otherwise shrink it with the image towards a barrel lens's corners (by 9 % at the
+    main lens's corner). It is rendered on the window grown by FIELD_BLUR_BORDER_PX so that
+    its edge pixels see real neighbours, then cut to the window (by the caller).
+    """
     pitch = optical.window.pitch_m
-    if fx.defocus and optical.sample.depth_m is not None:
+    sample = optical.sample
+    n = weights.shape[1]
+    if fx.defocus and sample.depth_m is not None:
         from mountcam.optics.defocus import render_defocus
 
-        planes = np.ascontiguousarray(planes, dtype=np.float32)
+        planes = np.ascontiguousarray(channel_signal(sample, weights), dtype=np.float32)
         planes = render_defocus(
             planes,
-            optical.sample.depth_m,
+            sample.depth_m,
             out=planes,  # the image is read before the result is written: one buffer
             focal_m=fx.focal_m,
             f_number=fx.f_number,
@@ -223,45 +264,34 @@ def _apply_effects(
             pixel_pitch_m=pitch,
             blades=fx.blades,
         )
-    # Band by band in place (as apply_diffraction does, without a second (H, W, C) image).
-    planes = np.ascontiguousarray(planes, dtype=np.float32)
+        bands = np.ascontiguousarray(np.moveaxis(planes, 2, 0), dtype=np.float32)
+        del planes
+    else:
+        src = optical.source_window
+        bands = np.empty((n, src.height, src.width), dtype=np.float32)
+        for c in range(n):  # each band rendered straight into its own plane
+            channel_signal(sample, weights[:, c : c + 1], out=bands[c][:, :, None])
+    # Band by band in place (as apply_diffraction does, without a second image).
     for c, lam in enumerate(_band_wavelengths_m(weights)):
-        band = diffract_plane(np.ascontiguousarray(planes[:, :, c]), lam, fx.f_number, pitch)
-        np.maximum(band, 0.0, out=band)
-        planes[:, :, c] = band
+        band = diffract_plane(bands[c], lam, fx.f_number, pitch)
+        np.maximum(band, 0.0, out=bands[c])
         del band
     scales = None
-    if fx.lateral_um is not None and planes.shape[2] == 3:
+    if fx.lateral_um is not None and n == 3:
         red, blue = fx.lateral_um
         scales = (lateral_scale_from_um(red), 1.0, lateral_scale_from_um(blue))
-    # The field blur is the point spread *on the sensor*: applied after the distortion, which
-    # would otherwise shrink it with the image towards a barrel lens's corners (by 9 % at the
-    # main lens's corner). It is rendered on the window grown by FIELD_BLUR_BORDER_PX so that
-    # its edge pixels see real neighbours, then cut to the window.
-    out_window = optical.window
     border = FIELD_BLUR_BORDER_PX if fx.field_blur is not None else 0
-    if border:
-        out_window = expand_window(optical.window, border)
+    out_window = expand_window(optical.window, border)
     if fx.distortion is not None or scales is not None:
-        planes = apply_lens_geometry(
-            planes,
+        return lens_geometry_bands(
+            bands,
             out_window,
             distortion=fx.distortion,
             lateral_scale_per_band=scales,
             source_window=optical.source_window,
-        )
-    else:
-        m = fx.margin_px - border
-        planes = np.ascontiguousarray(planes[m : planes.shape[0] - m, m : planes.shape[1] - m])
-    if fx.field_blur is not None:
-        from mountcam.optics.field_blur import apply_field_blur
-
-        centre, corner, corner_rho = fx.field_blur
-        planes = apply_field_blur(
-            planes, out_window, sigma_centre_m=centre, sigma_corner_m=corner, corner_rho=corner_rho
-        )
-        planes = np.ascontiguousarray(planes[border:-border, border:-border])
-    return planes
+        ), border
+    m = fx.margin_px - border
+    return np.ascontiguousarray(bands[:, m : bands.shape[1] - m, m : bands.shape[2] - m]), border
 
 
 def image_distance_m(focal_m: float, focus_m: float) -> float:
@@ -312,6 +342,10 @@ def cos4_falloff(grid_tan: ViewGrid) -> np.ndarray:
     return _cos4(grid_tan.x0, grid_tan.y0, grid_tan.step, grid_tan.width, grid_tan.height)
 
 
+#: Fall-off maps by (profile, f-number, window): at most 400 MB (a full-resolution map is 200 MB).
+FALL_OFF_MAPS = MapCache(400 * 2**20)
+
+
 def relative_illumination(
     lens: LensProfile, state: LensState, window: SensorWindow, grid_tan: ViewGrid
 ) -> np.ndarray:
@@ -320,13 +354,25 @@ def relative_illumination(
     A lens profile's vignetting is the *total* fall-off the lens makes (its published curves
     include the natural cos⁴ law), so it replaces cos⁴θ; a lens without one gets cos⁴θ.
     The profile is in ρ = r / 21.633 mm, the 35 mm half-diagonal (see docs/lenses.md).
+
+    The map depends on the lens's fall-off profile, the f-number and the window (without a
+    profile: the tangent grid), not on the scene, so it is kept in :data:`FALL_OFF_MAPS`
+    under exactly those (read-only: a new scene, or the next frame, re-uses it).
     """
     if lens.vignetting is None:
-        return cos4_falloff(grid_tan)
+        key = ("cos4", grid_tan)
+        return FALL_OFF_MAPS.get(key, lambda: cos4_falloff(grid_tan))
+    v = lens.vignetting
+    profile = (v.model, tuple(tuple(float(x) for x in p) for p in v.points), float(v.unit_mm))
+    key = ("profile", profile, float(state.f_number), window)
+    return FALL_OFF_MAPS.get(key, lambda: _profile_falloff(v, float(state.f_number), window))
+
+
+def _profile_falloff(vignetting, f_number: float, window: SensorWindow) -> np.ndarray:
     g = window.grid_m()
     radius_mm = _radius(g.x0 * 1e3, g.y0 * 1e3, g.step * 1e3, g.width, g.height)
     rho = radius_mm / np.float32(FULL_FRAME_HALF_DIAGONAL_MM)
-    return np.asarray(lens.vignetting.relative_illumination(rho, state.f_number), dtype=np.float32)
+    return np.asarray(vignetting.relative_illumination(rho, f_number), dtype=np.float32)
 
 
 def with_fixed_fov(
