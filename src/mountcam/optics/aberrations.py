@@ -454,53 +454,78 @@ def _weights(t, cubic):  # pragma: no cover - compiled
 
 
 @njit(parallel=True, cache=True, fastmath=True)
-def _remap(src, out, x0, y0, pitch, width, height, inv_h, lut, col0, row0, cubic, clip):  # noqa: E501  # pragma: no cover
-    """out[r, k] = src interpolated at the radial map of pixel (r, k) (fused map + remap)."""
-    hs, ws = src.shape
-    last = lut.shape[0] - 2
+def _remap_bands(src, out, x0, y0, pitch, width, height, inv_h, luts, col0, row0, cubic, clip):  # noqa: E501  # pragma: no cover
+    """out[b, r, k] = src[b] interpolated at band b's radial map of pixel (r, k), for every
+    band of ``src`` (C, Hs, Ws), ``luts`` (C, n) holding each band's r_u/r_o table: the map
+    and the remap fused, all bands in one pass.
+
+    Row by row in three steps: the radius of each pixel (shared by the bands), then per band
+    the source positions (a loop without branches the compiler vectorises), then the
+    interpolation. The same arithmetic as one band at a time (``tests/test_optics_aberrations.py``
+    keeps that kernel as the reference and checks they are equal).
+    """
+    nb, hs, ws = src.shape
+    last = luts.shape[1] - 2
     inv_pitch = 1.0 / pitch
     for r in prange(height):
         y = y0 + r * pitch
+        cell = np.empty(width, dtype=np.int64)
+        frac = np.empty(width, dtype=np.float64)
+        ixs = np.empty(width, dtype=np.int64)
+        iys = np.empty(width, dtype=np.int64)
+        txs = np.empty(width, dtype=np.float64)
+        tys = np.empty(width, dtype=np.float64)
         for k in range(width):
             x = x0 + k * pitch
             t = math.sqrt(x * x + y * y) * inv_h
             i = min(int(t), last)
-            ratio = lut[i] + (t - i) * (lut[i + 1] - lut[i])
-            sx = x * ratio * inv_pitch + col0
-            sy = y * ratio * inv_pitch + row0
-            ix = int(math.floor(sx))
-            iy = int(math.floor(sy))
-            wx0, wx1, wx2, wx3 = _weights(sx - ix, cubic)
-            wy0, wy1, wy2, wy3 = _weights(sy - iy, cubic)
-            if ix >= 1 and ix + 2 < ws and iy >= 1 and iy + 2 < hs:
-                c0, c1, c2, c3 = ix - 1, ix, ix + 1, ix + 2
-                r0, r1, r2, r3 = iy - 1, iy, iy + 1, iy + 2
-            else:
-                c0, c1, c2, c3 = (
-                    _mirror(ix - 1, ws),
-                    _mirror(ix, ws),
-                    _mirror(ix + 1, ws),
-                    _mirror(ix + 2, ws),
+            cell[k] = i
+            frac[k] = t - i
+        for b in range(nb):
+            lut = luts[b]
+            for k in range(width):
+                x = x0 + k * pitch
+                i = cell[k]
+                ratio = lut[i] + frac[k] * (lut[i + 1] - lut[i])
+                sx = x * ratio * inv_pitch + col0
+                sy = y * ratio * inv_pitch + row0
+                fx = math.floor(sx)
+                fy = math.floor(sy)
+                ixs[k] = int(fx)
+                iys[k] = int(fy)
+                txs[k] = sx - fx
+                tys[k] = sy - fy
+            s = src[b]
+            for k in range(width):
+                ix = ixs[k]
+                iy = iys[k]
+                wx0, wx1, wx2, wx3 = _weights(txs[k], cubic)
+                wy0, wy1, wy2, wy3 = _weights(tys[k], cubic)
+                if ix >= 1 and ix + 2 < ws and iy >= 1 and iy + 2 < hs:
+                    c0, c1, c2, c3 = ix - 1, ix, ix + 1, ix + 2
+                    r0, r1, r2, r3 = iy - 1, iy, iy + 1, iy + 2
+                else:
+                    c0, c1, c2, c3 = (
+                        _mirror(ix - 1, ws),
+                        _mirror(ix, ws),
+                        _mirror(ix + 1, ws),
+                        _mirror(ix + 2, ws),
+                    )
+                    r0, r1, r2, r3 = (
+                        _mirror(iy - 1, hs),
+                        _mirror(iy, hs),
+                        _mirror(iy + 1, hs),
+                        _mirror(iy + 2, hs),
+                    )
+                acc = (
+                    wy0 * (wx0 * s[r0, c0] + wx1 * s[r0, c1] + wx2 * s[r0, c2] + wx3 * s[r0, c3])
+                    + wy1 * (wx0 * s[r1, c0] + wx1 * s[r1, c1] + wx2 * s[r1, c2] + wx3 * s[r1, c3])
+                    + wy2 * (wx0 * s[r2, c0] + wx1 * s[r2, c1] + wx2 * s[r2, c2] + wx3 * s[r2, c3])
+                    + wy3 * (wx0 * s[r3, c0] + wx1 * s[r3, c1] + wx2 * s[r3, c2] + wx3 * s[r3, c3])
                 )
-                r0, r1, r2, r3 = (
-                    _mirror(iy - 1, hs),
-                    _mirror(iy, hs),
-                    _mirror(iy + 1, hs),
-                    _mirror(iy + 2, hs),
-                )
-            acc = (
-                wy0
-                * (wx0 * src[r0, c0] + wx1 * src[r0, c1] + wx2 * src[r0, c2] + wx3 * src[r0, c3])
-                + wy1
-                * (wx0 * src[r1, c0] + wx1 * src[r1, c1] + wx2 * src[r1, c2] + wx3 * src[r1, c3])
-                + wy2
-                * (wx0 * src[r2, c0] + wx1 * src[r2, c1] + wx2 * src[r2, c2] + wx3 * src[r2, c3])
-                + wy3
-                * (wx0 * src[r3, c0] + wx1 * src[r3, c1] + wx2 * src[r3, c2] + wx3 * src[r3, c3])
-            )
-            if clip and acc < 0.0:
-                acc = 0.0
-            out[r, k] = acc
+                if clip and acc < 0.0:
+                    acc = 0.0
+                out[b, r, k] = acc
 
 
 def _check_source(window: SensorWindow, source: SensorWindow) -> None:
@@ -681,12 +706,23 @@ def lens_geometry_bands(
     dr, dc = window.origin_row - src.origin_row, window.origin_col - src.origin_col
     inside = dr >= 0 and dc >= 0 and dr + window.height <= src.height
     inside = inside and dc + window.width <= src.width
-    for b, s in enumerate(scales):
-        if distortion is None and s == 1.0 and inside:  # the identity: a crop
-            out[b] = bands[b][dr : dr + window.height, dc : dc + window.width]
-            continue
-        plane = np.ascontiguousarray(bands[b], dtype=np.float32)
-        _remap(plane, out[b], *_radial_table(window, distortion, s, src), cubic, clip_negative)
+    crops = [b for b, s in enumerate(scales) if distortion is None and s == 1.0 and inside]
+    for b in crops:  # the identity: a crop
+        out[b] = bands[b][dr : dr + window.height, dc : dc + window.width]
+    mapped = [b for b in range(n) if b not in crops]
+    if not mapped:
+        return out
+    tables = [_radial_table(window, distortion, scales[b], src) for b in mapped]
+    if isinstance(bands, np.ndarray) and bands.dtype == np.float32 and not crops:
+        source = np.ascontiguousarray(bands)  # channel-first already: read in place
+    else:
+        source = np.stack([np.asarray(bands[b], dtype=np.float32) for b in mapped])
+    target = out if not crops else np.empty((len(mapped),) + out.shape[1:], dtype=np.float32)
+    luts = np.stack([t[6] for t in tables])
+    t0 = tables[0]
+    _remap_bands(source, target, *t0[:6], luts, t0[7], t0[8], cubic, clip_negative)
+    if crops:
+        out[mapped] = target
     return out
 
 
