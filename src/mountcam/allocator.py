@@ -27,6 +27,12 @@ MALLOC_TUNING_ENV = {
 }
 
 
+def malloc_tuning_wanted() -> bool:
+    """Whether this process may tune glibc's malloc: Linux, and not switched off by
+    ``MOUNTCAM_MALLOC_TUNING=0``."""
+    return os.environ.get("MOUNTCAM_MALLOC_TUNING", "1") != "0" and sys.platform.startswith("linux")
+
+
 def tune_malloc_for_large_arrays() -> bool:
     """Keep glibc's malloc from handing every large array back to the kernel (once per
     process). Returns whether the tuning is in place.
@@ -46,7 +52,7 @@ def tune_malloc_for_large_arrays() -> bool:
     global _tuned
     if _tuned:
         return True
-    if os.environ.get("MOUNTCAM_MALLOC_TUNING", "1") == "0" or not sys.platform.startswith("linux"):
+    if not malloc_tuning_wanted():
         return False
     try:
         mallopt = ctypes.CDLL("libc.so.6").mallopt

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from mountcam.allocator import MALLOC_TUNING_ENV
+from mountcam.allocator import MALLOC_TUNING_ENV, malloc_tuning_wanted
 from mountcam.errors import InvalidSetting, MountcamError
 
 #: Environment that keeps a worker process to one thread (numba, OpenMP, BLAS, OpenCV).
@@ -73,14 +73,13 @@ def connect(
         raise InvalidSetting("a local cluster needs at least one worker")
     import dask
 
-    tuned = os.environ.get("MOUNTCAM_MALLOC_TUNING", "1") != "0"
     with dask.config.set(WORKER_CONFIG):
         local = LocalCluster(
             n_workers=n,
             threads_per_worker=1,
             processes=True,
             dashboard_address=":0",
-            env=WORKER_ENV if tuned else SINGLE_THREAD_ENV,
+            env=WORKER_ENV if malloc_tuning_wanted() else SINGLE_THREAD_ENV,
             silence_logs=50,
         )
     return Client(local)

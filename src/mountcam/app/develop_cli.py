@@ -447,16 +447,20 @@ def _run_all(work: list[Job], jobs: int, cores: int, show_progress: bool) -> lis
             from concurrent.futures import ThreadPoolExecutor
 
             saving = None
+
+            def collect() -> None:
+                results[saving[0]] = saving[1].result()
+                progress.advance(task)
+
             with ThreadPoolExecutor(1, thread_name_prefix="mountcam-save") as saver:
-                for i, job in enumerate(work + [None]):
-                    if job is not None:
-                        progress.update(task, description=job.source.name)
-                        developed = develop_picture(job)
+                for i, job in enumerate(work):
+                    progress.update(task, description=job.source.name)
+                    developed = develop_picture(job)
                     if saving is not None:
-                        results[saving[0]] = saving[1].result()
-                        progress.advance(task)
-                    if job is not None:
-                        saving = (i, saver.submit(save_developed, job, *developed))
+                        collect()
+                    saving = (i, saver.submit(save_developed, job, *developed))
+                if saving is not None:
+                    collect()
         else:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor, as_completed
