@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from conftest import run_cli
+from mountcam.cluster import LOCAL_CLUSTER_CONFIG
 from mountcam.dataset import Store, example_spec, parse_spec, sample_params
 from mountcam.dataset import open as open_dataset
 from mountcam.dataset.run import make_sample, run_dataset, sample_stem, write_manifest
@@ -154,10 +155,10 @@ def _worker_environment() -> dict:
 
     keys = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_")
     env = {k: os.environ.get(k) for k in keys}
-    return env | {"profiler": dask.config.get("distributed.worker.profile.enabled")}
+    return env | {key: dask.config.get(key) for key in LOCAL_CLUSTER_CONFIG}
 
 
-def test_local_workers_start_single_threaded_with_malloc_tuned_and_no_profiler(client):
+def test_local_workers_start_single_threaded_with_malloc_tuned_and_housekeeping_slowed(client):
     # Set when the worker process starts: glibc reads MALLOC_* before any thread has an arena.
     for env in client.run(_worker_environment).values():
         assert env == {
@@ -165,8 +166,25 @@ def test_local_workers_start_single_threaded_with_malloc_tuned_and_no_profiler(c
             "OMP_NUM_THREADS": "1",
             "MALLOC_ARENA_MAX": "1",
             "MALLOC_MMAP_THRESHOLD_": str(1 << 30),
-            "profiler": False,
+            "distributed.worker.profile.enabled": False,
+            "distributed.admin.tick.interval": "200ms",
+            "distributed.admin.system-monitor.interval": "2s",
+            "distributed.worker.memory.monitor-interval": "1s",
         }
+    # The scheduler, in the client's process, took the slower tick when it was made.
+    assert client.run_on_scheduler(lambda dask_scheduler: dask_scheduler._tick_interval) == 0.2
+
+
+def test_closing_the_client_of_a_local_cluster_closes_the_cluster():
+    from distributed.core import Status
+
+    from mountcam.cluster import connect
+
+    with connect(None, 1) as client:
+        cluster = client.cluster
+        assert cluster.status == Status.running
+    # Not left running in this process (its threads and periodic callbacks) after the work.
+    assert cluster.status == Status.closed
 
 
 def _raw_and_truth(root: Path, index: int) -> tuple[bytes, bytes]:

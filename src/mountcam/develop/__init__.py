@@ -8,15 +8,32 @@
   :mod:`.sharpen`.
 """
 
-from mountcam.develop.image import Image
-from mountcam.develop.pipeline import develop
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from mountcam.develop.settings import DevelopSettings
+
+if TYPE_CHECKING:
+    from mountcam.develop.image import Image
+    from mountcam.develop.output import save_image
+    from mountcam.develop.pipeline import develop
 
 __all__ = ["DevelopSettings", "Image", "develop", "save_image"]
 
 
 def __getattr__(name: str):
-    # The encoders pull in Pillow/imagecodecs; load them only when asked for.
+    # Loaded when first asked for: the pipeline pulls in numba and its kernels, the encoders
+    # Pillow/imagecodecs. A command that only needs the settings (the client of
+    # `develop --cluster`, which hands the pictures to workers) starts without them.
+    if name == "develop":
+        from mountcam.develop.pipeline import develop
+
+        return develop
+    if name == "Image":
+        from mountcam.develop.image import Image
+
+        return Image
     if name == "save_image":
         from mountcam.develop.output import save_image
 

@@ -10,10 +10,29 @@
 - :mod:`.tiff` is the general TIFF/IFD writer underneath, :mod:`.tags` the tag tables.
 """
 
-from mountcam.dng.calibration import ColorCalibration, calibrate, calibrate_dual
-from mountcam.dng.noise_profile import noise_profile_for_frame
-from mountcam.dng.reader import DngInfo, read_dng
-from mountcam.dng.writer import DEMOSAIC_MARGIN_PX, write_dng
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mountcam.dng.calibration import ColorCalibration, calibrate, calibrate_dual
+    from mountcam.dng.noise_profile import noise_profile_for_frame
+    from mountcam.dng.reader import DngInfo, read_dng
+    from mountcam.dng.writer import DEMOSAIC_MARGIN_PX, write_dng
+
+#: Where each public name lives. They load on first use: importing one submodule (the TIFF
+#: writer, say, for a JPEG's EXIF) does not pull in the others and numba behind them.
+_HOMES = {
+    "ColorCalibration": "calibration",
+    "calibrate": "calibration",
+    "calibrate_dual": "calibration",
+    "noise_profile_for_frame": "noise_profile",
+    "DngInfo": "reader",
+    "read_dng": "reader",
+    "DEMOSAIC_MARGIN_PX": "writer",
+    "write_dng": "writer",
+}
 
 __all__ = [
     "DEMOSAIC_MARGIN_PX",
@@ -25,3 +44,9 @@ __all__ = [
     "read_dng",
     "write_dng",
 ]
+
+
+def __getattr__(name: str):
+    if name in _HOMES:
+        return getattr(import_module(f"mountcam.dng.{_HOMES[name]}"), name)
+    raise AttributeError(f"module 'mountcam.dng' has no attribute {name!r}")
