@@ -34,6 +34,7 @@ from numba import get_num_threads, njit, prange, set_num_threads  # noqa: E402
 
 __all__ = [
     "concurrent_launches_are_safe",
+    "fft_workers",
     "get_num_threads",
     "install_package_cache_locator",
     "njit",
@@ -147,3 +148,13 @@ def concurrent_launches_are_safe() -> bool:
 
 
 install_package_cache_locator()
+
+
+def fft_workers() -> int:
+    """Threads for scipy.fft: as many as numba's kernels use in the calling thread.
+
+    A process or task set to one thread (a Dask worker, :func:`mountcam.cluster.single_threaded`)
+    then runs its transforms on one too. With a fixed two, each of two dataset workers on two
+    cores ran pocketfft threads beside its task thread (a quarter of its CPU time), and the
+    workers scaled 1.72× where two plain single-threaded loops scaled 1.84×."""
+    return get_num_threads()

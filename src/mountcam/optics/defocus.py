@@ -32,7 +32,6 @@ the choices (layer placement, hidden parts, the frame edge, the pyramid) and the
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 
 import cv2
@@ -40,7 +39,7 @@ import numpy as np
 import scipy.fft as sfft
 
 from mountcam.errors import InvalidSetting
-from mountcam.jit import njit, prange
+from mountcam.jit import fft_workers, njit, prange
 from mountcam.optics.blur_spot import (
     ROUND_FROM_BLADES,
     _check_blades,
@@ -68,9 +67,6 @@ _DIRECT_MAX_PX = 9
 _STRIP_REACHES = 8
 #: Layers above which the planner widens its bins (keeps the run time bounded).
 _MAX_LAYERS = 48
-
-_WORKERS = max(1, os.cpu_count() or 1)
-
 
 # --------------------------------------------------------------------------- circle of confusion
 
@@ -449,10 +445,10 @@ def _convolve(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
         return y if y.ndim == x.ndim else y[..., None]
     h, w, _ = x.shape
     shape = (sfft.next_fast_len(h + kh - 1, real=True), sfft.next_fast_len(w + kw - 1, real=True))
-    xf = sfft.rfft2(np.moveaxis(x, -1, 0), s=shape, axes=(-2, -1), workers=_WORKERS)
-    kf = sfft.rfft2(kernel, s=shape, workers=_WORKERS)
+    xf = sfft.rfft2(np.moveaxis(x, -1, 0), s=shape, axes=(-2, -1), workers=fft_workers())
+    kf = sfft.rfft2(kernel, s=shape, workers=fft_workers())
     xf *= kf
-    y = sfft.irfft2(xf, s=shape, axes=(-2, -1), workers=_WORKERS)
+    y = sfft.irfft2(xf, s=shape, axes=(-2, -1), workers=fft_workers())
     y = y[:, kh // 2 : kh // 2 + h, kw // 2 : kw // 2 + w]
     return np.ascontiguousarray(np.moveaxis(y, 0, -1), dtype=np.float32)
 

@@ -31,7 +31,7 @@ edges (half-sample symmetric, like ``np.pad(mode='symmetric')`` or OpenCV's
 ``BORDER_REFLECT``), so the frame boundary acts as a mirror — no wrap-around from the
 opposite edge and no padding to choose — and its frequencies k / (2·n·pitch), k < n, are a
 grid on which H is simply evaluated. At 4096 × 3072 × 3 float32 it takes 0.6–0.9 s on two
-cores.
+cores (the transforms use as many threads as numba: :func:`mountcam.jit.fft_workers`).
 
 No f-number is skipped. Even when the Airy disc is small against a pixel the loss near Nyquist
 is not: H ≈ 1 − (4/π)·s for small s, so an Airy diameter 2.44·λN of half a pixel still
@@ -48,7 +48,7 @@ import numpy as np
 import scipy.fft
 from scipy.special import j1
 
-from mountcam.jit import njit, prange
+from mountcam.jit import fft_workers, njit, prange
 
 __all__ = [
     "AIRY_FIRST_ZERO",
@@ -65,9 +65,6 @@ AIRY_FIRST_ZERO = 3.8317059702075125 / math.pi
 
 #: Where the kernel of :func:`airy_psf` is cut: values below this fraction of its peak.
 PSF_CUTOFF = 1e-4
-
-#: Worker threads for scipy.fft.
-FFT_WORKERS = 2
 
 
 def _check(wavelength_m: float, f_number: float) -> None:
@@ -218,9 +215,9 @@ def diffract_plane(
     h, w = plane.shape
     fy = np.arange(h, dtype=np.float64) / (2.0 * h * pitch_m)
     fx = np.arange(w, dtype=np.float64) / (2.0 * w * pitch_m)
-    spec = scipy.fft.dctn(plane, type=2, workers=FFT_WORKERS, overwrite_x=True)
+    spec = scipy.fft.dctn(plane, type=2, workers=fft_workers(), overwrite_x=True)
     _multiply_otf(spec, fy, fx, float(wavelength_m) * f_number, _OTF_LUT)
-    return scipy.fft.idctn(spec, type=2, workers=FFT_WORKERS, overwrite_x=True)
+    return scipy.fft.idctn(spec, type=2, workers=fft_workers(), overwrite_x=True)
 
 
 def apply_diffraction(
@@ -266,9 +263,9 @@ def apply_diffraction(
     out = np.empty(bands.shape, dtype=np.float32)
     for c, lam in enumerate(lams):
         plane = np.ascontiguousarray(bands[:, :, c], dtype=np.float32)
-        spec = scipy.fft.dctn(plane, type=2, workers=FFT_WORKERS)
+        spec = scipy.fft.dctn(plane, type=2, workers=fft_workers())
         _multiply_otf(spec, fy, fx, float(lam) * f_number, _OTF_LUT)
-        res = scipy.fft.idctn(spec, type=2, workers=FFT_WORKERS, overwrite_x=True)
+        res = scipy.fft.idctn(spec, type=2, workers=fft_workers(), overwrite_x=True)
         if clip_negative:
             np.maximum(res, 0.0, out=res)
         out[:, :, c] = res

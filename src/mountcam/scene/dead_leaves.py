@@ -82,10 +82,7 @@ class DeadLeaves:
         r = radii / sub
         _paint(labels, x, y, r)
         palette = np.vstack([colours, colours.mean(axis=0, keepdims=True)])
-        rgb = palette[labels]
-        if k > 1:
-            rgb = rgb.reshape(grid.height, k, grid.width, k, 3).mean(axis=(1, 3))
-        return RgbSample(rgb=np.ascontiguousarray(rgb, dtype=np.float32))
+        return RgbSample(rgb=box_mean_colours(labels, palette, k))
 
 
 @njit(cache=True)
@@ -105,6 +102,37 @@ def _paint(labels, x, y, r):  # pragma: no cover - compiled
                 dx = col - x[i]
                 if dx * dx + dy * dy <= r2:
                     labels[row, col] = i
+
+
+def box_mean_colours(labels: np.ndarray, palette: np.ndarray, k: int) -> np.ndarray:
+    """Each k×k block of ``labels`` (H·k, W·k) as the mean of its labels' ``palette`` colours:
+    (H, W, 3) float32. The same as ``palette[labels]`` averaged over the blocks, without the
+    k²-times larger colour image between (which made the render memory-bound: two dataset
+    workers on two cores slowed each other on it)."""
+    height, width = labels.shape[0] // k, labels.shape[1] // k
+    out = np.empty((height, width, 3), np.float32)
+    _box_mean_colours(labels, np.ascontiguousarray(palette, dtype=np.float32), k, out)
+    return out
+
+
+@njit(cache=True)
+def _box_mean_colours(labels, palette, k, out):  # pragma: no cover - compiled
+    height, width = out.shape[0], out.shape[1]
+    scale = 1.0 / (k * k)
+    for row in range(height):
+        for col in range(width):
+            r = 0.0
+            g = 0.0
+            b = 0.0
+            for i in range(row * k, row * k + k):
+                for j in range(col * k, col * k + k):
+                    label = labels[i, j]
+                    r += palette[label, 0]
+                    g += palette[label, 1]
+                    b += palette[label, 2]
+            out[row, col, 0] = r * scale
+            out[row, col, 1] = g * scale
+            out[row, col, 2] = b * scale
 
 
 def dead_leaves_scene(seed: int, **kwargs) -> Scene:
