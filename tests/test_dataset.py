@@ -175,6 +175,19 @@ def test_local_workers_start_single_threaded_with_malloc_tuned_and_housekeeping_
     assert client.run_on_scheduler(lambda dask_scheduler: dask_scheduler._tick_interval) == 0.2
 
 
+def _transform_threads_of_a_single_threaded_task() -> int:
+    from mountcam.cluster import single_threaded
+    from mountcam.jit import fft_workers
+
+    single_threaded()
+    return fft_workers()
+
+
+def test_a_single_threaded_task_runs_its_ffts_on_one_thread(client):
+    # The twin's diffraction DCTs ran on a fixed two pocketfft threads beside the task thread.
+    assert client.submit(_transform_threads_of_a_single_threaded_task, pure=False).result() == 1
+
+
 def test_closing_the_client_of_a_local_cluster_closes_the_cluster():
     from distributed.core import Status
 
