@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import TYPE_CHECKING
 
 from mountcam.develop.settings import DevelopSettings
@@ -22,20 +23,13 @@ if TYPE_CHECKING:
 __all__ = ["DevelopSettings", "Image", "develop", "save_image"]
 
 
+#: Where each name loaded on first use lives: the pipeline pulls in numba and its kernels, the
+#: encoders Pillow/imagecodecs. A command that only needs the settings (the client of
+#: `develop --cluster`, which hands the pictures to workers) starts without them.
+_HOMES = {"develop": "pipeline", "Image": "image", "save_image": "output"}
+
+
 def __getattr__(name: str):
-    # Loaded when first asked for: the pipeline pulls in numba and its kernels, the encoders
-    # Pillow/imagecodecs. A command that only needs the settings (the client of
-    # `develop --cluster`, which hands the pictures to workers) starts without them.
-    if name == "develop":
-        from mountcam.develop.pipeline import develop
-
-        return develop
-    if name == "Image":
-        from mountcam.develop.image import Image
-
-        return Image
-    if name == "save_image":
-        from mountcam.develop.output import save_image
-
-        return save_image
+    if name in _HOMES:
+        return getattr(import_module(f"mountcam.develop.{_HOMES[name]}"), name)
     raise AttributeError(f"module 'mountcam.develop' has no attribute {name!r}")
