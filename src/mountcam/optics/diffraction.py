@@ -58,6 +58,7 @@ __all__ = [
     "diffract_plane",
     "diffraction_cutoff_cy_per_m",
     "diffraction_otf",
+    "fast_plane_shape",
 ]
 
 #: First zero of J1(v)/v divided by π: the first dark ring is at r = 1.21967 λN.
@@ -201,6 +202,18 @@ def _multiply_otf(spec, fy, fx, lam_n, lut):  # pragma: no cover - compiled
             spec[k, m] *= lut[i] + f * (lut[i + 1] - lut[i])
         for m in range(end, w):
             spec[k, m] = 0.0
+
+
+def fast_plane_shape(height: int, width: int) -> tuple[int, int]:
+    """The smallest (H, W) ≥ (height, width) whose DCTs are fast: 5-smooth lengths
+    (``scipy.fft.next_fast_len``). pocketfft has no short pass for a large prime factor:
+    a 3276 × 4300 plane (4300 = 2²·5²·43) takes 1.5× as long as 3375 × 4320, 3 % larger.
+    The renderer draws that much more of the scene around a window rather than pad it.
+    """
+    return (
+        scipy.fft.next_fast_len(int(height), real=True),
+        scipy.fft.next_fast_len(int(width), real=True),
+    )
 
 
 def diffract_plane(

@@ -88,3 +88,13 @@ def expand_window(window: SensorWindow, margin_px: int) -> SensorWindow:
         width=window.width + 2 * m,
         height=window.height + 2 * m,
     )
+
+
+def grow_to(window: SensorWindow, height: int, width: int) -> SensorWindow:
+    """``window`` grown at its bottom and right edges to ``height`` × ``width`` pixels.
+
+    Its top-left pixel stays where it was, so offsets measured from it still hold.
+    """
+    if height < window.height or width < window.width:
+        raise ValueError(f"cannot grow a {window.height}×{window.width} window to {height}×{width}")
+    return dataclasses.replace(window, width=int(width), height=int(height))
