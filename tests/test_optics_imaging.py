@@ -258,3 +258,58 @@ def test_the_fused_field_blur_pick_equals_blurring_the_band_and_picking(sigmas_u
         )
         assert np.allclose(out[index == band], whole[index == band], rtol=1e-6, atol=0)
     assert not np.isnan(out).any()
+
+
+def test_the_source_window_grows_to_fast_transform_sizes_and_the_window_barely_moves():
+    """The scene is rendered around the window out to 5-smooth sizes, so the diffraction's
+    DCTs avoid pocketfft's slow passes for large prime factors. The window's origin in the
+    source stays the margin; its pixels move only by what a few more pixels of real scene
+    beyond the margin change (the mirrored border moves away)."""
+    from mountcam.optics.diffraction import fast_plane_shape
+    from mountcam.optics.imaging import form_image
+    from mountcam.optics.lens import LensState
+    from mountcam.optics.sensor_window import expand_window
+    from mountcam.sensor.capture import readout_cfa, readout_window
+    from mountcam.sensor.model import load_sensor
+
+    def five_smooth(n: int) -> bool:
+        for p in (2, 3, 5):
+            while n % p == 0:
+                n //= p
+        return n == 1
+
+    assert fast_plane_shape(3276, 4300) == (3375, 4320)
+    model, lens = load_sensor(), find_lens("main-8.7")
+    window = readout_window(model, "binned", (302, 214))
+    scene = load_scene("chart:siemens-star")
+    fast = form_image(scene, lens, LensState(1.9), window)
+    plain = form_image(scene, lens, LensState(1.9), window, fast_transform_sizes=False)
+    grown = expand_window(window, fast.effects.margin_px)
+    assert plain.source_window == grown
+    src = fast.source_window
+    assert (src.origin_row, src.origin_col) == (grown.origin_row, grown.origin_col)
+    assert src.height >= grown.height and src.width >= grown.width
+    assert (src.height, src.width) != (grown.height, grown.width)
+    assert five_smooth(src.height) and five_smooth(src.width)
+    weights = model.photoelectron_weights(fast.spectral_irradiance_w_m2_nm, "binned")
+    cfa, origin = readout_cfa(model, "binned"), (window.origin_row, window.origin_col)
+    a, b = fast.mosaic(weights, cfa, origin), plain.mosaic(weights, cfa, origin)
+    assert a.shape == b.shape == (window.height, window.width)
+    assert 0 < np.abs(a - b).max() <= 1e-4 * b.max()
+
+
+def test_a_scene_with_depth_keeps_the_margin_it_needs_as_its_source_window():
+    """The layered defocus plans its layers from the whole rendered area, so a scene with
+    depth is not rendered beyond its margin (its result would move)."""
+    from mountcam.optics.imaging import form_image
+    from mountcam.optics.lens import LensState
+    from mountcam.optics.sensor_window import expand_window
+    from mountcam.sensor.capture import readout_window
+    from mountcam.sensor.model import load_sensor
+
+    window = readout_window(load_sensor(), "binned", (302, 214))
+    optical = form_image(
+        load_scene("sample:motorcycle"), find_lens("main-8.7"), LensState(1.9), window
+    )
+    assert optical.effects.defocus
+    assert optical.source_window == expand_window(window, optical.effects.margin_px)

@@ -476,11 +476,15 @@ def form_image(
     window: SensorWindow,
     *,
     ideal: bool = False,
+    fast_transform_sizes: bool = True,
 ) -> OpticalImage:
     """Render ``scene`` through the lens onto the pixels of ``window``.
 
     ``ideal``: an aberration- and diffraction-free lens (throughput, field of view and
-    fall-off only), for characterising the sensor alone.
+    fall-off only), for characterising the sensor alone. ``fast_transform_sizes``: render the
+    scene around the window up to sizes the diffraction's DCTs are fast at
+    (:func:`~mountcam.optics.diffraction.fast_plane_shape`); False renders just the margin
+    the lens effects need (slower; the window's pixels move by a few 1e-6 of full scale).
     """
     # A lensfun zoom carries its character per calibrated focal length: take the one set.
     lens = lens.at_focal(lens.focal_for(state))
@@ -490,7 +494,7 @@ def form_image(
     source = window
     if effects is not None:
         source = expand_window(window, effects.margin_px)
-        if not effects.defocus:
+        if fast_transform_sizes and not effects.defocus:
             # Grown at the bottom and right to sizes the diffraction's transforms are fast
             # at: more real scene around the window, never less. Not with depth: the layered
             # defocus plans its layers over the whole rendered area, so its result would move
