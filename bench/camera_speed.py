@@ -7,7 +7,12 @@ the time is split by where it goes (preview readouts for metering and white bala
 capture readout, the DNG write). The scene changes slightly between presses (a new luminance),
 so the optical image is rendered every time as on a real shot; "same scene" re-uses it.
 
-    python bench/camera_speed.py [--repeat 5]
+    python bench/camera_speed.py [--repeat 5] [--plain-malloc]
+
+The process tunes glibc's malloc as the ``mountcam`` command (and so the camera app,
+``mountcam serve``) does at start (:func:`mountcam.allocator.tune_malloc_for_large_arrays`:
+freed picture-sized arrays are reused instead of faulted in afresh); ``--plain-malloc``
+measures a script that does not.
 
 Prints a Markdown table: wall times per stage, and the process's CPU time for the whole press
 (less sensitive to a shared machine's load than wall time); the load average beside it.
@@ -23,6 +28,7 @@ import time
 from pathlib import Path
 
 from mountcam import Camera, SimulatedBackend
+from mountcam.allocator import tune_malloc_for_large_arrays
 from mountcam.scene import load_scene
 
 
@@ -72,7 +78,13 @@ def press(camera: Camera, backend: TimedBackend, folder: Path) -> dict[str, floa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--plain-malloc",
+        action="store_true",
+        help="leave glibc's malloc as a plain Python process has it",
+    )
     args = parser.parse_args()
+    tuned = False if args.plain_malloc else tune_malloc_for_large_arrays()
     scenes = [load_scene("chart:colorchecker", luminance_cd_m2=800 + 50 * i) for i in range(64)]
     twin = SimulatedBackend(scenes[0], seed=1)
     backend = TimedBackend(twin)
@@ -93,7 +105,10 @@ def main() -> None:
                 runs.append(press(camera, backend, folder))
             rows[label] = runs
     load = os.getloadavg()[0]
-    print(f"load average {load:.1f} on {os.cpu_count()} cores; median of {args.repeat} presses")
+    print(
+        f"load average {load:.1f} on {os.cpu_count()} cores; median of {args.repeat} presses; "
+        f"malloc {'tuned as the mountcam command does' if tuned else 'as Python leaves it'}"
+    )
     print()
     keys = [
         "total",
