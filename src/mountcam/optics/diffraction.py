@@ -30,8 +30,11 @@ The transform is a type-II DCT (scipy.fft): it is the DFT of the image mirrored 
 edges (half-sample symmetric, like ``np.pad(mode='symmetric')`` or OpenCV's
 ``BORDER_REFLECT``), so the frame boundary acts as a mirror — no wrap-around from the
 opposite edge and no padding to choose — and its frequencies k / (2·n·pitch), k < n, are a
-grid on which H is simply evaluated. At 4096 × 3072 × 3 float32 it takes 0.6–0.9 s on two
-cores (the transforms use as many threads as numba: :func:`mountcam.jit.fft_workers`).
+grid on which H is simply evaluated. For a binned 4096 × 3072 window's three bands it takes
+~0.3 s on two cores (the transforms use as many threads as numba:
+:func:`mountcam.jit.fft_workers`), because the renderer draws the scene out to lengths with
+no prime factor above 5 (:func:`fast_plane_shape`); a factor like 43 makes pocketfft ~1.5×
+slower.
 
 No f-number is skipped. Even when the Airy disc is small against a pixel the loss near Nyquist
 is not: H ≈ 1 − (4/π)·s for small s, so an Airy diameter 2.44·λN of half a pixel still
