@@ -453,6 +453,22 @@ def _weights(t, cubic):  # pragma: no cover - compiled
     return 0.0, 1.0 - t, t, 0.0
 
 
+@njit(cache=True, inline="always")
+def _cubic_sum(s, rows, cols, wx, wy):  # pragma: no cover - compiled
+    """Σ wy[i]·Σ wx[j]·s[rows[i] + cols[j]]: the 4 × 4 taps of a flat band (row offsets
+    ``rows``, column indices ``cols``), summed row by row in a fixed order."""
+    r0, r1, r2, r3 = rows
+    c0, c1, c2, c3 = cols
+    wx0, wx1, wx2, wx3 = wx
+    wy0, wy1, wy2, wy3 = wy
+    return (
+        wy0 * (wx0 * s[r0 + c0] + wx1 * s[r0 + c1] + wx2 * s[r0 + c2] + wx3 * s[r0 + c3])
+        + wy1 * (wx0 * s[r1 + c0] + wx1 * s[r1 + c1] + wx2 * s[r1 + c2] + wx3 * s[r1 + c3])
+        + wy2 * (wx0 * s[r2 + c0] + wx1 * s[r2 + c1] + wx2 * s[r2 + c2] + wx3 * s[r2 + c3])
+        + wy3 * (wx0 * s[r3 + c0] + wx1 * s[r3 + c1] + wx2 * s[r3 + c2] + wx3 * s[r3 + c3])
+    )
+
+
 @njit(parallel=True, cache=True, fastmath=True)
 def _remap_bands(src, out, x0, y0, pitch, width, height, inv_h, luts, col0, row0, cubic, clip):  # noqa: E501  # pragma: no cover
     """out[b, r, k] = src[b] interpolated at band b's radial map of pixel (r, k), for every
@@ -507,80 +523,30 @@ def _remap_bands(src, out, x0, y0, pitch, width, height, inv_h, luts, col0, row0
                     p0 = np.uint64((iy - 1) * ws + ix - 1)
                     p1 = p0 + np.uint64(ws)
                     p2 = p1 + np.uint64(ws)
-                    p3 = p2 + np.uint64(ws)
-                    one, two, three = np.uint64(1), np.uint64(2), np.uint64(3)
-                    acc = (
-                        wy0
-                        * (
-                            wx0 * s[p0]
-                            + wx1 * s[p0 + one]
-                            + wx2 * s[p0 + two]
-                            + wx3 * s[p0 + three]
-                        )
-                        + wy1
-                        * (
-                            wx0 * s[p1]
-                            + wx1 * s[p1 + one]
-                            + wx2 * s[p1 + two]
-                            + wx3 * s[p1 + three]
-                        )
-                        + wy2
-                        * (
-                            wx0 * s[p2]
-                            + wx1 * s[p2 + one]
-                            + wx2 * s[p2 + two]
-                            + wx3 * s[p2 + three]
-                        )
-                        + wy3
-                        * (
-                            wx0 * s[p3]
-                            + wx1 * s[p3 + one]
-                            + wx2 * s[p3 + two]
-                            + wx3 * s[p3 + three]
-                        )
+                    acc = _cubic_sum(
+                        s,
+                        (p0, p1, p2, p2 + np.uint64(ws)),
+                        (np.uint64(0), np.uint64(1), np.uint64(2), np.uint64(3)),
+                        (wx0, wx1, wx2, wx3),
+                        (wy0, wy1, wy2, wy3),
                     )
                 else:
-                    c0, c1, c2, c3 = (
-                        _mirror(ix - 1, ws),
-                        _mirror(ix, ws),
-                        _mirror(ix + 1, ws),
-                        _mirror(ix + 2, ws),
-                    )
-                    r0, r1, r2, r3 = (
-                        _mirror(iy - 1, hs) * ws,
-                        _mirror(iy, hs) * ws,
-                        _mirror(iy + 1, hs) * ws,
-                        _mirror(iy + 2, hs) * ws,
-                    )
-                    acc = (
-                        wy0
-                        * (
-                            wx0 * s[r0 + c0]
-                            + wx1 * s[r0 + c1]
-                            + wx2 * s[r0 + c2]
-                            + wx3 * s[r0 + c3]
-                        )
-                        + wy1
-                        * (
-                            wx0 * s[r1 + c0]
-                            + wx1 * s[r1 + c1]
-                            + wx2 * s[r1 + c2]
-                            + wx3 * s[r1 + c3]
-                        )
-                        + wy2
-                        * (
-                            wx0 * s[r2 + c0]
-                            + wx1 * s[r2 + c1]
-                            + wx2 * s[r2 + c2]
-                            + wx3 * s[r2 + c3]
-                        )
-                        + wy3
-                        * (
-                            wx0 * s[r3 + c0]
-                            + wx1 * s[r3 + c1]
-                            + wx2 * s[r3 + c2]
-                            + wx3 * s[r3 + c3]
-                        )
+                    acc = _cubic_sum(
+                        s,
+                        (
+                            _mirror(iy - 1, hs) * ws,
+                            _mirror(iy, hs) * ws,
+                            _mirror(iy + 1, hs) * ws,
+                            _mirror(iy + 2, hs) * ws,
+                        ),
+                        (
+                            _mirror(ix - 1, ws),
+                            _mirror(ix, ws),
+                            _mirror(ix + 1, ws),
+                            _mirror(ix + 2, ws),
+                        ),
+                        (wx0, wx1, wx2, wx3),
+                        (wy0, wy1, wy2, wy3),
                     )
                 if clip and acc < 0.0:
                     acc = 0.0
