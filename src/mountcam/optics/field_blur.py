@@ -35,21 +35,31 @@ def _level(x, y, s0, s2, lo, inv_step):  # pragma: no cover - compiled
 
 @njit(parallel=True, cache=True, fastmath=True)
 def _rows(src, out, x0, y0, s0, s2, lo, inv_step, kernels, period, phase, wanted):  # noqa: E501  # pragma: no cover - compiled
-    """The row pass, at the columns c with ``wanted[(c + phase) % period]`` (all: period 1)."""
+    """The row pass, at the columns c with ``wanted[(c + phase) % period]`` (all: period 1).
+
+    Taps and kernels are read by unsigned offsets into flat arrays: numba tests every signed
+    index for a negative value (wrap-around), and a view of a kernel row per pixel is not
+    free either (the pass 60 → 35 ms for a 12.8 MP band, the same numbers).
+    """
     h, w = src.shape
-    reach = kernels.shape[1] // 2
+    taps = kernels.shape[1]
+    reach = taps // 2
     last = kernels.shape[0] - 1
+    flat_kernels = kernels.ravel()
     for r in prange(h):
         y = y0 + r
+        row = src[r].ravel()
         for first in range(period):
             if not wanted[(first + phase) % period]:
                 continue
             for c in range(first, w, period):
-                kr = kernels[min(_level(x0 + c, y, s0, s2, lo, inv_step), last)]
+                k0 = np.uint64(min(_level(x0 + c, y, s0, s2, lo, inv_step), last) * taps)
                 acc = np.float32(0.0)
                 if reach <= c < w - reach:
-                    for j in range(-reach, reach + 1):
-                        acc += kr[j + reach] * src[r, c + j]
+                    c0 = np.uint64(c - reach)
+                    for j in range(taps):
+                        u = np.uint64(j)
+                        acc += flat_kernels[k0 + u] * row[c0 + u]
                 else:
                     for j in range(-reach, reach + 1):
                         cc = c + j
@@ -57,7 +67,7 @@ def _rows(src, out, x0, y0, s0, s2, lo, inv_step, kernels, period, phase, wanted
                             cc = -cc - 1
                         if cc >= w:
                             cc = 2 * w - cc - 1
-                        acc += kr[j + reach] * src[r, min(max(cc, 0), w - 1)]
+                        acc += flat_kernels[k0 + np.uint64(j + reach)] * row[min(max(cc, 0), w - 1)]
                 out[r, c] = acc
 
 
