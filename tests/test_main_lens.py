@@ -119,6 +119,45 @@ def test_field_blur_is_exact_at_its_zones_and_keeps_a_flat_field():
         apply_field_blur(flat, window, sigma_centre_m=-1.0, sigma_corner_m=1e-6, corner_rho=0.3)
 
 
+def _field_blur_by_numpy(plane: np.ndarray, window: SensorWindow, **blur) -> np.ndarray:
+    """The field blur written out in numpy (float64): every pixel's kernel from the module's
+    table at its own σ, along the row and then down the column, borders mirrored."""
+    from mountcam.optics.field_blur import _blur_args
+
+    x0, y0, s0, s2, lo, inv_step, kernels = _blur_args(
+        window, blur["sigma_centre_m"], blur["sigma_corner_m"], blur["corner_rho"]
+    )
+    h, w = plane.shape
+    reach = kernels.shape[1] // 2
+    ys, xs = y0 + np.arange(h)[:, None], x0 + np.arange(w)[None, :]
+    level = ((s0 + s2 * (xs * xs + ys * ys) - lo) * inv_step + 0.5).astype(np.int64)
+    k = kernels[np.minimum(level, len(kernels) - 1)].astype(np.float64)  # (h, w, taps)
+
+    def mirror(i, n):
+        i = np.where(i < 0, -i - 1, i)
+        return np.clip(np.where(i >= n, 2 * n - i - 1, i), 0, n - 1)
+
+    taps = np.arange(-reach, reach + 1)
+    along = np.einsum(
+        "hwt,hwt->hw", k, plane.astype(np.float64)[:, mirror(np.arange(w)[:, None] + taps, w)]
+    )
+    down = along[mirror(np.arange(h)[:, None] + taps, h)].transpose(0, 2, 1)  # (h, w, taps)
+    return np.einsum("hwt,hwt->hw", k, down)
+
+
+@pytest.mark.parametrize("sigmas_um", [(0.75, 1.55), (3.0, 9.0)])
+def test_the_field_blur_kernels_equal_the_blur_written_out_in_numpy(sigmas_um):
+    """The compiled passes (unsigned offsets, the row pass's flat kernel table) against the
+    same blur written out pixel by pixel in numpy, near a corner where σ varies."""
+    window = SensorWindow(1.6e-6, 8192, 6144, 5001, 7001, 90, 70)
+    plane = np.random.default_rng(5).random((70, 90), dtype=np.float32)
+    blur = dict(
+        sigma_centre_m=sigmas_um[0] * 1e-6, sigma_corner_m=sigmas_um[1] * 1e-6, corner_rho=0.38
+    )
+    out = apply_field_blur(plane, window, **blur)
+    assert np.allclose(out, _field_blur_by_numpy(plane, window, **blur), rtol=0, atol=2e-6)
+
+
 def test_every_new_figure_is_assumed_with_a_range():
     for part in (MAIN.vignetting, MAIN.distortion, MAIN.lateral_color, MAIN.field_blur):
         assert part is not None
