@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from conftest import assert_kernels_agree
 from mountcam.optics.aberrations import (
     apply_lens_geometry,
     distort,
@@ -401,7 +402,8 @@ def test_half_pixel_resampling_keeps_the_documented_modulation(interpolation, ke
 @pytest.mark.parametrize("scales", [(1.0004, 1.0, 0.9997), (1.0, 1.0, 1.0)])
 def test_the_all_bands_remap_equals_the_one_band_reference(interpolation, scales):
     """The capture remaps all bands in one pass; each band must equal the one-band kernel it
-    replaced, bit for bit, including where the source runs out (mirrored: no margin here)."""
+    replaced (to float32 rounding: see assert_kernels_agree), including where the source runs
+    out (mirrored: no margin here)."""
     from mountcam.optics.aberrations import _radial_table
     from remap_reference import remap_one_band
 
@@ -422,7 +424,61 @@ def test_the_all_bands_remap_equals_the_one_band_reference(interpolation, scales
         table = _radial_table(win, BARREL, s, src)
         plane = np.ascontiguousarray(img[:, :, b])
         remap_one_band(plane, ref, *table, interpolation == "cubic", True)
-        assert np.array_equal(out[:, :, b], ref)
+        assert_kernels_agree(out[:, :, b], ref)
     # The identity band (no distortion, scale 1) is a crop, the others are remapped.
     mixed = apply_lens_geometry(img, win, lateral_scale_per_band=scales, source_window=src)
     assert np.array_equal(mixed[:, :, 1], img[3:-3, 3:-3, 1])
+
+
+@pytest.mark.parametrize(
+    ("cfa", "origin"),
+    [
+        (np.array([[0, 1], [1, 2]]), (1, 0)),  # Bayer at an odd phase
+        (np.repeat(np.repeat(np.array([[0, 1], [1, 2]]), 2, 0), 2, 1), (3, 1)),  # Quad Bayer
+    ],
+)
+def test_the_mosaic_remap_equals_remapping_every_band_and_picking(cfa, origin):
+    """A lens without a field blur resamples only each pixel's own CFA band, clipped and
+    times the fall-off, in one pass: what remapping all bands and picking gives (to float32
+    rounding: see assert_kernels_agree), including where the source runs out (mirrored)."""
+    from mountcam.optics.aberrations import lens_geometry_bands, lens_geometry_mosaic
+
+    win = window(40, 60, 97, 71)
+    src = expand_window(win, 3)
+    rng = np.random.default_rng(11)
+    bands = rng.normal(0.5, 0.4, (3, src.height, src.width)).astype(np.float32)  # some < 0
+    fall_off = rng.uniform(0.5, 1.0, (win.height, win.width)).astype(np.float32)
+    scales = (1.0004, 1.0, 0.9997)
+    whole = lens_geometry_bands(
+        bands, win, distortion=BARREL, lateral_scale_per_band=scales, source_window=src
+    )
+    rows = (np.arange(win.height) + origin[0]) % cfa.shape[0]
+    cols = (np.arange(win.width) + origin[1]) % cfa.shape[1]
+    index = cfa[rows[:, None], cols[None, :]]
+    expected = np.take_along_axis(whole, index[None], axis=0)[0] * fall_off
+    out = np.full((win.height, win.width), np.nan, np.float32)
+    lens_geometry_mosaic(
+        bands,
+        win,
+        cfa,
+        origin,
+        fall_off,
+        out,
+        distortion=BARREL,
+        lateral_scale_per_band=scales,
+        source_window=src,
+    )
+    assert_kernels_agree(out, expected)
+    assert (out == 0).any()  # the clip at 0 was exercised
+    with pytest.raises(ValueError, match="distortion"):
+        lens_geometry_mosaic(
+            bands, win, cfa, origin, fall_off, out, distortion=None, source_window=src
+        )
+    with pytest.raises(ValueError, match="window's size"):
+        lens_geometry_mosaic(
+            bands, win, cfa, origin, fall_off[1:], out, distortion=BARREL, source_window=src
+        )
+    with pytest.raises(ValueError, match="name bands"):
+        lens_geometry_mosaic(
+            bands, win, cfa + 1, origin, fall_off, out, distortion=BARREL, source_window=src
+        )

@@ -103,6 +103,7 @@ __all__ = [
     "geometry_maps",
     "lateral_scale_from_um",
     "lens_geometry_bands",
+    "lens_geometry_mosaic",
     "lensfun_distortion_to_rho",
     "lensfun_vignetting_to_rho",
     "relative_illumination",
@@ -469,6 +470,39 @@ def _cubic_sum(s, rows, cols, wx, wy):  # pragma: no cover - compiled
     )
 
 
+@njit(cache=True, inline="always")
+def _interpolate(s, hs, ws, ix, iy, tx, ty, cubic):  # pragma: no cover - compiled
+    """The flat (hs, ws) band ``s`` interpolated at (iy + ty, ix + tx): 4 × 4 taps, the
+    border mirrored."""
+    wx0, wx1, wx2, wx3 = _weights(tx, cubic)
+    wy0, wy1, wy2, wy3 = _weights(ty, cubic)
+    if ix >= 1 and ix + 2 < ws and iy >= 1 and iy + 2 < hs:
+        # Unsigned offsets into the flat band: numba tests every signed index for a negative
+        # value (wrap-around), 16 tests a pixel (7 % of the remap).
+        p0 = np.uint64((iy - 1) * ws + ix - 1)
+        p1 = p0 + np.uint64(ws)
+        p2 = p1 + np.uint64(ws)
+        return _cubic_sum(
+            s,
+            (p0, p1, p2, p2 + np.uint64(ws)),
+            (np.uint64(0), np.uint64(1), np.uint64(2), np.uint64(3)),
+            (wx0, wx1, wx2, wx3),
+            (wy0, wy1, wy2, wy3),
+        )
+    return _cubic_sum(
+        s,
+        (
+            _mirror(iy - 1, hs) * ws,
+            _mirror(iy, hs) * ws,
+            _mirror(iy + 1, hs) * ws,
+            _mirror(iy + 2, hs) * ws,
+        ),
+        (_mirror(ix - 1, ws), _mirror(ix, ws), _mirror(ix + 1, ws), _mirror(ix + 2, ws)),
+        (wx0, wx1, wx2, wx3),
+        (wy0, wy1, wy2, wy3),
+    )
+
+
 @njit(parallel=True, cache=True, fastmath=True)
 def _remap_bands(src, out, x0, y0, pitch, width, height, inv_h, luts, col0, row0, cubic, clip):  # noqa: E501  # pragma: no cover
     """out[b, r, k] = src[b] interpolated at band b's radial map of pixel (r, k), for every
@@ -513,44 +547,60 @@ def _remap_bands(src, out, x0, y0, pitch, width, height, inv_h, luts, col0, row0
                 tys[k] = sy - fy
             s = src[b].ravel()
             for k in range(width):
-                ix = ixs[k]
-                iy = iys[k]
-                wx0, wx1, wx2, wx3 = _weights(txs[k], cubic)
-                wy0, wy1, wy2, wy3 = _weights(tys[k], cubic)
-                if ix >= 1 and ix + 2 < ws and iy >= 1 and iy + 2 < hs:
-                    # Unsigned offsets into the flat band: numba tests every signed index
-                    # for a negative value (wrap-around), 16 tests a pixel (7 % of the remap).
-                    p0 = np.uint64((iy - 1) * ws + ix - 1)
-                    p1 = p0 + np.uint64(ws)
-                    p2 = p1 + np.uint64(ws)
-                    acc = _cubic_sum(
-                        s,
-                        (p0, p1, p2, p2 + np.uint64(ws)),
-                        (np.uint64(0), np.uint64(1), np.uint64(2), np.uint64(3)),
-                        (wx0, wx1, wx2, wx3),
-                        (wy0, wy1, wy2, wy3),
-                    )
-                else:
-                    acc = _cubic_sum(
-                        s,
-                        (
-                            _mirror(iy - 1, hs) * ws,
-                            _mirror(iy, hs) * ws,
-                            _mirror(iy + 1, hs) * ws,
-                            _mirror(iy + 2, hs) * ws,
-                        ),
-                        (
-                            _mirror(ix - 1, ws),
-                            _mirror(ix, ws),
-                            _mirror(ix + 1, ws),
-                            _mirror(ix + 2, ws),
-                        ),
-                        (wx0, wx1, wx2, wx3),
-                        (wy0, wy1, wy2, wy3),
-                    )
+                acc = _interpolate(s, hs, ws, ixs[k], iys[k], txs[k], tys[k], cubic)
                 if clip and acc < 0.0:
                     acc = 0.0
                 out[b, r, k] = acc
+
+
+@njit(parallel=True, cache=True, fastmath=True)
+def _remap_mosaic(
+    src, out, x0, y0, pitch, width, height, inv_h, luts, col0, row0, cfa, oy, ox, fall_off
+):  # noqa: E501  # pragma: no cover
+    """:func:`_remap_bands` (cubic, clipped) at each pixel's own CFA band only, times
+    ``fall_off``: out[r, k] = max(band b's remap at (r, k), 0) · fall_off[r, k] with
+    b = cfa[(r + oy) % ph, (k + ox) % pw]. The same numbers as remapping every band and
+    picking, for a third of the interpolations on a Bayer mosaic."""
+    hs, ws = src.shape[1], src.shape[2]
+    last = luts.shape[1] - 2
+    inv_pitch = 1.0 / pitch
+    ph, pw = cfa.shape
+    for r in prange(height):
+        y = y0 + r * pitch
+        cell = np.empty(width, dtype=np.int64)
+        frac = np.empty(width, dtype=np.float64)
+        ixs = np.empty(width, dtype=np.int64)
+        iys = np.empty(width, dtype=np.int64)
+        txs = np.empty(width, dtype=np.float64)
+        tys = np.empty(width, dtype=np.float64)
+        for k in range(width):
+            x = x0 + k * pitch
+            t = math.sqrt(x * x + y * y) * inv_h
+            i = min(int(t), last)
+            cell[k] = i
+            frac[k] = t - i
+        cy = (r + oy) % ph
+        for j in range(pw):  # the columns of this row that hold band b, a stride apart
+            b = cfa[cy, (j + ox) % pw]
+            lut = luts[b]
+            for k in range(j, width, pw):
+                x = x0 + k * pitch
+                i = cell[k]
+                ratio = lut[i] + frac[k] * (lut[i + 1] - lut[i])
+                sx = x * ratio * inv_pitch + col0
+                sy = y * ratio * inv_pitch + row0
+                fx = math.floor(sx)
+                fy = math.floor(sy)
+                ixs[k] = int(fx)
+                iys[k] = int(fy)
+                txs[k] = sx - fx
+                tys[k] = sy - fy
+            s = src[b].ravel()
+            for k in range(j, width, pw):
+                acc = _interpolate(s, hs, ws, ixs[k], iys[k], txs[k], tys[k], True)
+                if acc < 0.0:
+                    acc = 0.0
+                out[r, k] = np.float32(acc) * fall_off[r, k]
 
 
 def _check_source(window: SensorWindow, source: SensorWindow) -> None:
@@ -695,19 +745,8 @@ def apply_lens_geometry(
     return out[0] if a.ndim == 2 else np.ascontiguousarray(out.transpose(1, 2, 0))
 
 
-def lens_geometry_bands(
-    bands: Sequence[np.ndarray],
-    window: SensorWindow,
-    *,
-    distortion: tuple[str, Sequence[float]] | None = None,
-    lateral_scale_per_band: Sequence[float] | None = None,
-    source_window: SensorWindow | None = None,
-    interpolation: str = "cubic",
-    clip_negative: bool = True,
-) -> np.ndarray:
-    """:func:`apply_lens_geometry` band by band: ``bands`` are (Hs, Ws) planes (a
-    channel-first (C, Hs, Ws) array will do; C-contiguous float32 ones are read in place),
-    the result is (C, H, W) float32 on ``window``."""
+def _checked_geometry(bands, window, lateral_scale_per_band, source_window):
+    """The source window and one lateral scale per band, after checking the bands fit."""
     src = window if source_window is None else source_window
     _check_source(window, src)
     for plane in bands:
@@ -722,6 +761,75 @@ def lens_geometry_bands(
     )
     if len(scales) != n:
         raise ValueError(f"need one lateral scale per band: {n} band(s), {len(scales)} scale(s)")
+    return src, scales
+
+
+def lens_geometry_mosaic(
+    bands: np.ndarray,
+    window: SensorWindow,
+    cfa: np.ndarray,
+    origin: tuple[int, int],
+    fall_off: np.ndarray,
+    out: np.ndarray,
+    *,
+    distortion: tuple[str, Sequence[float]],
+    lateral_scale_per_band: Sequence[float] | None = None,
+    source_window: SensorWindow | None = None,
+) -> None:
+    """:func:`lens_geometry_bands` (cubic, clipped at 0), each pixel's own CFA band picked
+    and multiplied by ``fall_off``, in one pass into ``out``: the same numbers as remapping
+    every band and picking, for a third of the interpolations on a Bayer mosaic.
+
+    ``bands``: C-contiguous (C, Hs, Ws) float32 on ``source_window``; ``cfa`` (ph, pw) band
+    indices whose phase is ``origin`` (row, column), as
+    :meth:`~mountcam.optics.imaging.OpticalImage.mosaic` takes them; ``fall_off`` and
+    ``out``: (H, W) float32 on ``window``. A distortion is required: without one, a band of
+    lateral scale 1 is a plain crop in :func:`lens_geometry_bands`, not an interpolation.
+    """
+    if distortion is None:
+        raise ValueError("the mosaic remap needs a distortion (use lens_geometry_bands)")
+    if not (isinstance(bands, np.ndarray) and bands.dtype == np.float32 and bands.ndim == 3):
+        raise ValueError("bands must be one (C, H, W) float32 array")
+    src, scales = _checked_geometry(bands, window, lateral_scale_per_band, source_window)
+    pattern = np.ascontiguousarray(cfa, dtype=np.int64)
+    if pattern.ndim != 2 or pattern.min() < 0 or pattern.max() >= len(bands):
+        raise ValueError(f"the CFA must be 2-D and name bands 0…{len(bands) - 1}")
+    for a, name in ((fall_off, "fall-off"), (out, "output")):
+        if np.shape(a) != (window.height, window.width):
+            raise ValueError(f"the {name} must be the window's size")
+    if out.dtype != np.float32:
+        raise ValueError("the output must be float32")
+    tables = [_radial_table(window, distortion, scale, src) for scale in scales]
+    t0 = tables[0]
+    _remap_mosaic(
+        np.ascontiguousarray(bands),
+        out,
+        *t0[:6],
+        np.stack([t[6] for t in tables]),
+        t0[7],
+        t0[8],
+        pattern,
+        int(origin[0]) % pattern.shape[0],
+        int(origin[1]) % pattern.shape[1],
+        np.ascontiguousarray(fall_off, dtype=np.float32),
+    )
+
+
+def lens_geometry_bands(
+    bands: Sequence[np.ndarray],
+    window: SensorWindow,
+    *,
+    distortion: tuple[str, Sequence[float]] | None = None,
+    lateral_scale_per_band: Sequence[float] | None = None,
+    source_window: SensorWindow | None = None,
+    interpolation: str = "cubic",
+    clip_negative: bool = True,
+) -> np.ndarray:
+    """:func:`apply_lens_geometry` band by band: ``bands`` are (Hs, Ws) planes (a
+    channel-first (C, Hs, Ws) array will do; C-contiguous float32 ones are read in place),
+    the result is (C, H, W) float32 on ``window``."""
+    src, scales = _checked_geometry(bands, window, lateral_scale_per_band, source_window)
+    n = len(bands)
     if interpolation not in _INTERPOLATION:
         raise ValueError(
             f"unknown interpolation '{interpolation}': use one of {', '.join(_INTERPOLATION)}"

@@ -22,6 +22,7 @@ from mountcam.jit import njit, prange
 from mountcam.optics.aberrations import (
     lateral_scale_from_um,
     lens_geometry_bands,
+    lens_geometry_mosaic,
     source_margin_px,
 )
 from mountcam.optics.diffraction import diffract_plane, fast_plane_shape
@@ -132,11 +133,25 @@ class OpticalImage:
         # The lens's effects band by band (channel-first), then, per band the CFA uses, the
         # field blur, the cut to the window, the fall-off and the CFA pick in one pass: the
         # numbers of :meth:`planes` then picking, without the (H, W, 3) image.
-        bands, border = _effect_bands(self, fx, weights)
         pattern = np.ascontiguousarray(cfa, dtype=np.int64)
         ph, pw = pattern.shape
         oy, ox = int(origin[0]) % ph, int(origin[1]) % pw
         out = np.empty(self.relative_illumination.shape, dtype=np.float32)
+        if fx.field_blur is None and fx.distortion is not None:
+            # Each pixel's own band only, resampled, clipped, times the fall-off: one pass.
+            lens_geometry_mosaic(
+                _source_bands(self, fx, weights),
+                self.window,
+                pattern,
+                (oy, ox),
+                self.relative_illumination,
+                out,
+                distortion=fx.distortion,
+                lateral_scale_per_band=_band_scales(fx, weights.shape[1]),
+                source_window=self.source_window,
+            )
+            return out
+        bands, border = _effect_bands(self, fx, weights)
         if fx.field_blur is None:
             for band in np.unique(pattern):
                 _pick_band(
@@ -252,6 +267,26 @@ def _effect_bands(
     main lens's corner). It is rendered on the window grown by FIELD_BLUR_BORDER_PX so that
     its edge pixels see real neighbours, then cut to the window (by the caller).
     """
+    bands = _source_bands(optical, fx, weights)
+    scales = _band_scales(fx, weights.shape[1])
+    border = FIELD_BLUR_BORDER_PX if fx.field_blur is not None else 0
+    out_window = expand_window(optical.window, border)
+    if fx.distortion is not None or scales is not None:
+        return lens_geometry_bands(
+            bands,
+            out_window,
+            distortion=fx.distortion,
+            lateral_scale_per_band=scales,
+            source_window=optical.source_window,
+        ), border
+    m = fx.margin_px - border
+    cut = bands[:, m : m + out_window.height, m : m + out_window.width]
+    return np.ascontiguousarray(cut), border
+
+
+def _source_bands(optical: OpticalImage, fx: LensEffects, weights: np.ndarray) -> np.ndarray:
+    """Defocus and diffraction: (C, Hs, Ws) float32, channel first, on the source window,
+    clipped at 0 (the input of the lens geometry)."""
     pitch = optical.window.pitch_m
     sample = optical.sample
     n = weights.shape[1]
@@ -281,23 +316,15 @@ def _effect_bands(
         band = diffract_plane(bands[c], lam, fx.f_number, pitch)
         np.maximum(band, 0.0, out=bands[c])
         del band
-    scales = None
-    if fx.lateral_um is not None and n == 3:
-        red, blue = fx.lateral_um
-        scales = (lateral_scale_from_um(red), 1.0, lateral_scale_from_um(blue))
-    border = FIELD_BLUR_BORDER_PX if fx.field_blur is not None else 0
-    out_window = expand_window(optical.window, border)
-    if fx.distortion is not None or scales is not None:
-        return lens_geometry_bands(
-            bands,
-            out_window,
-            distortion=fx.distortion,
-            lateral_scale_per_band=scales,
-            source_window=optical.source_window,
-        ), border
-    m = fx.margin_px - border
-    cut = bands[:, m : m + out_window.height, m : m + out_window.width]
-    return np.ascontiguousarray(cut), border
+    return bands
+
+
+def _band_scales(fx: LensEffects, n_bands: int) -> tuple[float, float, float] | None:
+    """Each band's radial scale for lateral colour (red, green = 1, blue), or None."""
+    if fx.lateral_um is None or n_bands != 3:
+        return None
+    red, blue = fx.lateral_um
+    return (lateral_scale_from_um(red), 1.0, lateral_scale_from_um(blue))
 
 
 def image_distance_m(focal_m: float, focus_m: float) -> float:
