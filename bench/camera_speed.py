@@ -1,10 +1,11 @@
 """Shutter press to DNG on disk through the Camera API (issue 12, acceptance 7).
 
-One warm process, the simulated main module, binned readout (4096×3072, 12-bit), metered
-(program P, matrix metering from preview frames, auto white balance), written as an
-uncompressed DNG to a fresh folder. A "press" is ``camera.capture()`` + ``camera.save_dng()``;
-the time is split by where it goes (preview readouts for metering and white balance, the
-capture readout, the DNG write). The scene changes slightly between presses (a new luminance),
+One warm process, the simulated camera, binned readout (4096×3072, 12-bit), metered (matrix
+metering from preview frames, auto white balance), written as an uncompressed DNG to a fresh
+folder: the main module in program P, then the M module with a Summicron-M 50 at f/2.8 in
+program A (a lens without a field blur: the twin resamples each pixel's own CFA band only).
+A "press" is ``camera.capture()`` + ``camera.save_dng()``; the time is split by where it goes
+(preview readouts for metering and white balance, the capture readout, the DNG write). The scene changes slightly between presses (a new luminance),
 so the optical image is rendered every time as on a real shot; "same scene" re-uses it.
 
     python bench/camera_speed.py [--repeat 5] [--plain-malloc]
@@ -86,24 +87,33 @@ def main() -> None:
     args = parser.parse_args()
     tuned = False if args.plain_malloc else tune_malloc_for_large_arrays()
     scenes = [load_scene("chart:colorchecker", luminance_cd_m2=800 + 50 * i) for i in range(64)]
-    twin = SimulatedBackend(scenes[0], seed=1)
-    backend = TimedBackend(twin)
-    camera = Camera(backend)
-    camera.configure(mode="binned", bits=12)
+    rows = {}
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        camera.configure(crop=(64, 64))
-        press(camera, backend, folder)  # JIT and calibration warm-up
-        camera.configure(crop=None)
-        press(camera, backend, folder)
-        rows = {}
-        for label, change in (("new scene each press", True), ("same scene", False)):
-            runs = []
-            for i in range(args.repeat):
-                if change:
-                    twin.set_scene(scenes[(i + 1) % len(scenes)])
-                runs.append(press(camera, backend, folder))
-            rows[label] = runs
+        for setup, module, lens in (
+            ("main module, P", "main", None),
+            ("M module, Summicron-M 50 at f/2.8, A", "m", "summicron-m-50"),
+        ):
+            twin = SimulatedBackend(scenes[0], seed=1)
+            backend = TimedBackend(twin)
+            camera = Camera(backend)
+            if lens is not None:
+                camera.attach_lens(lens)
+            camera.configure(module=module, mode="binned", bits=12)
+            if lens is not None:
+                camera.set_lens(f_number=2.8, focus_m=3.0)
+                camera.set_controls(program="A")
+            folder = Path(tmp) / module
+            camera.configure(crop=(64, 64))
+            press(camera, backend, folder)  # JIT and calibration warm-up
+            camera.configure(crop=None)
+            press(camera, backend, folder)
+            for label, change in (("new scene each press", True), ("same scene", False)):
+                runs = []
+                for i in range(args.repeat):
+                    if change:
+                        twin.set_scene(scenes[(i + 1) % len(scenes)])
+                    runs.append(press(camera, backend, folder))
+                rows[f"{setup}: {label}"] = runs
     load = os.getloadavg()[0]
     print(
         f"load average {load:.1f} on {os.cpu_count()} cores; median of {args.repeat} presses; "
@@ -119,7 +129,7 @@ def main() -> None:
         "decisions",
         "DNG write",
     ]
-    print("| binned 4096×3072, metered (P, matrix, auto WB) | " + " | ".join(keys) + " |")
+    print("| binned 4096×3072, metered (matrix, auto WB) | " + " | ".join(keys) + " |")
     print("|---" * (len(keys) + 1) + "|")
     for label, runs in rows.items():
         cells = []

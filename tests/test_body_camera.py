@@ -297,6 +297,31 @@ def test_the_m_module_needs_a_lens():
         camera.capture()
 
 
+@pytest.mark.parametrize("module", ["main", "m"])
+def test_a_still_scene_is_rendered_once_whatever_a_press_reads(module):
+    """A press reads several optical images: the preview it meters on and the capture, and an
+    M lens in program A also the main module's preview and the crop its aperture estimate
+    compares with. On a still scene with the same rings each is rendered once; the second
+    press renders nothing (an LRU of three optical images missed all four every press). A new
+    scene renders them again."""
+    twin = SimulatedBackend("chart:colorchecker", seed=3)
+    camera = Camera(twin)
+    if module == "m":
+        camera.attach_lens("summicron-m-50")
+    camera.configure(module=module, crop=(320, 240))
+    if module == "m":
+        camera.set_lens(f_number=2.8, focus_m=3.0)
+        camera.set_controls(program="A")
+    camera.capture()
+    first = twin.optics_renders
+    assert first >= (4 if module == "m" else 2)
+    camera.capture()
+    assert twin.optics_renders == first
+    twin.set_scene(load_scene("chart:colorchecker", luminance_cd_m2=700))
+    camera.capture()
+    assert twin.optics_renders == 2 * first
+
+
 def test_a_frame_develops_as_its_dng_does(tmp_path):
     """The frame carries what the DNG writer and develop need (calibration, believed lens and
     its corrections, neutral): developing the frame and developing its DNG give one picture

@@ -40,8 +40,11 @@ __all__ = ["Backend", "Module", "ModuleSpec", "Readout", "SensorInfo", "Simulate
 
 #: Default size of a preview readout (metering, white balance), output pixels.
 PREVIEW_SIZE = (256, 192)
-#: Optical images kept (preview, capture and reference windows).
-OPTICS_CACHE_ENTRIES = 3
+#: Optical images kept: a preview, a capture and a reference crop per module. A press with an
+#: M lens in program A reads four (its module's preview and capture, the main module's
+#: preview and the crop it compares with), and an LRU of three then missed every one of them:
+#: a still scene's capture was rendered afresh on every press.
+OPTICS_CACHE_ENTRIES = 6
 #: ... while their electron-rate planes stay under this (a full-mode frame's alone is 200 MB).
 OPTICS_CACHE_BYTES = 256 * 2**20
 #: Key mixed into the seed of preview frames, so they never repeat a capture's noise.
@@ -116,6 +119,7 @@ class SimulatedBackend:
     1.6 µm pitch, full read-out only: the reference the remosaic is measured against).
     ``cache_optics``: reuse the optical image while nothing that shapes it changes (a still
     scene, the same rings and window); off, every frame renders it afresh (for timing).
+    ``optics_renders`` counts the optical images rendered so far.
     """
 
     def __init__(
@@ -153,6 +157,7 @@ class SimulatedBackend:
         #: capture's windows (and a reference crop) each keep theirs.
         self._optics_cache: dict[tuple, tuple[object, np.ndarray]] = {}
         self._fitted: dict[str, Scene] = {}
+        self.optics_renders = 0
         #: Scenes put in front of the camera after the first (Camera.settings_version).
         self.scene_changes = -1
         self.set_scene(scene)
@@ -273,6 +278,7 @@ class SimulatedBackend:
         else:
             self._fitted[module] = scene
         optical = form_image(scene, lens, state, window, ideal=self.ideal_optics)
+        self.optics_renders += 1
         rate = electron_rate(self.sensor_model, optical, window, mode, self.sensor_cfa)
         if self.cache_optics:
             self._optics_cache[key] = (optical, rate)
