@@ -503,6 +503,42 @@ def _interpolate(s, hs, ws, ix, iy, tx, ty, cubic):  # pragma: no cover - compil
     )
 
 
+@njit(cache=True, inline="always")
+def _row_cells(x0, y, pitch, width, inv_h, last):  # pragma: no cover - compiled
+    """Along one output row at height y: each pixel's cell in the r_u/r_o table (of step
+    1/inv_h) and its fraction there."""
+    cell = np.empty(width, dtype=np.int64)
+    frac = np.empty(width, dtype=np.float64)
+    for k in range(width):
+        x = x0 + k * pitch
+        t = math.sqrt(x * x + y * y) * inv_h
+        i = min(int(t), last)
+        cell[k] = i
+        frac[k] = t - i
+    return cell, frac
+
+
+@njit(cache=True, inline="always")
+def _source_positions(  # pragma: no cover - compiled
+    lut, cell, frac, x0, y, pitch, inv_pitch, col0, row0, first, step, ixs, iys, txs, tys
+):
+    """Where pixels first, first + step, … of the row read the source: whole pixel (ixs,
+    iys) and fraction (txs, tys), from the band's r_u/r_o table ``lut``. A loop without
+    branches, which the compiler vectorises."""
+    for k in range(first, cell.shape[0], step):
+        x = x0 + k * pitch
+        i = cell[k]
+        ratio = lut[i] + frac[k] * (lut[i + 1] - lut[i])
+        sx = x * ratio * inv_pitch + col0
+        sy = y * ratio * inv_pitch + row0
+        fx = math.floor(sx)
+        fy = math.floor(sy)
+        ixs[k] = int(fx)
+        iys[k] = int(fy)
+        txs[k] = sx - fx
+        tys[k] = sy - fy
+
+
 @njit(parallel=True, cache=True, fastmath=True)
 def _remap_bands(src, out, x0, y0, pitch, width, height, inv_h, luts, col0, row0, cubic, clip):  # noqa: E501  # pragma: no cover
     """out[b, r, k] = src[b] interpolated at band b's radial map of pixel (r, k), for every
@@ -519,32 +555,16 @@ def _remap_bands(src, out, x0, y0, pitch, width, height, inv_h, luts, col0, row0
     inv_pitch = 1.0 / pitch
     for r in prange(height):
         y = y0 + r * pitch
-        cell = np.empty(width, dtype=np.int64)
-        frac = np.empty(width, dtype=np.float64)
+        cell, frac = _row_cells(x0, y, pitch, width, inv_h, last)
         ixs = np.empty(width, dtype=np.int64)
         iys = np.empty(width, dtype=np.int64)
         txs = np.empty(width, dtype=np.float64)
         tys = np.empty(width, dtype=np.float64)
-        for k in range(width):
-            x = x0 + k * pitch
-            t = math.sqrt(x * x + y * y) * inv_h
-            i = min(int(t), last)
-            cell[k] = i
-            frac[k] = t - i
         for b in range(nb):
             lut = luts[b]
-            for k in range(width):
-                x = x0 + k * pitch
-                i = cell[k]
-                ratio = lut[i] + frac[k] * (lut[i + 1] - lut[i])
-                sx = x * ratio * inv_pitch + col0
-                sy = y * ratio * inv_pitch + row0
-                fx = math.floor(sx)
-                fy = math.floor(sy)
-                ixs[k] = int(fx)
-                iys[k] = int(fy)
-                txs[k] = sx - fx
-                tys[k] = sy - fy
+            _source_positions(
+                lut, cell, frac, x0, y, pitch, inv_pitch, col0, row0, 0, 1, ixs, iys, txs, tys
+            )
             s = src[b].ravel()
             for k in range(width):
                 acc = _interpolate(s, hs, ws, ixs[k], iys[k], txs[k], tys[k], cubic)
@@ -554,9 +574,9 @@ def _remap_bands(src, out, x0, y0, pitch, width, height, inv_h, luts, col0, row0
 
 
 @njit(parallel=True, cache=True, fastmath=True)
-def _remap_mosaic(
+def _remap_mosaic(  # pragma: no cover - compiled
     src, out, x0, y0, pitch, width, height, inv_h, luts, col0, row0, cfa, oy, ox, fall_off
-):  # noqa: E501  # pragma: no cover
+):
     """:func:`_remap_bands` (cubic, clipped) at each pixel's own CFA band only, times
     ``fall_off``: out[r, k] = max(band b's remap at (r, k), 0) · fall_off[r, k] with
     b = cfa[(r + oy) % ph, (k + ox) % pw]. The same numbers as remapping every band and
@@ -567,34 +587,18 @@ def _remap_mosaic(
     ph, pw = cfa.shape
     for r in prange(height):
         y = y0 + r * pitch
-        cell = np.empty(width, dtype=np.int64)
-        frac = np.empty(width, dtype=np.float64)
+        cell, frac = _row_cells(x0, y, pitch, width, inv_h, last)
         ixs = np.empty(width, dtype=np.int64)
         iys = np.empty(width, dtype=np.int64)
         txs = np.empty(width, dtype=np.float64)
         tys = np.empty(width, dtype=np.float64)
-        for k in range(width):
-            x = x0 + k * pitch
-            t = math.sqrt(x * x + y * y) * inv_h
-            i = min(int(t), last)
-            cell[k] = i
-            frac[k] = t - i
         cy = (r + oy) % ph
         for j in range(pw):  # the columns of this row that hold band b, a stride apart
             b = cfa[cy, (j + ox) % pw]
             lut = luts[b]
-            for k in range(j, width, pw):
-                x = x0 + k * pitch
-                i = cell[k]
-                ratio = lut[i] + frac[k] * (lut[i + 1] - lut[i])
-                sx = x * ratio * inv_pitch + col0
-                sy = y * ratio * inv_pitch + row0
-                fx = math.floor(sx)
-                fy = math.floor(sy)
-                ixs[k] = int(fx)
-                iys[k] = int(fy)
-                txs[k] = sx - fx
-                tys[k] = sy - fy
+            _source_positions(
+                lut, cell, frac, x0, y, pitch, inv_pitch, col0, row0, j, pw, ixs, iys, txs, tys
+            )
             s = src[b].ravel()
             for k in range(j, width, pw):
                 acc = _interpolate(s, hs, ws, ixs[k], iys[k], txs[k], tys[k], True)
