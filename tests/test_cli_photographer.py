@@ -142,12 +142,54 @@ def test_focus_distance_and_exposure_compensation_are_recorded(tmp_path):
     n = _exiftool(res["files"][0])
     assert n["ExifIFD:SubjectDistance"] == 2.6 and n["ExifIFD:ExposureCompensation"] == 0.7
     assert res["settings"]["focus_m"] == 2.6 and res["settings"]["exposure_bias_ev"] == [0.7]
-    res = shoot(tmp_path / "b", *SMALL, "--shutter", "1/100", "--iso", "100", "--ev", "0.7")
+    res = shoot(tmp_path / "b", *SMALL, "--shutter", "1/100", "--iso", "100", "--ev", "0.7",
+                "--no-af")  # fmt: skip
     n = _exiftool(res["files"][0])
-    # The main lens focused at infinity: Exif's 0xFFFFFFFF (null in the JSON, which has no
+    # The main lens left at infinity: Exif's 0xFFFFFFFF (null in the JSON, which has no
     # infinity). Manual exposure: no bias.
     assert n["ExifIFD:SubjectDistance"] in (4294967295, "inf")
     assert res["settings"]["focus_m"] is None and n["ExifIFD:ExposureCompensation"] == 0
+    assert res["settings"]["autofocus"] is None
+
+
+def test_the_main_module_autofocuses_by_default(tmp_path):
+    """A plain shoot of the main module focuses on the centre first (contrast AF from the
+    frames): the file, the JSON and the summary say where, and whether it is in focus."""
+    args = ("--scene", "sample:motorcycle", "--crop", "256x192", "--seed", "5")
+    res = shoot(tmp_path / "a", *args)
+    af = res["settings"]["autofocus"]
+    assert af["in_focus"] and af["reason"] == "" and 5 <= af["frames"] <= 20
+    near, far = af["dof_m"]
+    assert near < af["focus_m"] < far and res["settings"]["focus_m"] == af["focus_m"]
+    n = _exiftool(res["files"][0])
+    assert n["ExifIFD:SubjectDistance"] == pytest.approx(af["focus_m"], abs=5e-4)
+    # --focus is manual focus; --no-af leaves the lens where it is (infinity).
+    assert shoot(tmp_path / "b", *args, "--focus", "2")["settings"]["autofocus"] is None
+    assert shoot(tmp_path / "b", *args, "--no-af")["settings"]["focus_m"] is None
+    # A scene the twin draws without depth is as sharp at any focus: no peak, and the lens
+    # waits at the hyperfocal distance (everything from half of it to infinity sharp).
+    flat = shoot(tmp_path / "c", *SMALL)["settings"]["autofocus"]
+    assert not flat["in_focus"] and "hyperfocal" in flat["reason"] and flat["dof_m"][1] is None
+    code, stdout, stderr = run_cli("shoot", *args, "--out", str(tmp_path / "d"))
+    assert code == 0, stderr
+    text = " ".join(stdout.split())
+    assert f"autofocus, {af['frames']} frames; in focus, depth of field" in text
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--af", "--focus", "2"), "--af or --focus: "),
+        (
+            ("--af", "--module", "m", "--lens", "summicron-m-50"),
+            "--af: autofocus works on the main",
+        ),
+    ],
+)
+def test_impossible_autofocus_requests_are_refused(tmp_path, args, message):
+    code, stdout, stderr = run_cli("shoot", *SMALL, *args, "--out", str(tmp_path / "x"))
+    assert code == 2 and stderr.startswith(f"error: {message}") and stderr.count("\n") == 1
+    assert not (tmp_path / "x").exists() or not any((tmp_path / "x").iterdir())
 
 
 def test_the_summary_shows_focus_ev_and_the_focal_setting(tmp_path):

@@ -109,6 +109,40 @@ def test_no_contrast_and_too_close_are_reported_not_in_focus() -> None:
     assert not much_closer.in_focus
 
 
+def test_a_lone_coarse_frame_over_the_threshold_is_not_a_subject() -> None:
+    """Detail in one coarse frame and in none of the fine frames around it (the noise of a
+    uniform region at a high ISO can do that): not a focus lock on noise, but no contrast."""
+    flat = np.full((96, 96), 0.5)
+    loop = ContrastAf(TRAVEL, math.inf)
+    seen: set[float] = set()
+    k = 0
+    while loop.next_focus_m is not None:
+        d = round(1.0 / loop.next_focus_m, 6)
+        lone = d == 2.0 and d not in seen  # the first visit of 2 D only
+        seen.add(d)
+        frame = synthetic_frame(texture(3) if lone else flat, loop.next_focus_m, 0.5, seed=k)
+        loop.observe(frame, "RGGB", (64.0,) * 4)
+        k += 1
+    r = loop.result
+    assert 2.0 in seen and len(seen) > 6  # the coarse sweep reached 2 D and went past it
+    assert not r.in_focus and "no contrast" in r.reason
+
+
+def test_detail_as_sharp_at_every_focus_has_no_peak() -> None:
+    """A subject that is sharp wherever the lens is (as the twin draws a scene without depth)
+    has no contrast peak: the loop says so and waits at the hyperfocal distance."""
+    scene = texture(4)
+    loop = ContrastAf(TRAVEL, math.inf)
+    k = 0
+    while loop.next_focus_m is not None:
+        focus = loop.next_focus_m
+        loop.observe(synthetic_frame(scene, focus, focus, seed=k), "RGGB", (64.0,) * 4)
+        k += 1
+    r = loop.result
+    assert not r.in_focus and "does not change with focus" in r.reason
+    assert r.focus_m == pytest.approx(af.depth_of_field_m(TRAVEL, math.inf)[0])
+
+
 def test_bad_requests() -> None:
     with pytest.raises(InvalidSetting, match="10 cm|0.1 m"):
         ContrastAf(TRAVEL, 0.05)

@@ -87,7 +87,16 @@ _CodeOpt = Annotated[int | None, _Opt(help="The 6-bit code the body reads (0 = u
 _DetectOpt = Annotated[str, _Opt(help="The body's lens detection: auto, manual or off.")]
 _ManualOpt = Annotated[str | None, _Opt(help="Lens chosen in lens detection (uncoded lenses).")]
 _ApertureOpt = Annotated[float | None, _Opt(help="Aperture ring, f-number (default: wide open).")]
-_FocusOpt = Annotated[float | None, _Opt(help="Focus ring or manual focus, metres (default ∞).")]
+_FocusOpt = Annotated[
+    float | None,
+    _Opt(
+        help="Focus distance, metres: an M lens's ring (default ∞), the main module's manual focus."
+    ),
+]
+_AfOpt = Annotated[
+    bool | None,
+    _Opt("--af/--no-af", help="Autofocus the main module first (default: on, unless --focus)."),
+]
 _FocalOpt = Annotated[float | None, _Opt(help="Focal ring of a Tri-Elmar, mm (e.g. 16, 18, 21).")]
 _ShutterOpt = Annotated[str | None, _Opt(help="Exposure time: 1/250, 0.5, 2. Metered if unset.")]
 _IsoOpt = Annotated[float | None, _Opt(help="ISO 100-25600. Metered if unset.")]
@@ -144,6 +153,7 @@ def shoot(
     manual_lens: _ManualOpt = None,
     aperture: _ApertureOpt = None,
     focus: _FocusOpt = None,
+    af: _AfOpt = None,
     focal: _FocalOpt = None,
     shutter: _ShutterOpt = None,
     iso: _IsoOpt = None,
@@ -191,7 +201,7 @@ def shoot(
         t = parse_shutter_s(shutter) if shutter is not None else None
         if ae_lock is not None:
             t, iso = _exposure_of(ae_lock, shutter, iso)
-        controls = _controls(program, t, iso, ev, metering, wb)
+        controls = _controls(program, t, iso, ev, metering, wb, _focus_mode(af, module, focus))
         the_scene = load_scene(
             scene,
             illuminant=illuminant,
@@ -273,7 +283,19 @@ def _drive(count: int, bracket: str | None, burst: int | None, timer: float, int
         raise InvalidSetting(f"{flag}: {e}") from None
 
 
-def _controls(program, exposure_s, iso, ev, metering, wb):
+def _focus_mode(af: bool | None, module: str, focus: float | None) -> str:
+    """The focus mode --af/--no-af and --focus ask for: the main module autofocuses unless
+    told a distance; an M lens is focused by its ring."""
+    if af and module == "m":
+        raise InvalidSetting(
+            "--af: autofocus works on the main module; an M lens focuses by its ring"
+        )
+    if af and focus is not None:
+        raise InvalidSetting("--af or --focus: autofocus, or focus at the distance given; not both")
+    return "auto" if module == "main" and af is not False and focus is None else "manual"
+
+
+def _controls(program, exposure_s, iso, ev, metering, wb, focus_mode="manual"):
     """The shot's Controls from the flags; a bad value names its flag and the valid ones."""
     from mountcam.body.settings import METERING_MODES, PROGRAMS, Controls, WhiteBalance
 
@@ -285,7 +307,7 @@ def _controls(program, exposure_s, iso, ev, metering, wb):
         balance = WhiteBalance.parse(wb)
     except InvalidSetting as e:
         raise InvalidSetting(f"--wb: {e}") from None
-    others = {"ev": ev, "metering": metering, "white_balance": balance}
+    others = {"ev": ev, "metering": metering, "white_balance": balance, "focus_mode": focus_mode}
     if program is None:
         return Controls.for_exposure(exposure_s, iso, **others)
     return Controls(program=program.upper(), exposure_s=exposure_s, iso=iso, **others)
@@ -373,6 +395,7 @@ def _settings(f, metas, truth) -> dict:
         "focus_m": meta.focus_m
         if meta.focus_m is not None and math.isfinite(meta.focus_m)
         else None,
+        "autofocus": _autofocus_json(meta.extra.get("autofocus")),
         "lens_detection": meta.extra.get("lens_detection"),
         "simulated_lens": {"id": truth.lens_id, "f_number": truth.f_number} if truth else None,
         "mode": meta.mode,
@@ -403,6 +426,36 @@ def _settings(f, metas, truth) -> dict:
         "as_shot_neutral": list(meta.as_shot_neutral),
         "true_neutral": list(truth.camera_neutral) if truth else None,
     }
+
+
+def _autofocus_json(result: dict | None) -> dict | None:
+    """An autofocus result for JSON, which has no infinity: null stands for it."""
+    if result is None:
+        return None
+
+    def finite(v):
+        return v if math.isfinite(v) else None
+
+    return result | {
+        "focus_m": finite(result["focus_m"]),
+        "dof_m": [finite(v) for v in result["dof_m"]],
+    }
+
+
+def _metres(v: float) -> str:
+    return f"{v:.3g} m" if math.isfinite(v) else "infinity"
+
+
+def _focus_text(focus_m: float, autofocus: dict | None) -> str:
+    """The summary's focus line: where the lens is and, after autofocus, what it found."""
+    text = _metres(focus_m)
+    if autofocus is None:
+        return text
+    frames = f"autofocus, {autofocus['frames']} frames"
+    if autofocus["in_focus"]:
+        near, far = autofocus["dof_m"]
+        return f"{text}  ({frames}; in focus, depth of field {_metres(near)} to {_metres(far)})"
+    return f"{text}  ({frames}; not in focus: {autofocus['reason']})"
 
 
 def _print_summary(f, files: list[str], truth_path, settings: dict, focal_ring=False) -> None:
@@ -441,7 +494,7 @@ def _print_summary(f, files: list[str], truth_path, settings: dict, focal_ring=F
         lens_text += f"  set to {meta.focal_mm:g} mm"
     t.add_row("lens", lens_text)
     if meta.focus_m is not None:
-        t.add_row("focus", f"{meta.focus_m:g} m" if math.isfinite(meta.focus_m) else "infinity")
+        t.add_row("focus", _focus_text(meta.focus_m, meta.extra.get("autofocus")))
     bias = f", {meta.exposure_bias_ev:+g} EV" if meta.exposure_bias_ev else ""
     t.add_row(
         "exposure",

@@ -60,7 +60,9 @@ class Readout:
     ``size`` (width, height): the grid of a ``preview`` readout. ``frame_index`` keys the
     frame's noise. ``view_of``: twin only (a real scene has one field of view): render a scene
     that has no field of view of its own at the angles it took in this other module's last
-    frame, so two modules see the same world.
+    frame, so two modules see the same world. ``purpose``: ``capture`` (a picture asked for)
+    or ``focus`` (a frame of the autofocus loop: binned, whatever the capture's mode and the
+    twin's photodiode pattern).
     """
 
     mode: str
@@ -72,6 +74,7 @@ class Readout:
     frame_index: int = 0
     centre: tuple[float, float] | None = None
     view_of: str | None = None
+    purpose: str = "capture"
 
 
 class Backend(Protocol):
@@ -203,7 +206,7 @@ class SimulatedBackend:
         state = check_state(lens, state)
         preview = readout.mode == "preview"
         sensor_mode = "binned" if preview else readout.mode
-        if not preview:
+        if not preview and readout.purpose == "capture":
             check_cfa(sensor_mode, self.sensor_cfa)
         settings = model.validate(
             SensorSettings(

@@ -312,8 +312,9 @@ class Camera:
             ctl.check(module.sensor)
             believed, ident = self.believed_lens(module)
             self.started = True
+            focused = None
             if ctl.focus_mode == "auto" and module.fixed_lens is not None and module.mount is None:
-                self.autofocus()
+                focused = self.autofocus().as_dict()
             exposure, preview = self._decide_exposure(module, believed, ctl)
             neutral = self._decide_white_balance(module, believed, ctl, preview)
         estimate = None
@@ -346,6 +347,9 @@ class Camera:
                 self._fill_beliefs(
                     frame, module, believed, ident, exposure, ctl, neutral, offset, estimate
                 )
+                if focused is not None:
+                    # Where the autofocus left the lens before this series, and why.
+                    frame.metadata.extra["autofocus"] = focused
             yield frame
 
     def autofocus(self, region: tuple[int, int] = AF_REGION):
@@ -380,6 +384,7 @@ class Camera:
                         exposure.iso,
                         crop=region,
                         frame_index=_AF_INDEX + step,
+                        purpose="focus",
                     ),
                 )
                 loop.observe(frame.mosaic, frame.cfa_pattern, frame.black_level_dn)

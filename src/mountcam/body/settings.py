@@ -137,7 +137,9 @@ class Controls:
     - ``ev``: exposure compensation for metered exposures, −5 to +5 EV.
     - ``metering``: :data:`METERING_MODES`; ``white_balance``: :class:`WhiteBalance` (or text).
     - ``focus_mode``: ``auto`` runs :meth:`Camera.autofocus` (control.af) before each capture
-      of a module with a fixed lens; ``manual`` (the default for now) leaves the focus where
+      of a module with a fixed lens (the result is in the frames' ``metadata.extra
+      ["autofocus"]``); ``manual`` (the default: a script says when to focus; ``mountcam
+      shoot`` autofocuses the main module unless given a distance) leaves the focus where
       :meth:`Camera.set_lens` (main) or the lens's ring (M) has it.
     - ``ae_lock`` / ``awb_lock``: reuse the last metered exposure / white balance instead of
       measuring again (as a half-pressed shutter or an AE-L button does).

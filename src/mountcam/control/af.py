@@ -26,11 +26,13 @@ peak; the interpolation of contrast AF since Krotkov, "Focusing", IJCV 1(3), 198
 frames :data:`FINE_STEP_D` apart around that estimate with the fine measure (climbing on
 while the best is at an end) and a second parabola, then one frame at the result to confirm
 it (and back to the best measured frame, once, if the result is worse). No peak (the measure
-never rises above :data:`MIN_CONTRAST`) or a peak beyond the near end of the travel (a subject
-closer than the lens focuses: the parabola through the nearest frames still climbs past the
-end) is reported as not in focus. Limit: a subject less than about 1 cm inside the 10 cm
-close focus blurs so much that its faint peak can look like one at the end of the travel, and
-may be reported in focus.
+never rises above :data:`MIN_CONTRAST`), a flat one (nowhere :data:`MIN_PEAK_RATIO` times its
+smallest: detail as sharp at every focus, as a scene without depth is on the twin) or a peak
+beyond the near end of the travel (a subject closer than the lens focuses: the parabola
+through the nearest frames still climbs past the end) is reported as not in focus; without a
+peak the lens is parked at the hyperfocal distance. Limit: a subject less than about 1 cm
+inside the 10 cm close focus blurs so much that its faint peak can look like one at the end
+of the travel, and may be reported in focus.
 
 **Depth of field** (:func:`depth_of_field_m`): thin-lens near and far limits with the
 hyperfocal distance ``H = f²/(N·c) + f`` (S. F. Ray, *Applied Photographic Optics*, 3rd ed.,
@@ -297,8 +299,12 @@ class ContrastAf:
         ms = np.array(self._coarse_measures)
         ds = np.array(self._coarse[: len(ms)])
         k = int(np.argmax(ms))
-        if not (ms[k] > MIN_PEAK_RATIO * float(ms.min()) and ms[k] > MIN_CONTRAST):
+        if not ms[k] > MIN_CONTRAST:
             return self._give_up("no contrast to focus on in the region")
+        if not ms[k] > MIN_PEAK_RATIO * float(ms.min()):
+            # Detail, but as sharp at every focus: nothing in the region is focusable (on the
+            # twin, a scene without depth is drawn sharp wherever the lens is).
+            return self._give_up("the region's contrast does not change with focus")
         centre = ds[k]
         if 0 < k < len(ms) - 1 and np.all(ms[k - 1 : k + 2] > 0):
             est = _parabola_peak(ds[k - 1 : k + 2], np.log(ms[k - 1 : k + 2]))
@@ -313,6 +319,10 @@ class ContrastAf:
         if len(self._fine_measures) < len(self._fine_positions):
             return self._fine_positions[len(self._fine_measures)]
         xs, ms = np.array(self._fine_positions), np.array(self._fine_measures)
+        if not float(ms.max()) > MIN_CONTRAST:
+            # No frame around the coarse peak shows detail: that peak was the noise's (a
+            # uniform region read at a high ISO can put one coarse frame over the threshold).
+            return self._give_up("no contrast to focus on in the region")
         order = np.argsort(xs)
         xs, ms = xs[order], ms[order]
         k = int(np.argmax(ms))
@@ -361,7 +371,7 @@ class ContrastAf:
     def _give_up(self, reason: str) -> None:
         # Park at the hyperfocal distance: everything from H/2 to infinity is acceptable.
         near, _ = depth_of_field_m(self.travel, math.inf)
-        self._done(_d(near), False, reason)
+        self._done(_d(near), False, f"{reason}; the lens waits at the hyperfocal distance")
         return None
 
     def _done(self, d: float, in_focus: bool, reason: str) -> None:
