@@ -89,9 +89,10 @@ _ManualOpt = Annotated[str | None, _Opt(help="Lens chosen in lens detection (unc
 _ApertureOpt = Annotated[float | None, _Opt(help="Aperture ring, f-number (default: wide open).")]
 _FocusOpt = Annotated[
     float | None,
-    _Opt(
-        help="Focus distance, metres: an M lens's ring (default ∞), the main module's manual focus."
-    ),
+    _Opt(help="Focus distance, metres: an M lens's ring (default ∞), or manual focus (main)."),
+]
+_ViewFocusOpt = Annotated[
+    float | None, _Opt("--focus", help="Focus distance, metres: the ring or the motor (default ∞).")
 ]
 _AfOpt = Annotated[
     bool | None,
@@ -610,7 +611,7 @@ def liveview(
     module: _ModuleOpt = "main",
     lens: _LensOpt = None,
     aperture: _ApertureOpt = None,
-    focus: _FocusOpt = None,
+    focus: _ViewFocusOpt = None,
     shutter: _ShutterOpt = None,
     iso: _IsoOpt = None,
     ev: _EvOpt = 0.0,
