@@ -175,6 +175,30 @@ def test_capture_is_on_disk_when_acknowledged_and_a_restart_lists_it(client, ser
     assert not any(p.suffix in (".dng", ".jpg") for p in service.captures.iterdir())
 
 
+def test_autofocus_now_and_at_each_shot(client, service):
+    """The main module's contrast AF through the app: "AF now" says where the lens ended;
+    in focus mode auto each press focuses first and the answer and the gallery say so; an M
+    lens focuses by its ring."""
+    assert client.post("/api/scene", json={"name": "sample:motorcycle"}).status_code == 200
+    now = client.post("/api/autofocus").json()
+    assert now["in_focus"] and 1.0 < now["focus_m"] < 5.0 and now["reason"] == ""
+    assert client.get("/api/settings").json()["focus_m"] == pytest.approx(now["focus_m"])
+    client.post("/api/settings", json={"focus_mode": "manual", "focus_m": 0.2})
+    client.post("/api/settings", json={"focus_mode": "auto"})
+    r = client.post("/api/capture")
+    assert r.status_code == 200, r.text
+    af = r.json()["autofocus"]
+    assert af["in_focus"] and af["focus_m"] == pytest.approx(now["focus_m"], rel=0.1)
+    record = client.get("/api/captures").json()[-1]
+    assert record["autofocus"] == af
+    client.post("/api/settings", json={"focus_mode": "manual"})
+    assert client.post("/api/capture").json()["autofocus"] is None
+    service.camera.attach_lens("summicron-m-50")
+    client.post("/api/settings", json={"module": "m"})
+    refused = client.post("/api/autofocus")
+    assert refused.status_code == 400 and "main module" in refused.json()["error"]
+
+
 def test_a_replayed_camera_serves_too(client, service, tmp_path):
     from mountcam import ReplayBackend
 

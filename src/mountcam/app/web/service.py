@@ -478,12 +478,15 @@ class CameraService:
                 self.progress = {**self.progress, "phase": "timer", "timer_left_s": round(left, 1)}
                 time.sleep(min(left, 0.1))
             written: list[Path] = []
+            focused: list[dict] = []
 
             def on_written(frame, path: Path) -> None:
                 written.append(path)
                 extra = frame.metadata.extra
                 if "f_number_estimate" in extra:
                     self.last_estimate = extra["f_number_estimate"]
+                if "autofocus" in extra:  # focus mode auto: where the AF left the lens
+                    focused.append(_json_safe(extra["autofocus"]))
                 self._write_record(path, frame)
                 self.progress = {
                     **self.progress,
@@ -501,7 +504,11 @@ class CameraService:
                 self.progress = {**self.progress, "phase": "developing"}
                 for path in written:
                     files.append(self._develop_jpeg(path).name)
-            return {"files": files, "estimate": self.last_estimate}
+            return {
+                "files": files,
+                "estimate": self.last_estimate,
+                "autofocus": focused[0] if focused else None,
+            }
         finally:
             self.progress = None
             self._capture_lock.release()
@@ -602,6 +609,7 @@ class CameraService:
             md = frame.metadata
             record["estimate"] = md.extra.get("f_number_estimate")
             record["lens_detection"] = md.extra.get("lens_detection")
+            record["autofocus"] = _json_safe(md.extra.get("autofocus"))
             record["module"] = md.module
         folder = self.captures / GALLERY_DIR
         folder.mkdir(exist_ok=True)

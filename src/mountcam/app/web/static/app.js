@@ -734,7 +734,9 @@ async function shoot() {
     const files = result.files;
     $("#capture-status").textContent = `saved ${files.join(", ")}`;
     $("#capture-status").dataset.files = files.join(",");
-    toast(`Saved ${files.join(", ")}`, "info");
+    const af = result.autofocus; // focus mode AF: say when it found no focus
+    if (af && !af.in_focus) toast(`Saved ${files.join(", ")}; AF: ${af.reason || "no focus found"}`);
+    else toast(`Saved ${files.join(", ")}`, "info");
     await loadGallery();
     await refreshLens();
   } catch (err) {
