@@ -349,7 +349,7 @@ class Camera:
                 )
                 if focused is not None:
                     # Where the autofocus left the lens before this series, and why.
-                    frame.metadata.extra["autofocus"] = focused
+                    frame.metadata.extra["autofocus"] = dict(focused)
             yield frame
 
     def autofocus(self, region: tuple[int, int] = AF_REGION):
