@@ -358,7 +358,26 @@ def test_autofocus_finds_a_near_subject_and_refuses_m_lenses(tmp_path):
     camera.set_controls(focus_mode="auto")  # capture() focuses first
     frame = camera.capture()
     assert frame.metadata.focus_m == pytest.approx(result.focus_m, rel=0.05)
+    assert frame.metadata.extra["autofocus"]["point"] == [0.5, 0.5]
     camera.attach_lens("summicron-m-50")
     camera.configure(module="m")
     with pytest.raises(InvalidSetting, match="focuses by its ring"):
         camera.autofocus()
+
+
+def test_the_af_point_moves_the_region_focused_on():
+    """set:portrait through the main lens: the AF region at the centre sees only the face's
+    uniform skin (no contrast: parked at the hyperfocal distance); on an eye it finds the
+    subject at 1.5 m. The point is a fraction of the field, checked as a setting."""
+    camera = Camera(SimulatedBackend("set:portrait", seed=1))
+    centre = camera.autofocus()
+    assert not centre.in_focus and "no contrast" in centre.reason
+    camera.set_controls(focus_mode="auto", af_point=(0.484, 0.488))
+    eye = camera.autofocus()
+    assert eye.in_focus and eye.dof_near_m <= 1.5 <= eye.dof_far_m
+    assert abs(1 / eye.focus_m - 1 / 1.5) < 0.1  # dioptres
+    for bad in [(1.2, 0.5), (0.5, float("nan")), (0.5,), "centre"]:
+        with pytest.raises(InvalidSetting, match="AF point"):
+            camera.set_controls(af_point=bad)
+    with pytest.raises(InvalidSetting, match="AF point"):
+        camera.autofocus(point=(-0.1, 0.5))

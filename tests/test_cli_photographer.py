@@ -174,6 +174,11 @@ def test_the_main_module_autofocuses_by_default(tmp_path):
     assert code == 0, stderr
     text = " ".join(stdout.split())
     assert f"autofocus, {af['frames']} frames; in focus, depth of field" in text
+    # --af-point: where in the field to focus (set:portrait's centre is uniform skin, an eye
+    # is not).
+    eye = shoot(tmp_path / "e", "--scene", "set:portrait", "--crop", "128x96",
+                "--af-point", "0.484,0.488")["settings"]["autofocus"]  # fmt: skip
+    assert eye["in_focus"] and eye["point"] == [0.484, 0.488] and 1.2 < eye["focus_m"] < 1.9
 
 
 @pytest.mark.parametrize(
@@ -184,6 +189,11 @@ def test_the_main_module_autofocuses_by_default(tmp_path):
             ("--af", "--module", "m", "--lens", "summicron-m-50"),
             "--af: autofocus works on the main",
         ),
+        (("--af-point", "0.5,0.5", "--module", "m", "--lens", "summicron-m-50"), "--af-point: "),
+        (("--af-point", "0.5,0.5", "--no-af"), "--af-point is where to autofocus"),
+        (("--af-point", "0.5,0.5", "--focus", "2"), "--af-point or --focus: "),
+        (("--af-point", "1.5,0.5"), "--af-point 1.5,0.5: AF point 1.5, 0.5 is outside the field"),
+        (("--af-point", "middle"), "--af-point middle: an AF point is two numbers"),
     ],
 )
 def test_impossible_autofocus_requests_are_refused(tmp_path, args, message):

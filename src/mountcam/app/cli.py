@@ -98,6 +98,10 @@ _AfOpt = Annotated[
     bool | None,
     _Opt("--af/--no-af", help="Autofocus the main module first (default: on, unless --focus)."),
 ]
+_AfPointOpt = Annotated[
+    str | None,
+    _Opt(help="Where to autofocus: X,Y as fractions of the field (default 0.5,0.5, the centre)."),
+]
 _FocalOpt = Annotated[float | None, _Opt(help="Focal ring of a Tri-Elmar, mm (e.g. 16, 18, 21).")]
 _ShutterOpt = Annotated[str | None, _Opt(help="Exposure time: 1/250, 0.5, 2. Metered if unset.")]
 _IsoOpt = Annotated[float | None, _Opt(help="ISO 100-25600. Metered if unset.")]
@@ -155,6 +159,7 @@ def shoot(
     aperture: _ApertureOpt = None,
     focus: _FocusOpt = None,
     af: _AfOpt = None,
+    af_point: _AfPointOpt = None,
     focal: _FocalOpt = None,
     shutter: _ShutterOpt = None,
     iso: _IsoOpt = None,
@@ -202,7 +207,8 @@ def shoot(
         t = parse_shutter_s(shutter) if shutter is not None else None
         if ae_lock is not None:
             t, iso = _exposure_of(ae_lock, shutter, iso)
-        controls = _controls(program, t, iso, ev, metering, wb, _focus_mode(af, module, focus))
+        focusing = _focusing(af, af_point, module, focus)
+        controls = _controls(program, t, iso, ev, metering, wb, focusing)
         the_scene = load_scene(
             scene,
             illuminant=illuminant,
@@ -284,19 +290,32 @@ def _drive(count: int, bracket: str | None, burst: int | None, timer: float, int
         raise InvalidSetting(f"{flag}: {e}") from None
 
 
-def _focus_mode(af: bool | None, module: str, focus: float | None) -> str:
-    """The focus mode --af/--no-af and --focus ask for: the main module autofocuses unless
-    told a distance; an M lens is focused by its ring."""
-    if af and module == "m":
+def _focusing(af: bool | None, point: str | None, module: str, focus: float | None) -> dict:
+    """The focus mode and AF point --af/--no-af, --af-point and --focus ask for: the main
+    module autofocuses unless told a distance; an M lens is focused by its ring."""
+    from mountcam.body.settings import check_af_point
+
+    flag = "--af-point" if point is not None else "--af"
+    asked = af or point is not None
+    if asked and module == "m":
         raise InvalidSetting(
-            "--af: autofocus works on the main module; an M lens focuses by its ring"
+            f"{flag}: autofocus works on the main module; an M lens focuses by its ring"
         )
-    if af and focus is not None:
-        raise InvalidSetting("--af or --focus: autofocus, or focus at the distance given; not both")
-    return "auto" if module == "main" and af is not False and focus is None else "manual"
+    if asked and focus is not None:
+        raise InvalidSetting(f"{flag} or --focus: autofocus, or focus at the distance given")
+    if point is not None and af is False:
+        raise InvalidSetting("--af-point is where to autofocus; it does not go with --no-af")
+    auto = module == "main" and af is not False and focus is None
+    xy = None
+    if point is not None:
+        try:
+            xy = check_af_point(point.replace(" ", "").split(","))
+        except InvalidSetting as e:
+            raise InvalidSetting(f"--af-point {point}: {e}") from None
+    return {"focus_mode": "auto" if auto else "manual", "af_point": xy}
 
 
-def _controls(program, exposure_s, iso, ev, metering, wb, focus_mode="manual"):
+def _controls(program, exposure_s, iso, ev, metering, wb, focusing=None):
     """The shot's Controls from the flags; a bad value names its flag and the valid ones."""
     from mountcam.body.settings import METERING_MODES, PROGRAMS, Controls, WhiteBalance
 
@@ -308,7 +327,7 @@ def _controls(program, exposure_s, iso, ev, metering, wb, focus_mode="manual"):
         balance = WhiteBalance.parse(wb)
     except InvalidSetting as e:
         raise InvalidSetting(f"--wb: {e}") from None
-    others = {"ev": ev, "metering": metering, "white_balance": balance, "focus_mode": focus_mode}
+    others = {"ev": ev, "metering": metering, "white_balance": balance, **(focusing or {})}
     if program is None:
         return Controls.for_exposure(exposure_s, iso, **others)
     return Controls(program=program.upper(), exposure_s=exposure_s, iso=iso, **others)

@@ -314,7 +314,8 @@ class Camera:
             self.started = True
             focused = None
             if ctl.focus_mode == "auto" and module.fixed_lens is not None and module.mount is None:
-                focused = self.autofocus().as_dict()
+                point = ctl.af_point or (0.5, 0.5)
+                focused = self.autofocus(point=point).as_dict() | {"point": list(point)}
             exposure, preview = self._decide_exposure(module, believed, ctl)
             neutral = self._decide_white_balance(module, believed, ctl, preview)
         estimate = None
@@ -352,14 +353,19 @@ class Camera:
                     frame.metadata.extra["autofocus"] = dict(focused)
             yield frame
 
-    def autofocus(self, region: tuple[int, int] = AF_REGION):
+    def autofocus(
+        self, region: tuple[int, int] = AF_REGION, point: tuple[float, float] | None = None
+    ):
         """Contrast-detect autofocus of the selected module's fixed lens
-        (:class:`mountcam.control.af.ContrastAf`): frames of a centred ``region`` (binned
-        pixels) read at the metered exposure while the focus motor steps; the motor is left
-        where the loop ends. Returns the :class:`~mountcam.control.af.AfResult`. M lenses
+        (:class:`mountcam.control.af.ContrastAf`): frames of a ``region`` (binned pixels)
+        centred on ``point`` (x, y fractions of the field; default the controls' ``af_point``,
+        or the centre) read at the metered exposure while the focus motor steps; the motor is
+        left where the loop ends. Returns the :class:`~mountcam.control.af.AfResult`. M lenses
         focus by their ring (refused)."""
+        from mountcam.body.settings import check_af_point
         from mountcam.control import af
 
+        point = check_af_point(point or self.controls.af_point or (0.5, 0.5))
         with self._lock:
             module = self.module()
             lens = module.fixed_lens
@@ -372,6 +378,8 @@ class Camera:
                 lens.focal_mm, lens.max_f, lens.min_focus_m, module.crop_factor
             )
             loop = af.ContrastAf(travel, module.focus_m)
+            full_w, full_h = module.sensor.output_size("binned")
+            centre = (point[0] * full_w, point[1] * full_h)
             step = 0
             while loop.next_focus_m is not None:
                 module.focus_m = loop.next_focus_m
@@ -384,6 +392,7 @@ class Camera:
                         exposure.iso,
                         crop=region,
                         frame_index=_AF_INDEX + step,
+                        centre=centre,
                         purpose="focus",
                     ),
                 )

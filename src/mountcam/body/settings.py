@@ -141,6 +141,8 @@ class Controls:
       ["autofocus"]``); ``manual`` (the default: a script says when to focus; ``mountcam
       shoot`` autofocuses the main module unless given a distance) leaves the focus where
       :meth:`Camera.set_lens` (main) or the lens's ring (M) has it.
+    - ``af_point``: (x, y), fractions of the whole field's width and height (as the live view
+      shows it, 0 to 1), where the autofocus region is centred; None: the centre.
     - ``ae_lock`` / ``awb_lock``: reuse the last metered exposure / white balance instead of
       measuring again (as a half-pressed shutter or an AE-L button does).
     """
@@ -152,6 +154,7 @@ class Controls:
     metering: str = "matrix"
     white_balance: WhiteBalance = WhiteBalance()
     focus_mode: str = "manual"
+    af_point: tuple[float, float] | None = None
     ae_lock: bool = False
     awb_lock: bool = False
 
@@ -168,6 +171,8 @@ class Controls:
             raise InvalidSetting(
                 f"focus mode '{self.focus_mode}' does not exist; use auto or manual"
             )
+        if self.af_point is not None:
+            object.__setattr__(self, "af_point", check_af_point(self.af_point))
         lo, hi = EV_RANGE
         if not (math.isfinite(self.ev) and lo <= self.ev <= hi):
             raise InvalidSetting(
@@ -227,6 +232,21 @@ class Controls:
             program = others.pop("program", "P")
         others.pop("program", None)
         return cls(program=program, exposure_s=exposure_s, iso=iso, **others)
+
+
+def check_af_point(point) -> tuple[float, float]:
+    """An autofocus point as (x, y) fractions of the field, each 0 to 1; refused otherwise."""
+    try:
+        x, y = (float(v) for v in point)
+    except (TypeError, ValueError):
+        raise InvalidSetting(
+            "an AF point is two numbers, x and y, fractions of the field"
+        ) from None
+    if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):  # NaN fails too
+        raise InvalidSetting(
+            f"AF point {x:g}, {y:g} is outside the field: x and y are fractions, 0 to 1"
+        )
+    return x, y
 
 
 def _or(values) -> str:
