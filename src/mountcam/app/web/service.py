@@ -215,6 +215,7 @@ class CameraService:
             "wb": str(ctl.white_balance),
             "metering": ctl.metering,
             "focus_mode": ctl.focus_mode if module.mount is None else "manual",
+            "af_point": list(ctl.af_point) if ctl.af_point else None,
             "focus_m": _finite(module.focus_m) if module.mount is None else None,
             "ae_lock": ctl.ae_lock,
             "awb_lock": ctl.awb_lock,
@@ -269,6 +270,7 @@ class CameraService:
                 metering=changes.get("metering", ctl.metering),
                 white_balance=changes.get("wb", ctl.white_balance),
                 focus_mode=changes.get("focus_mode", ctl.focus_mode),
+                af_point=changes.get("af_point", ctl.af_point),
                 ae_lock=bool(changes.get("ae_lock", ctl.ae_lock)),
                 awb_lock=bool(changes.get("awb_lock", ctl.awb_lock)),
             )
