@@ -22,6 +22,7 @@ from mountcam import __version__
 from mountcam.app.dataset_cli import dataset_app
 from mountcam.app.develop_cli import develop_command
 from mountcam.app.inspect_cli import inspect_command
+from mountcam.app.json_values import json_safe
 from mountcam.app.lenses_cli import lenses_app
 from mountcam.app.quiet import silence_third_party
 from mountcam.app.web.serve_cli import serve_command
@@ -415,7 +416,7 @@ def _settings(f, metas, truth) -> dict:
         "focus_m": meta.focus_m
         if meta.focus_m is not None and math.isfinite(meta.focus_m)
         else None,
-        "autofocus": _autofocus_json(meta.extra.get("autofocus")),
+        "autofocus": json_safe(meta.extra.get("autofocus")),
         "lens_detection": meta.extra.get("lens_detection"),
         "simulated_lens": {"id": truth.lens_id, "f_number": truth.f_number} if truth else None,
         "mode": meta.mode,
@@ -445,20 +446,6 @@ def _settings(f, metas, truth) -> dict:
         "white_level_dn": f.white_level_dn,
         "as_shot_neutral": list(meta.as_shot_neutral),
         "true_neutral": list(truth.camera_neutral) if truth else None,
-    }
-
-
-def _autofocus_json(result: dict | None) -> dict | None:
-    """An autofocus result for JSON, which has no infinity: null stands for it."""
-    if result is None:
-        return None
-
-    def finite(v):
-        return v if math.isfinite(v) else None
-
-    return result | {
-        "focus_m": finite(result["focus_m"]),
-        "dof_m": [finite(v) for v in result["dof_m"]],
     }
 
 

@@ -66,8 +66,10 @@ MAX_RETAKES = 6
 _REFERENCE_INDEX = 1 << 20
 _RETAKE_INDEX = 1 << 21
 _AF_INDEX = 1 << 22
-#: The autofocus region: a centred window of the binned readout (binned pixels).
+#: The autofocus region's size in the binned readout (binned pixels), centred on the AF point.
 AF_REGION = (96, 96)
+#: Where the autofocus region is centred unless told: the middle of the field (x, y fractions).
+AF_POINT = (0.5, 0.5)
 
 _PROGRAM_NAMES = {"P": "program", "A": "aperture priority", "S": "shutter priority", "M": "manual"}
 _METERING_NAMES = {
@@ -314,7 +316,7 @@ class Camera:
             self.started = True
             focused = None
             if ctl.focus_mode == "auto" and module.fixed_lens is not None and module.mount is None:
-                point = ctl.af_point or (0.5, 0.5)
+                point = ctl.af_point or AF_POINT
                 focused = self.autofocus(point=point).as_dict() | {"point": list(point)}
             exposure, preview = self._decide_exposure(module, believed, ctl)
             neutral = self._decide_white_balance(module, believed, ctl, preview)
@@ -365,7 +367,7 @@ class Camera:
         from mountcam.body.settings import check_af_point
         from mountcam.control import af
 
-        point = check_af_point(point or self.controls.af_point or (0.5, 0.5))
+        point = check_af_point(point or self.controls.af_point or AF_POINT)
         with self._lock:
             module = self.module()
             lens = module.fixed_lens

@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mountcam.app.json_values import json_safe
 from mountcam.app.web.safety import Refused, capture_path
 from mountcam.errors import InvalidSetting, MountcamError
 
@@ -321,7 +322,7 @@ class CameraService:
         """Contrast-detect AF of the main module (the Camera API's loop)."""
         with self.priority() as cam:
             result = cam.autofocus()
-        return _json_safe(result.as_dict())
+        return json_safe(result.as_dict())
 
     # ---- the lens ------------------------------------------------------------------------------
     def lens_status(self, module_name: str | None = None) -> dict:
@@ -488,7 +489,7 @@ class CameraService:
                 if "f_number_estimate" in extra:
                     self.last_estimate = extra["f_number_estimate"]
                 if "autofocus" in extra:  # focus mode auto: where the AF left the lens
-                    focused.append(_json_safe(extra["autofocus"]))
+                    focused.append(json_safe(extra["autofocus"]))
                 self._write_record(path, frame)
                 self.progress = {
                     **self.progress,
@@ -611,7 +612,7 @@ class CameraService:
             md = frame.metadata
             record["estimate"] = md.extra.get("f_number_estimate")
             record["lens_detection"] = md.extra.get("lens_detection")
-            record["autofocus"] = _json_safe(md.extra.get("autofocus"))
+            record["autofocus"] = json_safe(md.extra.get("autofocus"))
             record["module"] = md.module
         folder = self.captures / GALLERY_DIR
         folder.mkdir(exist_ok=True)
@@ -920,17 +921,6 @@ def _crop(value) -> tuple[int, int] | None:
     if not isinstance(value, list | tuple) or len(value) != 2:
         raise InvalidSetting(f"crop is [width, height] or 'WxH' (got {value!r})")
     return _number(value[0], "the crop width", int), _number(value[1], "the crop height", int)
-
-
-def _json_safe(value):
-    """``value`` with non-finite floats (a focus at infinity) as None: JSON has no infinity."""
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _json_default(o):
