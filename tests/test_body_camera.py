@@ -366,13 +366,20 @@ def test_autofocus_finds_a_near_subject_and_refuses_m_lenses(tmp_path):
 
 
 def test_the_af_point_moves_the_region_focused_on():
-    """set:portrait through the main lens: the AF region at the centre sees only the face's
-    uniform skin (no contrast: parked at the hyperfocal distance); on an eye it finds the
-    subject at 1.5 m. The point is a fraction of the field, checked as a setting."""
+    """set:portrait through the main lens: the AF region at the centre holds the face and its
+    eyes and finds the subject at 1.5 m; on the dark wall left of the head (0.15, 0.5) there is
+    no contrast (parked at the hyperfocal distance); on an eye it is the subject again. A 96 px
+    square at the centre sees only the face's uniform skin. The point is a fraction of the
+    field, checked as a setting."""
     camera = Camera(SimulatedBackend("set:portrait", seed=1))
     centre = camera.autofocus()
-    assert not centre.in_focus and "no contrast" in centre.reason
-    camera.set_controls(focus_mode="auto", af_point=(0.484, 0.488))
+    assert centre.in_focus and abs(1 / centre.focus_m - 1 / 1.5) < 0.1  # dioptres
+    skin = camera.autofocus(region=(96, 96))
+    assert not skin.in_focus and "no contrast" in skin.reason
+    camera.set_controls(focus_mode="auto", af_point=(0.15, 0.5))
+    wall = camera.autofocus()
+    assert not wall.in_focus and "no contrast" in wall.reason
+    camera.set_controls(af_point=(0.484, 0.488))
     eye = camera.autofocus()
     assert eye.in_focus and eye.dof_near_m <= 1.5 <= eye.dof_far_m
     assert abs(1 / eye.focus_m - 1 / 1.5) < 0.1  # dioptres

@@ -193,13 +193,16 @@ def test_autofocus_now_and_at_each_shot(client, service):
     assert record["autofocus"] == af
     client.post("/api/settings", json={"focus_mode": "manual"})
     assert client.post("/api/capture").json()["autofocus"] is None
-    # The AF point: set:portrait's centre is uniform skin; an eye is the subject at 1.5 m.
+    # The AF point: set:portrait's wall left of the head has no contrast; an eye is the
+    # subject at 1.5 m.
     client.post("/api/scene", json={"name": "set:portrait"})
+    assert client.post("/api/settings", json={"af_point": [0.15, 0.5]}).status_code == 200
     assert not client.post("/api/autofocus").json()["in_focus"]
     assert client.post("/api/settings", json={"af_point": [0.484, 0.488]}).status_code == 200
     assert client.get("/api/settings").json()["af_point"] == [0.484, 0.488]
     eye = client.post("/api/autofocus").json()
     assert eye["in_focus"] and 1.2 < eye["focus_m"] < 1.9
+    assert eye["point"] == [0.484, 0.488]
     bad = client.post("/api/settings", json={"af_point": [2, 0.5]})
     assert bad.status_code == 400 and "AF point" in bad.json()["error"]
     assert client.get("/api/settings").json()["af_point"] == [0.484, 0.488]

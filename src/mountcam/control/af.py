@@ -199,6 +199,8 @@ class AfResult:
     reason: str = ""
     #: (diopters, measure) of every frame, in the order taken.
     trace: tuple[tuple[float, float], ...] = field(default=(), repr=False)
+    #: Where the region was centred, (x, y) fractions of the field, when the caller says.
+    point: tuple[float, float] | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -207,6 +209,7 @@ class AfResult:
             "frames": self.frames,
             "dof_m": [self.dof_near_m, self.dof_far_m],
             "reason": self.reason,
+            "point": None if self.point is None else list(self.point),
         }
 
 
