@@ -182,6 +182,10 @@ def test_autofocus_now_and_at_each_shot(client, service):
     assert client.post("/api/scene", json={"name": "sample:motorcycle"}).status_code == 200
     now = client.post("/api/autofocus").json()
     assert now["in_focus"] and 1.0 < now["focus_m"] < 5.0 and now["reason"] == ""
+    assert now["point"] == [0.5, 0.5]
+    # The page draws the AF region at its size in the field (192 × 192 of 4096 × 3072).
+    region = client.get("/api/status").json()["choices"]["af_region"]
+    assert region == pytest.approx([192 / 4096, 192 / 3072])
     assert client.get("/api/settings").json()["focus_m"] == pytest.approx(now["focus_m"])
     client.post("/api/settings", json={"focus_mode": "manual", "focus_m": 0.2})
     client.post("/api/settings", json={"focus_mode": "auto"})

@@ -186,7 +186,10 @@ class CameraService:
         )
         from mountcam.develop.looks import look_names
 
+        from mountcam.body.camera import AF_REGION
+
         sensor = self.camera.module().sensor
+        binned_w, binned_h = self.camera.module("main").sensor.output_size("binned")
         return {
             "programs": list(PROGRAMS),
             "metering": list(METERING_MODES),
@@ -201,6 +204,8 @@ class CameraService:
             "looks": list(look_names()),
             "formats": ["raw", "raw+jpeg"],
             "detection_modes": list(DETECTION_MODES),
+            # The main module's AF region, as fractions of the field (the page draws it).
+            "af_region": [AF_REGION[0] / binned_w, AF_REGION[1] / binned_h],
         }
 
     def settings(self) -> dict:

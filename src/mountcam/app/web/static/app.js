@@ -20,6 +20,7 @@ const state = {
   detail: null,
   lenses: [],
   tilt: null, // device roll in degrees when the browser reports motion
+  af: null, // the last autofocus on this page (drawAfBox)
 };
 
 // ---- the API ---------------------------------------------------------------------------------
@@ -182,6 +183,8 @@ function renderSettings() {
   $("#focus-main").hidden = !main;
   $("#focus-m-note").hidden = main;
   $("#focus-mode").value = s.focus_mode;
+  $("#af-centre").hidden = !s.af_point;
+  drawAfBox();
   fillSelect($("#look"), c.looks.map((l) => [l, l[0].toUpperCase() + l.slice(1)]), s.look);
   $("#format").value = s.format;
   $("#crop").value = s.crop ? `${s.crop[0]}x${s.crop[1]}` : "";
@@ -665,6 +668,46 @@ function setAid(aid, on) {
   sendAids();
 }
 
+// ---- autofocus -------------------------------------------------------------------------------
+// state.af: the last AF run on this page, {point: [x, y] fractions of the field, state:
+// "busy" | "in-focus" | "failed", focus_m}; its box is drawn where the region was.
+async function autofocus() {
+  const point = (state.settings && state.settings.af_point) || [0.5, 0.5];
+  state.af = { point, state: "busy" };
+  drawAfBox();
+  $("#autofocus").disabled = true;
+  const r = await change(() => api("POST", "/api/autofocus"));
+  $("#autofocus").disabled = false;
+  if (!r) { state.af = null; drawAfBox(); return; }
+  state.af = { point: r.point || point, state: r.in_focus ? "in-focus" : "failed", focus_m: r.focus_m };
+  toast(r.in_focus ? `In focus at ${fmtDistance(r.focus_m)}` : `AF: ${r.reason || "no focus found"}`, r.in_focus ? "info" : "error");
+  await refresh();
+}
+
+async function focusAt(point) {
+  const p = point.map((v) => +v.toFixed(4));
+  state.af = { point: p, state: "busy" };
+  drawAfBox();
+  await setSettings({ af_point: p });
+  if (state.settings.af_point) await autofocus();
+}
+
+function drawAfBox() {
+  const box = $("#af-box");
+  const af = state.af, c = state.choices;
+  const show = !!(af && state.settings && state.settings.module === "main" && c && c.af_region);
+  box.hidden = !show;
+  if (!show) return;
+  box.style.left = `${af.point[0] * 100}%`;
+  box.style.top = `${af.point[1] * 100}%`;
+  box.style.width = `${c.af_region[0] * 100}%`;
+  box.style.height = `${c.af_region[1] * 100}%`;
+  box.dataset.state = af.state;
+  box.dataset.point = af.point.join(",");
+  if (af.focus_m !== undefined) box.dataset.focusM = af.focus_m == null ? "inf" : String(af.focus_m);
+  else delete box.dataset.focusM;
+}
+
 async function magnify(point) {
   state.magnifierPoint = point;
   const [x, y] = point;
@@ -735,6 +778,10 @@ async function shoot() {
     $("#capture-status").textContent = `saved ${files.join(", ")}`;
     $("#capture-status").dataset.files = files.join(",");
     const af = result.autofocus; // focus mode AF: say when it found no focus
+    if (af && af.point) {
+      state.af = { point: af.point, state: af.in_focus ? "in-focus" : "failed", focus_m: af.focus_m };
+      drawAfBox();
+    }
     if (af && !af.in_focus) toast(`Saved ${files.join(", ")}; AF: ${af.reason || "no focus found"}`);
     else toast(`Saved ${files.join(", ")}`, "info");
     await loadGallery();
@@ -862,7 +909,7 @@ async function applyScene() {
   const lum = $("#scene-luminance").value;
   if (lum) body.luminance_cd_m2 = +lum;
   const r = await change(() => api("POST", "/api/scene", body));
-  if (r) { toast(`Scene: ${r.current}`, "info"); await loadScenes(); }
+  if (r) { state.af = null; drawAfBox(); toast(`Scene: ${r.current}`, "info"); await loadScenes(); }
 }
 
 async function uploadScene(event) {
@@ -906,11 +953,10 @@ function wire() {
   $("#kelvin").addEventListener("change", (e) => setSettings({ wb: `${e.target.value}K` }));
   $("#metering").addEventListener("change", (e) => setSettings({ metering: e.target.value }));
   $("#focus-mode").addEventListener("change", (e) => setSettings({ focus_mode: e.target.value }));
-  $("#autofocus").addEventListener("click", async () => {
-    $("#autofocus").disabled = true;
-    const r = await change(() => api("POST", "/api/autofocus"));
-    $("#autofocus").disabled = false;
-    if (r) { toast(r.in_focus ? `In focus at ${fmtDistance(r.focus_m)}` : `AF: ${r.reason || "no focus found"}`, r.in_focus ? "info" : "error"); await refresh(); }
+  $("#autofocus").addEventListener("click", autofocus);
+  $("#af-centre").addEventListener("click", async () => {
+    state.af = null;
+    await setSettings({ af_point: null });
   });
   $("#look").addEventListener("change", (e) => setSettings({ look: e.target.value }));
   $("#format").addEventListener("change", (e) => setSettings({ format: e.target.value }));
@@ -923,11 +969,15 @@ function wire() {
     $("#histogram-source").textContent = state.histSource === "raw" ? "RAW" : "JPEG";
     sendAids();
   });
+  // A tap on the picture: the magnifier there when it is armed, else (main module) focus
+  // there, as a phone camera does.
   $("#viewfinder-wrap").addEventListener("click", (e) => {
-    if (!state.aids.has("magnifier") || e.target.closest("#magnifier-panel")) return;
+    if (e.target.closest("#magnifier-panel, .panel-overlay")) return;
     const r = $("#viewfinder").getBoundingClientRect();
     const x = (e.clientX - r.left) / r.width, y = (e.clientY - r.top) / r.height;
-    if (x >= 0 && x <= 1 && y >= 0 && y <= 1) magnify([x, y]);
+    if (!(x >= 0 && x <= 1 && y >= 0 && y <= 1)) return;
+    if (state.aids.has("magnifier")) magnify([x, y]);
+    else if (state.settings && state.settings.module === "main") focusAt([x, y]);
   });
   $("#magnifier-zoom").addEventListener("click", () => { state.magnifierZoom = state.magnifierZoom === 1 ? 2 : 1; magnify(state.magnifierPoint); });
   $("#magnifier-close").addEventListener("click", () => { $("#magnifier-panel").hidden = true; });
