@@ -176,6 +176,7 @@ class CameraService:
         """What each setting may be, for the selected module (the page builds its menus from
         this, so the dials offer exactly what the camera accepts)."""
         from mountcam.body import drive as drives
+        from mountcam.body.camera import AF_REGION
         from mountcam.body.mount import DETECTION_MODES
         from mountcam.body.settings import (
             EV_RANGE,
@@ -185,8 +186,6 @@ class CameraService:
             WB_PRESETS,
         )
         from mountcam.develop.looks import look_names
-
-        from mountcam.body.camera import AF_REGION
 
         sensor = self.camera.module().sensor
         binned_w, binned_h = self.camera.module("main").sensor.output_size("binned")
