@@ -269,6 +269,8 @@ def test_live_stream_and_magnifier(client):
         assert 96 <= w <= 128 and 64 <= h <= 96 and {"R", "G", "B"} <= set(info["raw_histogram"])
         assert len(info["peaking"]["grid"]) == 6 and info["waveform"]["height"] == 64
         assert Image.open(io.BytesIO(jpeg)).size == (w, h)
+        # Which part of the field that is: the readout less the 8 px margin on every side.
+        assert info["field"] == pytest.approx([8 / 128, 8 / 96, (128 - 16) / 128, (96 - 16) / 96])
     m = client.get("/api/magnifier", params={"x": 0.5, "y": 0.5, "zoom": 2})
     assert m.status_code == 200 and Image.open(io.BytesIO(m.content)).size == (512, 384)
     assert client.get("/api/magnifier", params={"x": 0.5, "y": 0.5, "zoom": 3}).status_code == 400

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from web_app_server import Server
+from web_app_server import TEST_PREVIEW, Server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -76,6 +76,31 @@ def peaking(page) -> tuple[float, float, np.ndarray]:
     return float(x or "nan"), float(y or "nan"), grid
 
 
+def tap_field(page, screen: str, fx: float, fy: float) -> tuple[float, float, float]:
+    """Tap (phone) or click the live picture where it shows the point (fx, fy) of the field
+    (fractions); returns the page coordinates and the page pixels per preview pixel. The
+    picture is the preview readout less the
+    DNG's demosaic margin on each side (its DefaultCrop), drawn centred in the viewfinder at
+    the largest size that fits."""
+    from mountcam.dng import DEMOSAIC_MARGIN_PX as m
+
+    pw, ph = (int(v) for v in TEST_PREVIEW.split("x"))
+    nw, nh = pw - 2 * m, ph - 2 * m
+    page.wait_for_function("document.querySelector('#viewfinder').naturalWidth > 0")
+    natural = page.eval_on_selector("#viewfinder", "i => [i.naturalWidth, i.naturalHeight]")
+    assert natural == [nw, nh]
+    box = page.locator("#viewfinder").bounding_box()
+    scale = min(box["width"] / nw, box["height"] / nh)
+    left = box["x"] + (box["width"] - nw * scale) / 2
+    top = box["y"] + (box["height"] - nh * scale) / 2
+    x, y = left + (fx * pw - m) * scale, top + (fy * ph - m) * scale
+    if screen == "phone":
+        page.touchscreen.tap(x, y)
+    else:
+        page.mouse.click(x, y)
+    return x, y, scale
+
+
 def tab(page, name: str) -> None:
     page.click(f"#tab-{name}")
     page.wait_for_selector(f".tabpanel[data-panel={name}]:not([hidden])")
@@ -98,20 +123,16 @@ def test_m_lens_aperture_focus_shoot_download(browser, tmp_path, screen):
         # Tap to focus on the main module: the AF region goes where the tap is, and the lens
         # with it (the workshop at the upper right stands about 4 m away, the motorcycle at the
         # centre 2.4 m); the box is drawn there, green once in focus. "Centre" takes it back.
-        box = page.locator("#viewfinder").bounding_box()
-        tap = (box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.3)
-        if screen == "phone":
-            page.touchscreen.tap(*tap)
-        else:
-            page.mouse.click(*tap)
+        *tap, scale = tap_field(page, screen, 0.8, 0.3)
         page.wait_for_selector("#af-box[data-state=in-focus]", timeout=60_000)
         settings = page.request.get(server.url + "/api/settings").json()
-        assert settings["af_point"] == pytest.approx([0.8, 0.3], abs=0.01)
+        assert settings["af_point"] == pytest.approx([0.8, 0.3], abs=0.003)
         assert 3.0 < settings["focus_m"] < 6.0, settings["focus_m"]
         drawn = page.locator("#af-box").bounding_box()
-        assert abs(drawn["x"] + drawn["width"] / 2 - tap[0]) < 3
-        assert abs(drawn["y"] + drawn["height"] / 2 - tap[1]) < 3
-        assert drawn["width"] == pytest.approx(box["width"] * 192 / 4096, abs=3)
+        assert abs(drawn["x"] + drawn["width"] / 2 - tap[0]) < 2
+        assert abs(drawn["y"] + drawn["height"] / 2 - tap[1]) < 2
+        # 192 binned px of the field's 4096, which the preview reads as 256 columns.
+        assert drawn["width"] == pytest.approx(256 * scale * 192 / 4096, abs=2)
         page.click("#af-centre")
         page.wait_for_selector("#af-box", state="hidden")
         assert page.request.get(server.url + "/api/settings").json()["af_point"] is None
@@ -198,12 +219,7 @@ def test_m_lens_aperture_focus_shoot_download(browser, tmp_path, screen):
         assert page.is_visible("#waveform") and page.is_visible("#grid-overlay")
         assert page.get_attribute("#viewfinder-wrap", "data-zebra-fraction") is not None
         assert page.get_attribute("#level-overlay", "data-roll") == "0.00"
-        box = page.locator("#viewfinder").bounding_box()
-        point = (box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.6)
-        if screen == "phone":
-            page.touchscreen.tap(*point)
-        else:
-            page.mouse.click(*point)
+        tap_field(page, screen, 0.7, 0.6)
         page.wait_for_selector("#magnifier-caption:has-text('1:1 at 70 %, 60 %')")
         assert page.eval_on_selector("#magnifier", "i => i.complete && i.naturalWidth") == 512
         page.click("#magnifier-close")

@@ -764,9 +764,20 @@ def frame_info(live, camera, index: int) -> dict:
     """What a viewer gets beside the picture: the exposure, the histograms, the waveform,
     clipping and where peaking lights (a coarse grid, for a page or a test to read)."""
     md = live.raw.metadata
+    h_pic, w_pic = live.rgb8.shape[:2]
+    h_raw, w_raw = live.raw.mosaic.shape
     info: dict = {
         "index": index,
-        "size": [int(live.rgb8.shape[1]), int(live.rgb8.shape[0])],
+        "size": [int(w_pic), int(h_pic)],
+        # The part of the field the picture shows (x, y, width, height as fractions): the
+        # frame's DefaultCrop, inside the demosaic margin. A tap on the picture is a point of
+        # the field (AF point, magnifier) through it.
+        "field": [
+            (w_raw - w_pic) / 2 / w_raw,
+            (h_raw - h_pic) / 2 / h_raw,
+            w_pic / w_raw,
+            h_pic / h_raw,
+        ],
         "exposure_s": md.exposure_s,
         "iso": md.iso,
         "f_number": md.f_number or None,

@@ -473,7 +473,9 @@ function onLiveStatus(msg) {
 }
 
 function onFrameInfo(info) {
+  const moved = !state.lastInfo || JSON.stringify(state.lastInfo.field) !== JSON.stringify(info.field);
   state.lastInfo = info;
+  if (moved) drawAfBox();
   showMessage(info.error || null);
   $("#viewfinder").classList.remove("stale");
   const wrap = $("#viewfinder-wrap");
@@ -692,16 +694,38 @@ async function focusAt(point) {
   if (state.settings.af_point) await autofocus();
 }
 
+// The picture on the page: the image element less the bars object-fit leaves, and the part
+// of the field it shows (the frame's DefaultCrop, info.field as x, y, width, height
+// fractions). Points of the field (AF point, magnifier) go through it both ways.
+function picture() {
+  const img = $("#viewfinder"), r = img.getBoundingClientRect();
+  const nw = img.naturalWidth || 4, nh = img.naturalHeight || 3;
+  const scale = Math.min(r.width / nw, r.height / nh);
+  const width = nw * scale, height = nh * scale;
+  const field = (state.lastInfo && state.lastInfo.field) || [0, 0, 1, 1];
+  return { left: r.left + (r.width - width) / 2, top: r.top + (r.height - height) / 2, width, height, field };
+}
+
+function fieldPoint(clientX, clientY) {
+  const p = picture();
+  const x = (clientX - p.left) / p.width, y = (clientY - p.top) / p.height;
+  if (!(x >= 0 && x <= 1 && y >= 0 && y <= 1)) return null;
+  const [fx, fy, fw, fh] = p.field;
+  return [fx + x * fw, fy + y * fh];
+}
+
 function drawAfBox() {
   const box = $("#af-box");
   const af = state.af, c = state.choices;
   const show = !!(af && state.settings && state.settings.module === "main" && c && c.af_region);
   box.hidden = !show;
   if (!show) return;
-  box.style.left = `${af.point[0] * 100}%`;
-  box.style.top = `${af.point[1] * 100}%`;
-  box.style.width = `${c.af_region[0] * 100}%`;
-  box.style.height = `${c.af_region[1] * 100}%`;
+  const p = picture(), wrap = $("#viewfinder-wrap").getBoundingClientRect();
+  const [fx, fy, fw, fh] = p.field;
+  box.style.left = `${p.left - wrap.left + ((af.point[0] - fx) / fw) * p.width}px`;
+  box.style.top = `${p.top - wrap.top + ((af.point[1] - fy) / fh) * p.height}px`;
+  box.style.width = `${(c.af_region[0] / fw) * p.width}px`;
+  box.style.height = `${(c.af_region[1] / fh) * p.height}px`;
   box.dataset.state = af.state;
   box.dataset.point = af.point.join(",");
   if (af.focus_m !== undefined) box.dataset.focusM = af.focus_m == null ? "inf" : String(af.focus_m);
@@ -973,11 +997,10 @@ function wire() {
   // there, as a phone camera does.
   $("#viewfinder-wrap").addEventListener("click", (e) => {
     if (e.target.closest("#magnifier-panel, .panel-overlay")) return;
-    const r = $("#viewfinder").getBoundingClientRect();
-    const x = (e.clientX - r.left) / r.width, y = (e.clientY - r.top) / r.height;
-    if (!(x >= 0 && x <= 1 && y >= 0 && y <= 1)) return;
-    if (state.aids.has("magnifier")) magnify([x, y]);
-    else if (state.settings && state.settings.module === "main") focusAt([x, y]);
+    const point = fieldPoint(e.clientX, e.clientY);
+    if (!point) return;
+    if (state.aids.has("magnifier")) magnify(point);
+    else if (state.settings && state.settings.module === "main") focusAt(point);
   });
   $("#magnifier-zoom").addEventListener("click", () => { state.magnifierZoom = state.magnifierZoom === 1 ? 2 : 1; magnify(state.magnifierPoint); });
   $("#magnifier-close").addEventListener("click", () => { $("#magnifier-panel").hidden = true; });
@@ -1010,7 +1033,7 @@ function wire() {
   $("#detail-delete").addEventListener("click", deleteDetail);
   $("#scene-apply").addEventListener("click", applyScene);
   $("#scene-upload").addEventListener("submit", uploadScene);
-  window.addEventListener("resize", () => { drawGrid(); drawLevel(); });
+  window.addEventListener("resize", () => { drawGrid(); drawLevel(); drawAfBox(); });
   document.addEventListener("keydown", (e) => {
     if (e.key === " " && !e.target.closest("input, select, textarea, button")) { e.preventDefault(); shoot(); }
   });
