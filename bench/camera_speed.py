@@ -5,8 +5,12 @@ metering from preview frames, auto white balance), written as an uncompressed DN
 folder: the main module in program P, then the M module with a Summicron-M 50 at f/2.8 in
 program A (a lens without a field blur: the twin resamples each pixel's own CFA band only).
 A "press" is ``camera.capture()`` + ``camera.save_dng()``; the time is split by where it goes
-(preview readouts for metering and white balance, the capture readout, the DNG write). The scene changes slightly between presses (a new luminance),
-so the optical image is rendered every time as on a real shot; "same scene" re-uses it.
+(preview readouts for metering and white balance, the capture readout, the DNG write). The
+scene changes slightly between presses (a new luminance), so the optical image is rendered
+every time as on a real shot; "same scene" re-uses it; "prepared" changes the scene, then
+calls ``camera.prepare()`` (what the camera app does while the photographer frames: the
+twin renders the capture's light before the shutter, as a real sensor is lit) and times the
+press after it (the prepare's own time is printed below the table).
 
     python bench/camera_speed.py [--repeat 5] [--plain-malloc]
 
@@ -46,6 +50,9 @@ class TimedBackend:
 
     def calibration(self, module):
         return self.twin.calibration(module)
+
+    def prepare(self, module, readout):
+        self.twin.prepare(module, readout)
 
     def read(self, module, readout):
         t0 = time.perf_counter()
@@ -88,6 +95,7 @@ def main() -> None:
     tuned = False if args.plain_malloc else tune_malloc_for_large_arrays()
     scenes = [load_scene("chart:colorchecker", luminance_cd_m2=800 + 50 * i) for i in range(64)]
     rows = {}
+    prepared: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for setup, module, lens in (
             ("main module, P", "main", None),
@@ -107,11 +115,19 @@ def main() -> None:
             press(camera, backend, folder)  # JIT and calibration warm-up
             camera.configure(crop=None)
             press(camera, backend, folder)
-            for label, change in (("new scene each press", True), ("same scene", False)):
+            for label, change, ready in (
+                ("new scene each press", True, False),
+                ("same scene", False, False),
+                ("new scene each press, prepared", True, True),
+            ):
                 runs = []
                 for i in range(args.repeat):
                     if change:
-                        twin.set_scene(scenes[(i + 1) % len(scenes)])
+                        twin.set_scene(scenes[(i + 1 + ready * args.repeat) % len(scenes)])
+                    if ready:
+                        t0 = time.perf_counter()
+                        camera.prepare()
+                        prepared.setdefault(setup, []).append(time.perf_counter() - t0)
                     runs.append(press(camera, backend, folder))
                 rows[f"{setup}: {label}"] = runs
     load = os.getloadavg()[0]
@@ -137,6 +153,9 @@ def main() -> None:
             v = statistics.median(r[k] for r in runs)
             cells.append(f"{v:.0f}" if k == "preview frames" else f"{v * 1e3:.0f} ms")
         print(f"| {label} | " + " | ".join(cells) + " |")
+    print()
+    for setup, times in prepared.items():
+        print(f"camera.prepare() before a press, {setup}: {statistics.median(times) * 1e3:.0f} ms")
 
 
 if __name__ == "__main__":

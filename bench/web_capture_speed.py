@@ -8,7 +8,11 @@ which comes once the DNG is written, fsynced and read back (the gallery record).
 API press is ``camera.capture()`` + ``camera.save_dng()`` on a second camera. The presses
 alternate, so both see the same load; the scene's light changes before every press (the
 optical image is rendered each time, as on a real shot). A third row presses over HTTP while
-one client watches the live view (1024×768 stream), as with the page open.
+one client watches the live view (1024×768 stream), as with the page open; a fourth does
+too, but presses once the new scene has stood still long enough for the app to ready the
+capture (``GET /api/status``'s ``live.capture_ready``: the capture's light rendered while the
+photographer frames, :meth:`~mountcam.body.camera.Camera.prepare`), and prints how long
+after the scene change that was.
 
     python bench/web_capture_speed.py [--repeat 5]
 
@@ -90,7 +94,9 @@ def main() -> None:
         "Camera API: capture() + save_dng()": [],
         "HTTP: POST /api/capture": [],
         "HTTP, one live viewer at 1024×768": [],
+        "HTTP, one live viewer, pressed once the capture is ready": [],
     }
+    framing: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         api_folder = Path(tmp) / "api"
         service = CameraService(Camera(web_twin), Path(tmp) / "web", preview_size=(1024, 768))
@@ -128,6 +134,15 @@ def main() -> None:
                     i += 1
                     web_twin.set_scene(scenes[i % len(scenes)])
                     rows["HTTP, one live viewer at 1024×768"].append(timed(http_press))
+                for _ in range(args.repeat):
+                    i += 1
+                    web_twin.set_scene(scenes[i % len(scenes)])
+                    t0 = time.perf_counter()
+                    while not client.get("/api/status").json()["live"]["capture_ready"]:
+                        time.sleep(0.02)
+                    framing.append(time.perf_counter() - t0)
+                    label = "HTTP, one live viewer, pressed once the capture is ready"
+                    rows[label].append(timed(http_press))
                 stop.set()
                 viewer.join(timeout=10)
         finally:
@@ -146,6 +161,8 @@ def main() -> None:
         wall = statistics.median(w for w, _ in runs)
         cpu = statistics.median(c for _, c in runs)
         print(f"| {label} | {wall * 1e3:.0f} ms | {cpu * 1e3:.0f} ms | {wall / base:.2f}× |")
+    print()
+    print(f"capture ready {statistics.median(framing):.2f} s after the scene changed (median)")
 
 
 if __name__ == "__main__":

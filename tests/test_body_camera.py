@@ -322,6 +322,71 @@ def test_a_still_scene_is_rendered_once_whatever_a_press_reads(module):
     assert twin.optics_renders == 2 * first
 
 
+@pytest.mark.parametrize("module", ["main", "m"])
+def test_prepare_renders_the_light_of_the_next_capture(module):
+    """Camera.prepare renders the light of the metering preview and of the capture before the
+    press: the press then renders nothing, and its frame is the one an unprepared camera
+    takes (bit for bit). A capture that starts while another thread prepares waits for that
+    light instead of rendering it again."""
+    import threading
+
+    scene = load_scene("chart:colorchecker", luminance_cd_m2=600)
+
+    def camera() -> Camera:
+        c = Camera(SimulatedBackend(scene, seed=5))
+        if module == "m":
+            c.attach_lens("summicron-m-50")
+            c.configure(module="m", crop=(320, 240))
+            c.set_lens(f_number=4.0, focus_m=3.0)
+        else:
+            c.configure(crop=(320, 240))
+        return c
+
+    plain = camera().capture()
+    ready = camera()
+    ready.prepare()
+    renders = ready.backend.optics_renders
+    assert renders == 2  # the preview and the capture
+    frame = ready.capture()
+    if module == "main":  # (an M lens's aperture estimate reads a main-module crop besides)
+        assert ready.backend.optics_renders == renders
+    assert np.array_equal(frame.mosaic, plain.mosaic)
+    assert frame.metadata.exposure_s == plain.metadata.exposure_s
+    both = camera()
+    thread = threading.Thread(target=both.prepare)
+    thread.start()
+    frame = both.capture()
+    thread.join()
+    assert np.array_equal(frame.mosaic, plain.mosaic)
+    assert both.backend.optics_renders == ready.backend.optics_renders
+
+
+def test_prepare_leaves_what_it_cannot_know():
+    """With autofocus at each shot the loop moves the lens first: only the metering preview is
+    rendered ahead. A scene changed while a prepare runs is the one the next press sees. With
+    no lens on the mount there is nothing to prepare (refused as a capture is)."""
+    import threading
+
+    camera = Camera(SimulatedBackend("chart:colorchecker", seed=2))
+    camera.configure(crop=(256, 192))
+    camera.set_controls(focus_mode="auto")
+    camera.prepare()
+    assert camera.backend.optics_renders == 1
+    camera.set_controls(focus_mode="manual")
+    other = load_scene("chart:siemens-star")
+    thread = threading.Thread(target=camera.prepare)
+    thread.start()
+    camera.backend.set_scene(other)
+    thread.join()
+    frame = camera.capture()
+    fresh = Camera(SimulatedBackend(other, seed=2))
+    fresh.configure(crop=(256, 192))
+    assert np.array_equal(frame.mosaic, fresh.capture().mosaic)
+    camera.configure(module="m")
+    with pytest.raises(NoLensAttached):
+        camera.prepare()
+
+
 def test_a_frame_develops_as_its_dng_does(tmp_path):
     """The frame carries what the DNG writer and develop need (calibration, believed lens and
     its corrections, neutral): developing the frame and developing its DNG give one picture

@@ -255,6 +255,27 @@ def test_one_capture_at_a_time(client, service):
     assert [p.name for p in service.captures.glob("*.dng")] == first["r"].json()["files"]
 
 
+def test_a_still_live_view_readies_the_capture(client, service):
+    """While the live view shows a still scene the capture's light is rendered beforehand
+    (status says when it is ready): the press then renders no optical image. A new scene is
+    not ready until it too has stood still."""
+    twin = service.camera.backend
+    client.post("/api/scene", json={"name": "chart:siemens-star"})
+    assert not client.get("/api/status").json()["live"]["capture_ready"]
+    with client.websocket_connect("/api/live", headers={"host": HOST}) as ws:
+        ws.send_json({"aids": ["raw-histogram"]})
+        deadline = time.monotonic() + 60
+        while not client.get("/api/status").json()["live"]["capture_ready"]:
+            assert time.monotonic() < deadline, "the capture was never readied"
+            if json.loads(ws.receive_text())["type"] == "frame":
+                ws.receive_bytes()
+    renders = twin.optics_renders
+    assert client.post("/api/capture").status_code == 200
+    assert twin.optics_renders == renders
+    client.post("/api/scene", json={"name": "chart:colorchecker"})
+    assert not client.get("/api/status").json()["live"]["capture_ready"]
+
+
 def test_live_stream_and_magnifier(client):
     with client.websocket_connect("/api/live", headers={"host": HOST}) as ws:
         ws.send_json({"aids": ["raw-histogram", "peaking", "waveform"]})

@@ -22,6 +22,7 @@ the live view.
 from __future__ import annotations
 
 import secrets
+import threading
 import weakref
 from dataclasses import dataclass
 from datetime import datetime
@@ -94,6 +95,14 @@ class Backend(Protocol):
         lens state, neutral, decisions) are the camera's to fill in."""
         ...
 
+    def prepare(self, module: Module, readout: Readout) -> None:
+        """Get ready to read ``readout`` of ``module`` soon, reading nothing: what a read
+        would otherwise wait for is done now (the twin renders the light on the sensor; a
+        sensor driver might switch the mode). Its exposure and frame index do not matter.
+        May run beside :meth:`read` in another thread; a backend with nothing to get ready
+        returns at once."""
+        ...
+
 
 def check_preview_size(sensor: SensorInfo, size: tuple[int, int]) -> tuple[int, int]:
     """A preview grid must be even-sided, no larger than the binned readout, and of its shape."""
@@ -160,6 +169,10 @@ class SimulatedBackend:
         #: capture's windows (and a reference crop) each keep theirs.
         self._optics_cache: dict[tuple, tuple[object, np.ndarray]] = {}
         self._fitted: dict[str, Scene] = {}
+        #: Guards the scene, the caches and the counters: :meth:`prepare` renders in another
+        #: thread than :meth:`read`. Keys being rendered, with the event their render sets.
+        self._lock = threading.Lock()
+        self._rendering: dict[tuple, threading.Event] = {}
         self.optics_renders = 0
         #: Scenes put in front of the camera after the first (Camera.settings_version).
         self.scene_changes = -1
@@ -172,10 +185,11 @@ class SimulatedBackend:
             from mountcam.scene import load_scene
 
             scene = load_scene(scene)
-        self.scene = scene
-        self._optics_cache = {}
-        self._fitted = {}
-        self.scene_changes += 1
+        with self._lock:
+            self.scene = scene
+            self._optics_cache = {}
+            self._fitted = {}
+            self.scene_changes += 1
 
     def truth(self, frame: RawFrame) -> TwinTruth | None:
         """What only the twin knows about ``frame`` (None for a frame it did not make)."""
@@ -194,18 +208,13 @@ class SimulatedBackend:
         return calibrate_dual(self.sensor_model.qe)
 
     def read(self, module: Module, readout: Readout) -> RawFrame:
-        from mountcam.optics.lens import check_state
-        from mountcam.sensor.capture import check_cfa, read_out, readout_window, remosaic_gains
+        from mountcam.sensor.capture import check_cfa, read_out, remosaic_gains
         from mountcam.sensor.model import SensorSettings
         from mountcam.sensor.remosaic import remosaic
 
         model = self.sensor_model
-        lens, state = module.physical_optics()
-        if lens is None:
-            raise NoLensAttached()
-        state = check_state(lens, state)
+        lens, state, window, sensor_mode = self._light_path(module, readout)
         preview = readout.mode == "preview"
-        sensor_mode = "binned" if preview else readout.mode
         if not preview and readout.purpose == "capture":
             check_cfa(sensor_mode, self.sensor_cfa)
         settings = model.validate(
@@ -214,10 +223,6 @@ class SimulatedBackend:
             )
         )
         op = model.operating_point(settings)
-        if preview:
-            window = _preview_window(model, readout.size or PREVIEW_SIZE)
-        else:
-            window = readout_window(model, sensor_mode, readout.crop, readout.centre)
         optical, rate = self._optics(module.name, lens, state, window, sensor_mode, readout)
         seed = self.seed ^ _PREVIEW_STREAM if preview else self.seed
         mosaic = read_out(model, op, rate, window, settings.exposure_s, seed, readout.frame_index)
@@ -259,38 +264,84 @@ class SimulatedBackend:
         self._truth[frame] = self._truth_of(optical, lens, state, sensor_mode, preview)
         return frame
 
+    def prepare(self, module: Module, readout: Readout) -> None:
+        """Render the light ``read(module, readout)`` would read (the optical image and the
+        electron rate), so that the read is only the sensor's readout: the twin's light is on
+        the sensor before the shutter opens, as a real scene's is. Kept while the scene, the
+        lens state and the window stay as they are; a read that comes while it renders waits
+        for it rather than render it again."""
+        lens, state, window, sensor_mode = self._light_path(module, readout)
+        self._optics(module.name, lens, state, window, sensor_mode, readout)
+
     # ---- internals ---------------------------------------------------------------------------
+    def _light_path(self, module: Module, readout: Readout):
+        """(lens, lens state, sensor window, sensor mode) of a readout: what its light depends
+        on besides the scene."""
+        from mountcam.optics.lens import check_state
+        from mountcam.sensor.capture import readout_window
+
+        lens, state = module.physical_optics()
+        if lens is None:
+            raise NoLensAttached()
+        state = check_state(lens, state)
+        if readout.mode == "preview":
+            window = _preview_window(self.sensor_model, readout.size or PREVIEW_SIZE)
+            return lens, state, window, "binned"
+        window = readout_window(self.sensor_model, readout.mode, readout.crop, readout.centre)
+        return lens, state, window, readout.mode
+
     def _optics(self, module: str, lens, state, window, mode: str, readout: Readout):
         """The optical image and the noise-free electron rate for this lens state and window,
-        reused while nothing that shapes them changes (a still scene, the same rings)."""
+        reused while nothing that shapes them changes (a still scene, the same rings). One
+        render per key at a time: a second thread asking for a key being rendered waits."""
         from mountcam.optics.imaging import form_image, with_fixed_fov
         from mountcam.sensor.capture import electron_rate
 
-        scene = self.scene
-        if readout.view_of is not None and readout.view_of in self._fitted:
-            scene = self._fitted[readout.view_of]
-        key = (id(scene), module, lens.id, state, window, mode, self.ideal_optics)
-        if key in self._optics_cache:
-            self._optics_cache[key] = self._optics_cache.pop(key)  # most recent last
-            return self._optics_cache[key]
-        if readout.view_of is None and scene.hfov_rad is None:
-            from mountcam.sensor.capture import readout_window
+        with self._lock:
+            scene, generation = self.scene, self.scene_changes
+            if readout.view_of is not None and readout.view_of in self._fitted:
+                scene = self._fitted[readout.view_of]
+        # The scene's generation as well as its id: an id may be reused once a scene is gone.
+        key = (generation, id(scene), module, lens.id, state, window, mode, self.ideal_optics)
+        while True:
+            with self._lock:
+                if key in self._optics_cache:
+                    self._optics_cache[key] = self._optics_cache.pop(key)  # most recent last
+                    return self._optics_cache[key]
+                pending = self._rendering.get(key)
+                if pending is None:
+                    done = self._rendering[key] = threading.Event()
+                    break
+            pending.wait()  # then look again (not cached: cache off, or the render failed)
+        try:
+            if readout.view_of is None and scene.hfov_rad is None:
+                from mountcam.sensor.capture import readout_window
 
-            full = readout_window(self.sensor_model, mode, None)
-            self._fitted[module] = with_fixed_fov(scene, lens, state, full)
-        else:
-            self._fitted[module] = scene
-        optical = form_image(scene, lens, state, window, ideal=self.ideal_optics)
-        self.optics_renders += 1
-        rate = electron_rate(self.sensor_model, optical, window, mode, self.sensor_cfa)
-        if self.cache_optics:
-            self._optics_cache[key] = (optical, rate)
-            while len(self._optics_cache) > OPTICS_CACHE_ENTRIES or (
-                len(self._optics_cache) > 1
-                and sum(r.nbytes for _, r in self._optics_cache.values()) > OPTICS_CACHE_BYTES
-            ):
-                del self._optics_cache[next(iter(self._optics_cache))]
+                full = readout_window(self.sensor_model, mode, None)
+                fitted = with_fixed_fov(scene, lens, state, full)
+            else:
+                fitted = scene
+            optical = form_image(scene, lens, state, window, ideal=self.ideal_optics)
+            rate = electron_rate(self.sensor_model, optical, window, mode, self.sensor_cfa)
+            with self._lock:
+                self.optics_renders += 1
+                if generation == self.scene_changes:  # not for a scene already replaced
+                    self._fitted[module] = fitted
+                    if self.cache_optics:
+                        self._optics_cache[key] = (optical, rate)
+                        self._evict()
+        finally:
+            with self._lock:
+                del self._rendering[key]
+            done.set()
         return optical, rate
+
+    def _evict(self) -> None:
+        cache = self._optics_cache
+        while len(cache) > OPTICS_CACHE_ENTRIES or (
+            len(cache) > 1 and sum(r.nbytes for _, r in cache.values()) > OPTICS_CACHE_BYTES
+        ):
+            del cache[next(iter(cache))]
 
     def _truth_of(self, optical, lens, state, mode: str, preview: bool) -> TwinTruth:
         weights = self.sensor_model.photoelectron_weights(optical.spectral_irradiance_w_m2_nm, mode)

@@ -276,6 +276,32 @@ class Camera:
         self._changed()
 
     # ---- capture ---------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Get the backend ready for a capture with the present settings, reading nothing: on
+        the twin, render the light of the metering preview and of the capture's window at the
+        lens's present state, so that a press that follows with nothing changed is only the
+        sensor's readout, as on a still scene (``bench/camera_speed.py``: "prepared"). The
+        camera app calls it while the photographer frames; a script may call it before
+        ``capture()``.
+
+        The camera is not held while the backend works: a capture that starts meanwhile
+        waits for the light being rendered instead of rendering it twice. With autofocus at
+        each shot the capture's light is not rendered (the loop moves the lens first), nor
+        is the main-module crop an M lens's aperture estimate compares with (it depends on
+        the capture)."""
+        with self._lock:
+            config, ctl = self.configuration, self.controls
+            module = self.module(config.module)
+            module.require_lens()
+            s = module.sensor
+            # A readout's exposure does not shape its light: any allowed one will do.
+            t, iso = s.min_exposure_s, s.iso_min
+            readouts = [Readout("preview", min(s.bits_allowed), t, iso, size=PREVIEW_SIZE)]
+            if not _autofocuses(module, ctl):
+                readouts.append(Readout(config.mode, config.bits, t, iso, crop=config.crop))
+        for readout in readouts:
+            self.backend.prepare(module, readout)
+
     def capture(self) -> RawFrame:
         """One frame with the current configuration, controls and lens."""
         return self.capture_frames(1)[0]
@@ -319,7 +345,7 @@ class Camera:
             believed, ident = self.believed_lens(module)
             self.started = True
             focused = None
-            if ctl.focus_mode == "auto" and module.fixed_lens is not None and module.mount is None:
+            if _autofocuses(module, ctl):
                 focused = self.autofocus(point=ctl.af_point).as_dict()
             exposure, preview = self._decide_exposure(module, believed, ctl)
             neutral = self._decide_white_balance(module, believed, ctl, preview)
@@ -862,3 +888,8 @@ def _catalogue_lens_by_code(code: int) -> LensProfile | None:
     from mountcam.optics.lens_catalogue import lens_by_code
 
     return lens_by_code(code)
+
+
+def _autofocuses(module: Module, ctl: Controls) -> bool:
+    """Whether a capture with ``ctl`` runs the autofocus loop first (a fixed lens, AF mode)."""
+    return ctl.focus_mode == "auto" and module.fixed_lens is not None and module.mount is None

@@ -122,6 +122,9 @@ class ReplayBackend:
         """The file the next capture reads."""
         return self.files[self._position % len(self.files)]
 
+    def prepare(self, module: Module, readout: Readout) -> None:
+        """Nothing to get ready: a replayed frame is a file read."""
+
     def read(self, module: Module, readout: Readout) -> RawFrame:
         path = self.current()
         info = self._read(path)

@@ -15,6 +15,12 @@ order of things:
   number of viewers): it reads a preview frame under the lock, develops it and computes the
   aids outside it, and keeps the newest frame with its JPEG per overlay combination, so four
   viewers with the same aids cost one encode;
+- **the light before the press**: once the settings and the scene have stood still for
+  :data:`PREPARE_AFTER_S` while someone watches, a thread readies the capture
+  (:meth:`Camera.prepare <mountcam.body.camera.Camera.prepare>`: the twin renders the
+  capture's light while the photographer frames, as a real sensor is lit before the shutter
+  opens), so the press is the sensor's readout and the DNG; a press that comes while it
+  renders waits for that light rather than render it again;
 - **the gallery** is the captures folder itself: a capture is listed when its DNG is on disk
   (written atomically, fsynced, read back before the press is acknowledged), so a restart
   lists every acknowledged capture; what the gallery shows of it (EXIF, raw histogram,
@@ -53,6 +59,9 @@ GALLERY_DIR = ".gallery"
 THUMB_SIZE = (320, 240)
 #: Leftovers of an atomic write killed before its rename (mountcam.atomic_file's names).
 _STALE_TMP = re.compile(r"^\.MTC_.*\.[0-9a-f]{12}\.tmp$")
+#: Seconds the settings and the scene must stand still, with the live view on, before the
+#: capture is readied (a turn of a ring or a new scene starts the wait again).
+PREPARE_AFTER_S = 0.5
 _DEFAULT_SHUTTER_S = 1 / 125
 _DEFAULT_MANUAL_ISO = 400.0
 
@@ -91,7 +100,8 @@ class Viewer:
 class CameraService:
     """See the module docstring. ``camera``: a configured :class:`Camera`; ``captures``: the
     folder captures are written to; ``preview_size``: the live view's (width, height);
-    ``max_fps``: the live stream's cap."""
+    ``max_fps``: the live stream's cap; ``prepare``: ready the capture while the live view
+    stands still (see the module docstring)."""
 
     def __init__(
         self,
@@ -101,6 +111,7 @@ class CameraService:
         preview_size: tuple[int, int] = (1024, 768),
         max_fps: float = 20.0,
         backend_name: str = "sim",
+        prepare: bool = True,
     ) -> None:
         self.camera = camera
         self.captures = Path(captures)
@@ -126,6 +137,13 @@ class CameraService:
         self._producer: threading.Thread | None = None
         self._stop = threading.Event()
         self._frame_times: list[float] = []
+        self.prepare = prepare
+        #: The settings version seen still since when, the last one tried and the last one
+        #: readied, and the thread that readies.
+        self._still: tuple[object, float] = (None, 0.0)
+        self._tried: object = None
+        self._ready: object = None
+        self._preparer: threading.Thread | None = None
         self._uploads = Path(tempfile.mkdtemp(prefix="mountcam-uploads-"))
         self._remove_stale_temporaries()
 
@@ -145,8 +163,9 @@ class CameraService:
 
     def close(self) -> None:
         self._stop.set()
-        if self._producer is not None:
-            self._producer.join(timeout=10)
+        for thread in (self._producer, self._preparer):
+            if thread is not None:
+                thread.join(timeout=10)
         shutil.rmtree(self._uploads, ignore_errors=True)
 
     # ---- status and settings -------------------------------------------------------------------
@@ -165,6 +184,7 @@ class CameraService:
                 "viewers": viewers,
                 "fps": round(self.live_fps(), 2),
                 "error": self.live_error,
+                "capture_ready": self.capture_ready(),
             },
             "captures": len(self.capture_names()),
             "settings": self.settings(),
@@ -748,9 +768,42 @@ class CameraService:
                 self._published = Published(index, live, info, time=time.monotonic())
                 self._frame_cv.notify_all()
             self._frame_times = [*self._frame_times[-40:], time.monotonic()]
+            self._maybe_prepare()
             wait = 1.0 / self.max_fps - (time.monotonic() - t0)
             if wait > 0:
                 self._stop.wait(wait)
+
+    def capture_ready(self) -> bool:
+        """Whether the capture has been readied for the present settings and scene (a press
+        now is the sensor's readout and the DNG; see :meth:`Camera.prepare
+        <mountcam.body.camera.Camera.prepare>`)."""
+        return self._ready == self.camera.settings_version
+
+    def _maybe_prepare(self) -> None:
+        """Ready the capture in its own thread once the settings and the scene have stood
+        still for :data:`PREPARE_AFTER_S` (once per state; the live view goes on)."""
+        if not self.prepare or self.progress is not None:
+            return
+        version, now = self.camera.settings_version, time.monotonic()
+        if version != self._still[0]:
+            self._still = (version, now)
+            return
+        if version == self._tried or now - self._still[1] < PREPARE_AFTER_S:
+            return
+        if self._preparer is not None and self._preparer.is_alive():
+            return
+        self._tried = version
+        self._preparer = threading.Thread(
+            target=self._prepare, args=(version,), name="mountcam-prepare", daemon=True
+        )
+        self._preparer.start()
+
+    def _prepare(self, version: object) -> None:
+        try:
+            self.camera.prepare()
+        except MountcamError:
+            return  # nothing to ready (no lens on the mount): the live view says why
+        self._ready = version
 
     def magnifier_jpeg(self, point: tuple[float, float], zoom: int) -> bytes:
         from mountcam.app.liveview import magnifier_view
