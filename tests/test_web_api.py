@@ -276,6 +276,29 @@ def test_a_still_live_view_readies_the_capture(client, service):
     assert not client.get("/api/status").json()["live"]["capture_ready"]
 
 
+def test_no_prepare_leaves_the_capture_to_the_press(tmp_path):
+    """``prepare=False`` (``mountcam serve --no-prepare``): the live view runs, nothing renders
+    the capture's light before the press."""
+    camera = Camera(SimulatedBackend("chart:colorchecker", seed=1))
+    camera.configure(crop=(256, 192))
+    svc = CameraService(camera, tmp_path / "c", preview_size=(128, 96), max_fps=10, prepare=False)
+    try:
+        app = create_app(svc, port=8000)
+        with TestClient(app, base_url=f"http://{HOST}") as c:
+            with c.websocket_connect("/api/live", headers={"host": HOST}) as ws:
+                ws.send_json({"aids": ["raw-histogram"]})
+                start = time.monotonic()
+                while time.monotonic() - start < 1.5:  # three times PREPARE_AFTER_S
+                    if json.loads(ws.receive_text())["type"] == "frame":
+                        ws.receive_bytes()
+                assert not c.get("/api/status").json()["live"]["capture_ready"]
+            renders = camera.backend.optics_renders
+            assert c.post("/api/capture").status_code == 200
+            assert camera.backend.optics_renders > renders
+    finally:
+        svc.close()
+
+
 def test_live_stream_and_magnifier(client):
     with client.websocket_connect("/api/live", headers={"host": HOST}) as ws:
         ws.send_json({"aids": ["raw-histogram", "peaking", "waveform"]})

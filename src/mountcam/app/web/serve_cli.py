@@ -62,6 +62,13 @@ def serve_command(
         str, typer.Option(help="Live view size WxH (4:3), the sensor's preview readout.")
     ] = "1024x768",
     max_fps: Annotated[float, typer.Option(min=1, max=120, help="Live view frame-rate cap.")] = 20,
+    prepare: Annotated[
+        bool,
+        typer.Option(
+            help="Render the capture's light while the live view stands still, so a press is "
+            "only the readout and the DNG (more CPU while framing)."
+        ),
+    ] = True,
 ) -> None:
     """Serve the camera app: live view with aids, the M lens, exposure, drive, gallery."""
     import uvicorn
@@ -80,7 +87,12 @@ def serve_command(
         camera = make_camera(backend)
         size = check_preview_size(camera.module().sensor, parse_crop(preview))
         service = CameraService(
-            camera, captures, preview_size=size, max_fps=max_fps, backend_name=backend
+            camera,
+            captures,
+            preview_size=size,
+            max_fps=max_fps,
+            backend_name=backend,
+            prepare=prepare,
         )
     except MountcamError as e:
         err.print(f"[bold red]error:[/] {e}", soft_wrap=True)
