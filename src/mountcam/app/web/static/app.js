@@ -473,9 +473,7 @@ function onLiveStatus(msg) {
 }
 
 function onFrameInfo(info) {
-  const moved = !state.lastInfo || JSON.stringify(state.lastInfo.field) !== JSON.stringify(info.field);
   state.lastInfo = info;
-  if (moved) drawAfBox();
   showMessage(info.error || null);
   $("#viewfinder").classList.remove("stale");
   const wrap = $("#viewfinder-wrap");
@@ -690,8 +688,11 @@ async function focusAt(point) {
   const p = point.map((v) => +v.toFixed(4));
   state.af = { point: p, state: "busy" };
   drawAfBox();
-  await setSettings({ af_point: p });
-  if (state.settings.af_point) await autofocus();
+  const s = await change(() => api("POST", "/api/settings", { af_point: p }));
+  if (!s) { state.af = null; drawAfBox(); return; } // refused: change() said why
+  state.settings = s;
+  renderSettings();
+  await autofocus();
 }
 
 // The picture on the page: the image element less the bars object-fit leaves, and the part
@@ -1034,6 +1035,9 @@ function wire() {
   $("#scene-apply").addEventListener("click", applyScene);
   $("#scene-upload").addEventListener("submit", uploadScene);
   window.addEventListener("resize", () => { drawGrid(); drawLevel(); drawAfBox(); });
+  // A frame's picture may differ in size from the last (the module, the readout): the AF box
+  // follows it. (Its field comes in the text message before the picture.)
+  $("#viewfinder").addEventListener("load", () => { if (state.af) drawAfBox(); });
   document.addEventListener("keydown", (e) => {
     if (e.key === " " && !e.target.closest("input, select, textarea, button")) { e.preventDefault(); shoot(); }
   });
