@@ -603,10 +603,13 @@ function drawGrid() {
   const ctx = canvas.getContext("2d");
   ctx.strokeStyle = "rgba(255,255,255,0.45)";
   ctx.lineWidth = 1;
+  // Thirds of the picture, not of its frame (object-fit may leave bars).
+  const p = picture(), x0 = p.left - r.left, y0 = p.top - r.top;
   for (const f of [1 / 3, 2 / 3]) {
+    const x = Math.round(x0 + p.width * f) + 0.5, y = Math.round(y0 + p.height * f) + 0.5;
     ctx.beginPath();
-    ctx.moveTo(Math.round(r.width * f) + 0.5, 0); ctx.lineTo(Math.round(r.width * f) + 0.5, r.height);
-    ctx.moveTo(0, Math.round(r.height * f) + 0.5); ctx.lineTo(r.width, Math.round(r.height * f) + 0.5);
+    ctx.moveTo(x, y0); ctx.lineTo(x, y0 + p.height);
+    ctx.moveTo(x0, y); ctx.lineTo(x0 + p.width, y);
     ctx.stroke();
   }
 }
@@ -1036,8 +1039,12 @@ function wire() {
   $("#scene-upload").addEventListener("submit", uploadScene);
   window.addEventListener("resize", () => { drawGrid(); drawLevel(); drawAfBox(); });
   // A frame's picture may differ in size from the last (the module, the readout): the AF box
-  // follows it. (Its field comes in the text message before the picture.)
-  $("#viewfinder").addEventListener("load", () => { if (state.af) drawAfBox(); });
+  // and the grid follow it. (Its field comes in the text message before the picture.)
+  $("#viewfinder").addEventListener("load", (e) => {
+    const img = e.target, size = `${img.naturalWidth}x${img.naturalHeight}`;
+    if (state.af) drawAfBox();
+    if (img.dataset.size !== size) { img.dataset.size = size; drawGrid(); }
+  });
   document.addEventListener("keydown", (e) => {
     if (e.key === " " && !e.target.closest("input, select, textarea, button")) { e.preventDefault(); shoot(); }
   });
