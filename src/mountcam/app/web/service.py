@@ -208,7 +208,10 @@ class CameraService:
         from mountcam.develop.looks import look_names
 
         sensor = self.camera.module().sensor
-        binned_w, binned_h = self.camera.module("main").sensor.output_size("binned")
+        # The AF region is the fixed-lens module's (the selected one's where none has one).
+        modules = self.camera.modules.values()
+        af_module = next((m for m in modules if m.fixed_lens is not None), self.camera.module())
+        binned_w, binned_h = af_module.sensor.output_size("binned")
         return {
             "programs": list(PROGRAMS),
             "metering": list(METERING_MODES),
@@ -223,7 +226,7 @@ class CameraService:
             "looks": list(look_names()),
             "formats": ["raw", "raw+jpeg"],
             "detection_modes": list(DETECTION_MODES),
-            # The main module's AF region, as fractions of the field (the page draws it).
+            # The AF region, as fractions of the field (the page draws it).
             "af_region": [AF_REGION[0] / binned_w, AF_REGION[1] / binned_h],
         }
 
